@@ -1,0 +1,3 @@
+//! One module per `ite` subcommand, each with its `Args` and a `run` function.
+
+pub mod describe;

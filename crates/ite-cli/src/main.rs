@@ -1,0 +1,48 @@
+//! The `ite` program: individual treatment effects from CSV files, simulations
+//! and the study's reproduction, from the command line.
+//!
+//! Each subcommand lives in its own module under `commands/`; this file only
+//! parses arguments, dispatches, and turns errors into one message and a
+//! non-zero exit status.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod args;
+mod commands;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Individual treatment effects with neural networks and transfer learning.
+///
+/// Reads causal data as CSV: a header line, a treatment column `t` (0/1), an
+/// outcome column `y`, optional true means `mu0`, `mu1`, and covariates in every
+/// other column (all names can be changed with flags).
+#[derive(Debug, Parser)]
+#[command(name = "ite", version, about, long_about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a CSV file and describe it: units, arms, covariates, truth.
+    Describe(commands::describe::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Describe(a) => commands::describe::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

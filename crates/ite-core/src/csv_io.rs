@@ -1,0 +1,500 @@
+//! Reading and writing [`CausalData`] as CSV.
+//!
+//! Default layout: one header line; columns `t` (treatment, 0/1) and `y`
+//! (outcome); optional `mu0` and `mu1` (true means); every other column is a
+//! covariate. [`CsvLayout`] overrides any of these names. CRLF line ends and
+//! quoted fields are accepted. Every error names the file, the 1-based line and
+//! the column. Files are written to a temporary file beside the target and
+//! renamed, so a failed write never leaves a half-written file.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use crate::data::{CausalData, Covariates, Truth};
+use crate::error::{CoreError, Result};
+
+/// Which columns of a CSV file hold what.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `treatment` | `"t"` | treatment column (values 0 or 1) |
+/// | `outcome` | `"y"` | outcome column |
+/// | `mu0`, `mu1` | `"mu0"`, `"mu1"` | optional true means; read when both are present |
+/// | `covariates` | `None` | covariate columns in this order; `None` = every other column |
+/// | `id` | `None` | optional identifier column, carried through as text |
+/// | `delimiter` | `b','` | field separator |
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvLayout {
+    /// Treatment column name.
+    pub treatment: String,
+    /// Outcome column name.
+    pub outcome: String,
+    /// Control-mean column name (optional in the file).
+    pub mu0: String,
+    /// Treated-mean column name (optional in the file).
+    pub mu1: String,
+    /// Covariate columns, or `None` for every column not named otherwise.
+    pub covariates: Option<Vec<String>>,
+    /// Identifier column, if any.
+    pub id: Option<String>,
+    /// Field delimiter.
+    pub delimiter: u8,
+}
+
+impl Default for CsvLayout {
+    fn default() -> Self {
+        CsvLayout {
+            treatment: "t".into(),
+            outcome: "y".into(),
+            mu0: "mu0".into(),
+            mu1: "mu1".into(),
+            covariates: None,
+            id: None,
+            delimiter: b',',
+        }
+    }
+}
+
+/// Covariates read from a file that need not have treatment or outcome
+/// (a file to predict on), with the truth and ids when the file has them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CovariateTable {
+    /// Covariates, in the layout's order.
+    pub x: Covariates,
+    /// True means, when the file has both `mu0` and `mu1` columns.
+    pub truth: Option<Truth>,
+    /// Identifiers, when the layout names an id column.
+    pub ids: Option<Vec<String>>,
+}
+
+/// Reads a causal dataset from a CSV file.
+///
+/// ```no_run
+/// use ite_core::{read_csv, CsvLayout};
+/// let data = read_csv("target.csv", &CsvLayout::default())?;
+/// println!("{} units, {} covariates", data.n(), data.p());
+/// # Ok::<(), ite_core::CoreError>(())
+/// ```
+pub fn read_csv(path: impl AsRef<Path>, layout: &CsvLayout) -> Result<CausalData> {
+    let path = path.as_ref();
+    read_csv_from(open(path)?, &path.display().to_string(), layout)
+}
+
+/// Reads a causal dataset from any reader; `name` stands for the file in messages.
+pub fn read_csv_from(reader: impl Read, name: &str, layout: &CsvLayout) -> Result<CausalData> {
+    let table = Table::read(reader, name, layout, true)?;
+    let (t_col, y_col) = (table.required(layout.treatment.as_str())?, table.required(layout.outcome.as_str())?);
+    let t = table.column_values(t_col, parse_treatment)?;
+    let y = table.column_values(y_col, parse_number)?;
+    let (x, truth, ids) = table.covariates_truth_ids()?;
+    CausalData::from_parts(x, t, y, truth, ids).map_err(|e| table.file_error(e.to_string()))
+}
+
+/// Reads covariates (and truth and ids when present) from a CSV file that may
+/// lack treatment and outcome columns; those columns are skipped when present.
+pub fn read_covariates_csv(path: impl AsRef<Path>, layout: &CsvLayout) -> Result<CovariateTable> {
+    let path = path.as_ref();
+    read_covariates_csv_from(open(path)?, &path.display().to_string(), layout)
+}
+
+/// [`read_covariates_csv`] from any reader.
+pub fn read_covariates_csv_from(reader: impl Read, name: &str, layout: &CsvLayout) -> Result<CovariateTable> {
+    let table = Table::read(reader, name, layout, false)?;
+    let (x, truth, ids) = table.covariates_truth_ids()?;
+    Ok(CovariateTable { x, truth, ids })
+}
+
+/// Writes a dataset as CSV: `[id,]x1,…,xp,t,y[,mu0,mu1]`, atomically.
+pub fn write_csv(path: impl AsRef<Path>, data: &CausalData) -> Result<()> {
+    write_atomic(path, |w| write_csv_to(w, data))
+}
+
+/// Writes a dataset as CSV to any writer (see [`write_csv`] for the columns).
+pub fn write_csv_to(writer: &mut dyn Write, data: &CausalData) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(writer);
+    let mut header: Vec<&str> = Vec::new();
+    if data.ids().is_some() {
+        header.push("id");
+    }
+    header.extend(data.feature_names().iter().map(String::as_str));
+    header.extend(["t", "y"]);
+    if data.truth().is_some() {
+        header.extend(["mu0", "mu1"]);
+    }
+    w.write_record(&header)?;
+    let mut row: Vec<String> = Vec::with_capacity(header.len());
+    for i in 0..data.n() {
+        row.clear();
+        if let Some(ids) = data.ids() {
+            row.push(ids[i].clone());
+        }
+        row.extend(data.x().row(i).iter().map(f32::to_string));
+        row.push(data.t()[i].to_string());
+        row.push(data.y()[i].to_string());
+        if let Some(tr) = data.truth() {
+            row.push(tr.mu0[i].to_string());
+            row.push(tr.mu1[i].to_string());
+        }
+        w.write_record(&row)?;
+    }
+    w.flush()
+}
+
+/// Writes `path` through `fill`, via a temporary file in the same directory
+/// that is renamed over `path` only when `fill` succeeds. A failure leaves no
+/// file (and any previous `path` untouched).
+pub fn write_atomic(path: impl AsRef<Path>, fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let path = path.as_ref();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new().prefix(".ite-tmp-").tempfile_in(dir).map_err(|e| CoreError::io(path, e))?;
+    {
+        let mut buf = std::io::BufWriter::new(tmp.as_file_mut());
+        fill(&mut buf).map_err(|e| CoreError::io(path, e))?;
+        buf.flush().map_err(|e| CoreError::io(path, e))?;
+    }
+    tmp.as_file().sync_all().map_err(|e| CoreError::io(path, e))?;
+    tmp.persist(path).map_err(|e| CoreError::io(path, e.error))?;
+    Ok(())
+}
+
+fn open(path: &Path) -> Result<std::fs::File> {
+    if path.is_dir() {
+        return Err(CoreError::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory, expected a CSV file"),
+        ));
+    }
+    std::fs::File::open(path).map_err(|e| CoreError::io(path, e))
+}
+
+/// A parsed CSV file: header, rows as text, and the layout's column choices.
+struct Table<'a> {
+    name: String,
+    layout: &'a CsvLayout,
+    header: Vec<String>,
+    /// (1-based line, fields)
+    rows: Vec<(u64, Vec<String>)>,
+    /// Whether treatment/outcome were required (full data) or optional (covariates only).
+    full: bool,
+}
+
+impl<'a> Table<'a> {
+    fn read(reader: impl Read, name: &str, layout: &'a CsvLayout, full: bool) -> Result<Self> {
+        let file_err = |message: String| CoreError::CsvFile { file: name.to_string(), message };
+        let mut rdr =
+            csv::ReaderBuilder::new().delimiter(layout.delimiter).has_headers(true).flexible(false).from_reader(reader);
+        let header_rec = rdr.byte_headers().map_err(|e| csv_error(name, e))?.clone();
+        let mut header = Vec::with_capacity(header_rec.len());
+        for (j, field) in header_rec.iter().enumerate() {
+            let s = std::str::from_utf8(field).map_err(|_| CoreError::Csv {
+                file: name.to_string(),
+                line: 1,
+                column: Some(format!("#{}", j + 1)),
+                message: "header is not valid UTF-8 text".into(),
+            })?;
+            let s = if j == 0 { s.trim_start_matches('\u{feff}') } else { s };
+            header.push(s.trim().to_string());
+        }
+        if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+            return Err(file_err("the file is empty (expected a header line of column names)".into()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (j, h) in header.iter().enumerate() {
+            if h.is_empty() {
+                return Err(CoreError::Csv {
+                    file: name.into(),
+                    line: 1,
+                    column: Some(format!("#{}", j + 1)),
+                    message: "column name is empty".into(),
+                });
+            }
+            if !seen.insert(h.as_str()) {
+                return Err(CoreError::Csv {
+                    file: name.into(),
+                    line: 1,
+                    column: Some(h.clone()),
+                    message: "column name appears more than once".into(),
+                });
+            }
+        }
+        let mut rows = Vec::new();
+        for rec in rdr.byte_records() {
+            let rec = rec.map_err(|e| csv_error(name, e))?;
+            let line = rec.position().map_or(0, csv::Position::line);
+            let mut fields = Vec::with_capacity(rec.len());
+            for (j, f) in rec.iter().enumerate() {
+                let s = std::str::from_utf8(f).map_err(|_| CoreError::Csv {
+                    file: name.into(),
+                    line,
+                    column: Some(header[j].clone()),
+                    message: "value is not valid UTF-8 text".into(),
+                })?;
+                fields.push(s.to_string());
+            }
+            rows.push((line, fields));
+        }
+        if rows.is_empty() {
+            return Err(file_err("no data rows after the header".into()));
+        }
+        Ok(Table { name: name.into(), layout, header, rows, full })
+    }
+
+    fn file_error(&self, message: String) -> CoreError {
+        CoreError::CsvFile { file: self.name.clone(), message }
+    }
+
+    fn find(&self, col: &str) -> Option<usize> {
+        self.header.iter().position(|h| h == col)
+    }
+
+    fn required(&self, col: &str) -> Result<usize> {
+        self.find(col).ok_or_else(|| {
+            let mut msg = format!("no column `{col}`; the header has [{}]", self.header.join(", "));
+            if self.header.len() == 1 && self.header[0].contains([';', '\t', '|']) {
+                msg.push_str(&format!(" — one column only: is the delimiter `{}`?", char::from(self.layout.delimiter)));
+            }
+            self.file_error(msg)
+        })
+    }
+
+    fn column_values<T>(&self, j: usize, parse: fn(&str) -> std::result::Result<T, String>) -> Result<Vec<T>> {
+        self.rows
+            .iter()
+            .map(|(line, fields)| {
+                parse(fields[j].trim()).map_err(|message| CoreError::Csv {
+                    file: self.name.clone(),
+                    line: *line,
+                    column: Some(self.header[j].clone()),
+                    message,
+                })
+            })
+            .collect()
+    }
+
+    fn covariates_truth_ids(&self) -> Result<(Covariates, Option<Truth>, Option<Vec<String>>)> {
+        let l = self.layout;
+        let (m0, m1) = (self.find(&l.mu0), self.find(&l.mu1));
+        let truth = match (m0, m1) {
+            (Some(a), Some(b)) => {
+                Some(Truth { mu0: self.column_values(a, parse_number)?, mu1: self.column_values(b, parse_number)? })
+            }
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(self.file_error(format!(
+                    "column `{}` is present but `{}` is missing; give both or neither",
+                    l.mu0, l.mu1
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(self.file_error(format!(
+                    "column `{}` is present but `{}` is missing; give both or neither",
+                    l.mu1, l.mu0
+                )));
+            }
+        };
+        let ids = match &l.id {
+            Some(id) => {
+                let j = self.required(id)?;
+                Some(self.rows.iter().map(|(_, f)| f[j].clone()).collect())
+            }
+            None => None,
+        };
+        let cov_cols: Vec<usize> = match &l.covariates {
+            Some(names) => names.iter().map(|c| self.required(c)).collect::<Result<_>>()?,
+            None => {
+                let reserved = [Some(&l.treatment), Some(&l.outcome), Some(&l.mu0), Some(&l.mu1), l.id.as_ref()];
+                (0..self.header.len()).filter(|&j| !reserved.iter().flatten().any(|r| **r == self.header[j])).collect()
+            }
+        };
+        if cov_cols.is_empty() {
+            return Err(self.file_error(format!(
+                "no covariate columns: the header has [{}]{}",
+                self.header.join(", "),
+                if self.full { "" } else { " (treatment, outcome, mu0, mu1 and id are not covariates)" }
+            )));
+        }
+        let mut values = Vec::with_capacity(self.rows.len() * cov_cols.len());
+        for (line, fields) in &self.rows {
+            for &j in &cov_cols {
+                let v = parse_number(fields[j].trim()).map_err(|message| CoreError::Csv {
+                    file: self.name.clone(),
+                    line: *line,
+                    column: Some(self.header[j].clone()),
+                    message,
+                })?;
+                values.push(v);
+            }
+        }
+        let names = cov_cols.iter().map(|&j| self.header[j].clone()).collect();
+        let x = Covariates::new(values, names).map_err(|e| self.file_error(e.to_string()))?;
+        Ok((x, truth, ids))
+    }
+}
+
+fn parse_number(s: &str) -> std::result::Result<f32, String> {
+    if s.is_empty() {
+        return Err("empty value (expected a number)".into());
+    }
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if !v.is_finite() {
+        return Err(format!("`{s}` is not a finite number"));
+    }
+    let f = v as f32;
+    if !f.is_finite() {
+        return Err(format!("`{s}` is too large for 32-bit floating point"));
+    }
+    Ok(f)
+}
+
+fn parse_treatment(s: &str) -> std::result::Result<u8, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v == 0.0 => Ok(0),
+        Ok(v) if v == 1.0 => Ok(1),
+        _ if s.is_empty() => Err("empty value (expected treatment 0 or 1)".into()),
+        _ => Err(format!("`{s}` is not a treatment value (expected 0 or 1)")),
+    }
+}
+
+fn csv_error(name: &str, e: csv::Error) -> CoreError {
+    let line = e.position().map_or(0, csv::Position::line);
+    match e.into_kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, pos } => CoreError::Csv {
+            file: name.into(),
+            line: pos.map_or(line, |p| p.line()),
+            column: None,
+            message: format!("row has {len} fields but the header has {expected_len}"),
+        },
+        csv::ErrorKind::Io(err) => CoreError::io(name, err),
+        other => CoreError::Csv { file: name.into(), line, column: None, message: format!("{other:?}") },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(s: &str) -> Result<CausalData> {
+        read_csv_from(s.as_bytes(), "in.csv", &CsvLayout::default())
+    }
+
+    fn err(s: &str) -> String {
+        read(s).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn reads_default_layout_with_truth() {
+        let d = read("a,t,b,y,mu0,mu1\n1,0,2,3.5,1,2\n4,1,5,6,0.5,2.5\n").unwrap();
+        assert_eq!(d.feature_names(), &["a", "b"]);
+        assert_eq!(d.x().values(), &[1., 2., 4., 5.]);
+        assert_eq!(d.t(), &[0, 1]);
+        assert_eq!(d.y(), &[3.5, 6.]);
+        assert_eq!(d.truth().unwrap().ite(), vec![1., 2.]);
+    }
+
+    #[test]
+    fn crlf_quotes_and_bom_are_valid() {
+        let d = read("\u{feff}\"x 1\",\"t\",y\r\n\"1.5\",1,\"2\"\r\n2.5,0,3\r\n").unwrap();
+        assert_eq!(d.feature_names(), &["x 1"]);
+        assert_eq!(d.x().values(), &[1.5, 2.5]);
+        assert_eq!(d.t(), &[1, 0]);
+    }
+
+    #[test]
+    fn round_trip_is_exact() {
+        let x = Covariates::new(vec![0.1, -1e-7, 3.4028235e38, 1.0 / 3.0], vec!["a,b".into(), "q\"x".into()]).unwrap();
+        let truth = Truth { mu0: vec![0.2, 0.3], mu1: vec![1.0 / 7.0, -2.5] };
+        let ids = Some(vec!["u1".to_string(), "u,2".to_string()]);
+        let d = CausalData::from_parts(x, vec![1, 0], vec![std::f32::consts::PI, -0.0], Some(truth), ids).unwrap();
+        let mut buf = Vec::new();
+        write_csv_to(&mut buf, &d).unwrap();
+        let layout = CsvLayout { id: Some("id".into()), ..CsvLayout::default() };
+        let back = read_csv_from(buf.as_slice(), "mem", &layout).unwrap();
+        assert_eq!(back, d);
+        // CRLF version of the same bytes reads back identically.
+        let crlf = String::from_utf8(buf).unwrap().replace('\n', "\r\n");
+        assert_eq!(read_csv_from(crlf.as_bytes(), "mem", &layout).unwrap(), d);
+    }
+
+    #[test]
+    fn file_round_trip_writes_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        let d = read("x,t,y\n1,0,2\n3,1,4\n").unwrap();
+        write_csv(&path, &d).unwrap();
+        assert_eq!(read_csv(&path, &CsvLayout::default()).unwrap(), d);
+        // A failing writer leaves the old file untouched and no temporary behind.
+        let r = write_atomic(&path, |w| {
+            w.write_all(b"partial")?;
+            Err(std::io::Error::other("disk full"))
+        });
+        assert!(r.unwrap_err().to_string().contains("disk full"));
+        assert_eq!(read_csv(&path, &CsvLayout::default()).unwrap(), d);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // Missing directory: an error naming the path, no file.
+        let bad = dir.path().join("nope").join("d.csv");
+        assert!(write_csv(&bad, &d).unwrap_err().to_string().contains("nope"));
+        // A directory is not a CSV file.
+        assert!(read_csv(dir.path(), &CsvLayout::default()).unwrap_err().to_string().contains("directory"));
+    }
+
+    #[test]
+    fn overridden_columns() {
+        let layout = CsvLayout {
+            treatment: "treat".into(),
+            outcome: "score".into(),
+            covariates: Some(vec!["b".into(), "a".into()]),
+            id: Some("pid".into()),
+            ..CsvLayout::default()
+        };
+        let d = read_csv_from("pid,a,b,c,treat,score\np1,1,2,9,1,5\np2,3,4,9,0,6\n".as_bytes(), "f", &layout).unwrap();
+        assert_eq!(d.feature_names(), &["b", "a"]);
+        assert_eq!(d.x().values(), &[2., 1., 4., 3.]);
+        assert_eq!(d.ids().unwrap(), &["p1", "p2"]);
+        let semi = CsvLayout { delimiter: b';', ..CsvLayout::default() };
+        assert_eq!(read_csv_from("x;t;y\n1;0;2\n".as_bytes(), "f", &semi).unwrap().n(), 1);
+    }
+
+    #[test]
+    fn covariate_only_files() {
+        let tab = read_covariates_csv_from("x1,x2,mu0,mu1\n1,2,0,1\n3,4,0,2\n".as_bytes(), "p", &CsvLayout::default())
+            .unwrap();
+        assert_eq!(tab.x.names(), &["x1", "x2"]);
+        assert_eq!(tab.truth.unwrap().ite(), vec![1., 2.]);
+        // treatment and outcome, when present, are not covariates
+        let tab = read_covariates_csv_from("x1,t,y\n1,0,2\n".as_bytes(), "p", &CsvLayout::default()).unwrap();
+        assert_eq!(tab.x.names(), &["x1"]);
+    }
+
+    #[test]
+    fn each_error_names_line_and_column() {
+        let cases: &[(&str, &str)] = &[
+            ("", "in.csv: the file is empty"),
+            ("x,t,y\n", "in.csv: no data rows"),
+            ("x,y\n1,2\n", "no column `t`; the header has [x, y]"),
+            ("x;t;y\n1;0;2\n", "is the delimiter `,`?"),
+            ("x,x,t,y\n1,1,0,2\n", "line 1, column `x`: column name appears more than once"),
+            ("x,,t,y\n1,1,0,2\n", "line 1, column `#2`: column name is empty"),
+            ("x,t,y\n1,0,2\n1,0\n", "in.csv: line 3: row has 2 fields but the header has 3"),
+            ("x,t,y\n1,0,2\nabc,1,2\n", "in.csv: line 3, column `x`: `abc` is not a number"),
+            ("x,t,y\n1,0,2\n1,1,NaN\n", "line 3, column `y`: `NaN` is not a finite number"),
+            ("x,t,y\n1,0,2\ninf,1,2\n", "line 3, column `x`: `inf` is not a finite number"),
+            ("x,t,y\n1,0,2\n1,1,\n", "line 3, column `y`: empty value"),
+            ("x,t,y\n1,0,2\n1,2,3\n", "line 3, column `t`: `2` is not a treatment value (expected 0 or 1)"),
+            ("x,t,y\n1,0,2\n1e39,1,3\n", "line 3, column `x`: `1e39` is too large"),
+            ("x,t,y,mu0\n1,0,2,1\n", "column `mu0` is present but `mu1` is missing"),
+            ("t,y\n0,2\n", "no covariate columns"),
+            // quoted field spanning lines: line numbers follow the file
+            ("x,t,y\n\"1\",0,2\n\"a\nb\",1,2\n", "line 3, column `x`: `a\nb` is not a number"),
+        ];
+        for (input, want) in cases {
+            let e = err(input);
+            assert!(e.contains(want), "input {input:?}: got {e:?}, want {want:?}");
+        }
+        let bytes = b"x,t,y\n1,0,2\n\xff,1,2\n";
+        let e = read_csv_from(&bytes[..], "in.csv", &CsvLayout::default()).unwrap_err().to_string();
+        assert!(e.contains("line 3, column `x`: value is not valid UTF-8"), "{e}");
+    }
+}

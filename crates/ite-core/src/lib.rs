@@ -1,0 +1,28 @@
+//! # ite-core
+//!
+//! Shared types and traits of the `ite` workspace, on which every other crate
+//! builds and which depends on no other `ite` crate: [`CausalData`] (covariates,
+//! binary treatment, outcome, optional [`Truth`]), validated on construction;
+//! CSV input and output with errors that name file, line and column
+//! ([`read_csv`], [`write_csv`], [`write_atomic`]); [`Seed`], one `u64` from
+//! which named, order-independent random streams derive; and the traits of the
+//! design — [`Dgp`], [`Params`] → [`Fit`] → [`IteModel`], [`FitWith`],
+//! [`TransferStrategy`] — with the [`CoreError`] type.
+
+mod csv_io;
+mod data;
+mod error;
+mod seed;
+mod traits;
+
+pub use csv_io::{
+    CovariateTable, CsvLayout, read_covariates_csv, read_covariates_csv_from, read_csv, read_csv_from, write_atomic,
+    write_csv, write_csv_to,
+};
+pub use data::{CausalData, Covariates, PotentialOutcomes, Truth, default_names};
+pub use error::{CoreError, Result};
+pub use seed::{IteRng, Seed};
+pub use traits::{Dgp, Fit, FitWith, IteModel, Params, TransferInput, TransferStrategy};
+
+/// Re-export of `rand`, so dependants use the same version as [`IteRng`].
+pub use rand;
