@@ -6,3 +6,8 @@
 //! effect and prognostic shifts), the Nie–Wager setups A–D, and a loader for the
 //! IHDP benchmark. Every process implements [`ite_core::Dgp`] and fills in the
 //! true potential-outcome means. Depends only on `ite-core`.
+
+mod error;
+pub mod ihdp;
+
+pub use error::DgpError;
