@@ -351,8 +351,8 @@ fn parse_number(s: &str) -> std::result::Result<f32, String> {
 
 fn parse_treatment(s: &str) -> std::result::Result<u8, String> {
     match s.parse::<f64>() {
-        Ok(v) if v == 0.0 => Ok(0),
-        Ok(v) if v == 1.0 => Ok(1),
+        Ok(0.0) => Ok(0),
+        Ok(1.0) => Ok(1),
         _ if s.is_empty() => Err("empty value (expected treatment 0 or 1)".into()),
         _ => Err(format!("`{s}` is not a treatment value (expected 0 or 1)")),
     }

@@ -31,7 +31,7 @@ impl Covariates {
         if p == 0 {
             return Err(CoreError::data("covariates need at least one column"));
         }
-        if values.len() % p != 0 {
+        if !values.len().is_multiple_of(p) {
             return Err(CoreError::data(format!(
                 "covariate values ({}) are not a multiple of the number of columns ({p})",
                 values.len()
