@@ -5,3 +5,13 @@
 //! grids that run in parallel, resume after interruption and split into
 //! shards, and the study's figures. Depends on `ite-core`, `ite-dgp`,
 //! `ite-nets` and `ite-transfer`.
+
+mod bootstrap;
+mod error;
+pub mod metrics;
+mod summary;
+
+pub use bootstrap::{BootstrapParams, Interval, ate_interval};
+pub use error::EvalError;
+pub use metrics::{EffectMetrics, IteStats, effect_metrics};
+pub use summary::Summary;

@@ -1,0 +1,41 @@
+//! Summaries of a metric over replications: mean, its standard error, median, count.
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::median;
+
+/// A metric summarised over replications.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Number of replications.
+    pub count: usize,
+    /// Mean over replications.
+    pub mean: f64,
+    /// Standard error of the mean: sd / √count (n − 1 denominator; 0 for one value).
+    pub se: f64,
+    /// Median over replications.
+    pub median: f64,
+}
+
+impl Summary {
+    /// Summarises `values`; `None` when there are none.
+    ///
+    /// ```
+    /// let s = ite_eval::Summary::of(&[1.0, 2.0, 3.0, 6.0]).unwrap();
+    /// assert_eq!((s.count, s.mean, s.median), (4, 3.0, 2.5));
+    /// assert!((s.se - (14.0f64 / 3.0).sqrt() / 2.0).abs() < 1e-12);
+    /// ```
+    pub fn of(values: &[f64]) -> Option<Summary> {
+        if values.is_empty() {
+            return None;
+        }
+        let n = values.len();
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let se = if n > 1 {
+            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt() / (n as f64).sqrt()
+        } else {
+            0.0
+        };
+        Some(Summary { count: n, mean, se, median: median(values) })
+    }
+}
