@@ -5,3 +5,8 @@
 //! representation, L2-SP, the study's staged alignment, pooled training — all
 //! behind [`ite_core::TransferStrategy`], plus the task-affinity measure CITA.
 //! Depends on `ite-core` and `ite-nets`.
+
+pub mod cita;
+mod error;
+
+pub use error::TransferError;
