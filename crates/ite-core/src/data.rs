@@ -333,6 +333,25 @@ impl CausalData {
         Self::from_parts(x, t, y, truth, ids)
     }
 
+    /// The rows of `self` followed by the rows of `other` (same covariates by name and order).
+    /// Truth and ids are kept only when both sides have them.
+    pub fn concat(&self, other: &CausalData) -> Result<Self> {
+        self.x.check_same_columns("first", &other.x, "second")?;
+        let mut values = self.x.values.clone();
+        values.extend_from_slice(&other.x.values);
+        let x = Covariates::new(values, self.x.names.clone())?;
+        let cat = |a: &[f32], b: &[f32]| [a, b].concat();
+        let truth = match (&self.truth, &other.truth) {
+            (Some(a), Some(b)) => Some(Truth { mu0: cat(&a.mu0, &b.mu0), mu1: cat(&a.mu1, &b.mu1) }),
+            _ => None,
+        };
+        let ids = match (&self.ids, &other.ids) {
+            (Some(a), Some(b)) => Some([a.as_slice(), b.as_slice()].concat()),
+            _ => None,
+        };
+        Self::from_parts(x, [self.t.as_slice(), &other.t].concat(), cat(&self.y, &other.y), truth, ids)
+    }
+
     /// Splits into (rows where `keep(i)` is false, rows where it is true), in file order.
     pub fn split_by(&self, mut in_second: impl FnMut(usize) -> bool) -> Result<(Self, Self)> {
         let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -417,5 +436,12 @@ mod tests {
         assert_eq!((a.n(), b.n()), (2, 1));
         assert_eq!(b.y(), &[11.]);
         assert!(d.select(&[3]).is_err());
+        let c = d.concat(&s).unwrap();
+        assert_eq!(c.n(), 6);
+        assert_eq!(c.y(), &[10., 11., 12., 12., 10., 12.]);
+        assert_eq!(c.truth().unwrap().ite()[3..], [3., 1., 3.]);
+        assert_eq!(c.select(&[3, 4, 5]).unwrap(), s);
+        let other = CausalData::new(Covariates::with_default_names(vec![1.], 1).unwrap(), vec![0], vec![1.]).unwrap();
+        assert!(d.concat(&other).unwrap_err().to_string().contains("covariates differ"));
     }
 }

@@ -50,14 +50,14 @@ pub enum CoreError {
         message: String,
     },
 
-    /// An I/O failure on a path.
-    #[error("{path}: {source}")]
+    /// An I/O failure on a path. The message includes the I/O error's, so it is not also
+    /// exposed as `source()` (which would print it twice in error chains).
+    #[error("{path}: {error}")]
     Io {
         /// The path being read or written.
         path: PathBuf,
         /// The underlying I/O error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -72,7 +72,7 @@ impl CoreError {
         CoreError::InvalidData(msg.into())
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        CoreError::Io { path: path.into(), source }
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        CoreError::Io { path: path.into(), error }
     }
 }
