@@ -6,3 +6,45 @@
 //! representations), their seeded training loop with early stopping, the
 //! baselines users compare against (OLS and MLP T-/S-learners), and model
 //! persistence. Depends only on `ite-core`.
+//!
+//! ```no_run
+//! use ite_core::{Fit, IteModel, Seed};
+//! use ite_nets::TarNetParams;
+//! # fn data() -> ite_core::CausalData { unimplemented!() }
+//! let data = data();
+//! let model = TarNetParams::default().fit(&data, Seed::new(1))?;
+//! let tau = model.ite(data.x())?;
+//! model.save("out/model")?;
+//! # Ok::<(), ite_nets::NetsError>(())
+//! ```
+//!
+//! For transfer code: [`FittedTarNet::vars`] gives the named variables (`phi.*`, `h0.*`,
+//! `h1.*`); [`TarNetParams::fit_with_options`] warm-starts from a prior model, trains only the
+//! variables selected by [`TrainOptions::trainable`] prefixes and adds
+//! [`TrainOptions::extra_loss`] to the objective; [`FittedTarNet::representation`] is Φ(x);
+//! [`ipm`] has the distances between representations.
+
+#![warn(missing_docs)]
+
+pub mod activation;
+pub mod baselines;
+pub mod error;
+pub mod hyperparams;
+pub mod init;
+pub mod ipm;
+pub mod loss;
+pub mod mlp;
+pub mod persist;
+pub mod scaler;
+pub mod t_learner_mlp;
+pub mod tarnet;
+pub mod train;
+pub mod vars;
+
+pub use error::{NetsError, Result};
+pub use hyperparams::{Activation, Ipm, SinkhornConfig, TarNetParams};
+pub use scaler::Standardizer;
+pub use t_learner_mlp::{MlpTLearner, MlpTLearnerParams};
+pub use tarnet::{FittedTarNet, TarNet};
+pub use train::{EpochRecord, ExtraLoss, LossContext, TrainHistory, TrainOptions};
+pub use vars::TarNetVars;

@@ -1,0 +1,70 @@
+//! The error type of `ite-nets`: invalid parameters, bad data, numerical backend and file failures.
+
+use std::path::PathBuf;
+
+use ite_core::CoreError;
+
+/// Result alias for `ite-nets`.
+pub type Result<T, E = NetsError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong when building, training, using or storing a network.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetsError {
+    /// Invalid data or parameters reported by `ite-core` (wrong covariates, bad shapes, ...).
+    #[error(transparent)]
+    Core(#[from] CoreError),
+
+    /// A hyperparameter outside its valid range.
+    #[error("invalid parameter `{name}` = {value}: expected {expected}")]
+    InvalidParam {
+        /// The field name, as written in the params struct.
+        name: String,
+        /// The offending value, formatted.
+        value: String,
+        /// The valid range.
+        expected: String,
+    },
+
+    /// A failure in the candle tensor backend.
+    #[error("tensor backend: {0}")]
+    Candle(#[from] candle_core::Error),
+
+    /// Training produced a non-finite loss (diverged).
+    #[error("training diverged: {0}")]
+    Diverged(String),
+
+    /// An I/O failure on a path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path being read or written.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A stored model that cannot be used (bad JSON, wrong crate version, missing tensors).
+    #[error("{path}: {message}")]
+    Model {
+        /// The model directory or file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl NetsError {
+    /// Shorthand for [`NetsError::InvalidParam`].
+    pub fn param(name: impl Into<String>, value: impl ToString, expected: impl Into<String>) -> Self {
+        NetsError::InvalidParam { name: name.into(), value: value.to_string(), expected: expected.into() }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        NetsError::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn model(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        NetsError::Model { path: path.into(), message: message.into() }
+    }
+}

@@ -1,0 +1,80 @@
+//! Dense layers and multilayer perceptrons over named candle variables (`<prefix>.<k>.weight`,
+//! `<prefix>.<k>.bias`).
+
+use candle_core::{Tensor, Var};
+use ite_core::IteRng;
+
+use crate::hyperparams::Activation;
+use crate::init;
+
+/// One dense layer `y = x W + b`, with `W` of shape `(in, out)`.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    /// Weight matrix, `(in, out)`.
+    pub weight: Var,
+    /// Bias, `(out,)`.
+    pub bias: Var,
+}
+
+impl Linear {
+    /// `x W + b` for `x` of shape `(n, in)`.
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        x.matmul(self.weight.as_tensor())?.broadcast_add(self.bias.as_tensor())
+    }
+}
+
+/// Applies an activation.
+pub fn activate(x: &Tensor, activation: Activation) -> candle_core::Result<Tensor> {
+    match activation {
+        Activation::Relu => x.relu(),
+        Activation::Elu => crate::activation::elu(x),
+    }
+}
+
+/// A multilayer perceptron: dense layers with an activation after every layer except,
+/// optionally, the last.
+#[derive(Debug, Clone)]
+pub struct Mlp {
+    /// The layers, input first.
+    pub layers: Vec<Linear>,
+    /// The activation.
+    pub activation: Activation,
+    /// Whether the last layer is followed by the activation too (true for Φ, false for heads).
+    pub activate_last: bool,
+}
+
+impl Mlp {
+    /// Builds layers `widths[0] → widths[1] → …`, naming variables `<prefix>.<k>.weight|bias`
+    /// and drawing weights from `rng` in layer order; returns the MLP and its named variables.
+    pub fn new(
+        prefix: &str,
+        widths: &[usize],
+        activation: Activation,
+        activate_last: bool,
+        rng: &mut IteRng,
+    ) -> candle_core::Result<(Self, Vec<(String, Var)>)> {
+        let mut layers = Vec::new();
+        let mut named = Vec::new();
+        for (k, w) in widths.windows(2).enumerate() {
+            let weight = init::glorot_uniform(w[0], w[1], rng)?;
+            let bias = init::zeros(w[1])?;
+            named.push((format!("{prefix}.{k}.weight"), weight.clone()));
+            named.push((format!("{prefix}.{k}.bias"), bias.clone()));
+            layers.push(Linear { weight, bias });
+        }
+        Ok((Mlp { layers, activation, activate_last }, named))
+    }
+
+    /// Forward pass for `x` of shape `(n, in)`.
+    pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let mut h = x.clone();
+        let last = self.layers.len().saturating_sub(1);
+        for (k, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(&h)?;
+            if k < last || self.activate_last {
+                h = activate(&h, self.activation)?;
+            }
+        }
+        Ok(h)
+    }
+}

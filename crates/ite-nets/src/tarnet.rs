@@ -1,0 +1,209 @@
+//! The TARNet network (representation Φ and heads h0, h1) and the fitted model
+//! [`FittedTarNet`], which implements [`ite_core::IteModel`].
+
+use candle_core::{Device, Tensor};
+use ite_core::{CausalData, Covariates, Fit, FitWith, IteModel, PotentialOutcomes, Seed};
+
+use crate::error::{NetsError, Result};
+use crate::hyperparams::TarNetParams;
+use crate::mlp::Mlp;
+use crate::scaler::Standardizer;
+use crate::train::{self, TrainHistory, TrainOptions};
+use crate::vars::TarNetVars;
+
+/// A TARNet: Φ (p → `phi_layers`), and two heads h0, h1 (rep → `head_layers` → 1).
+#[derive(Debug, Clone)]
+pub struct TarNet {
+    phi: Mlp,
+    h0: Mlp,
+    h1: Mlp,
+    unit_norm: bool,
+    vars: TarNetVars,
+}
+
+impl TarNet {
+    /// A freshly initialised network for `p` covariates; weights are drawn from
+    /// `seed.stream("init")` in the order Φ, h0, h1.
+    pub fn new(params: &TarNetParams, p: usize, seed: Seed) -> Result<Self> {
+        let mut rng = seed.stream("init").rng();
+        let mut phi_w = vec![p];
+        phi_w.extend_from_slice(&params.phi_layers);
+        let mut head_w = vec![params.rep_dim()];
+        head_w.extend_from_slice(&params.head_layers);
+        head_w.push(1);
+        let (phi, mut named) = Mlp::new("phi", &phi_w, params.activation, true, &mut rng)?;
+        let (h0, n0) = Mlp::new("h0", &head_w, params.activation, false, &mut rng)?;
+        let (h1, n1) = Mlp::new("h1", &head_w, params.activation, false, &mut rng)?;
+        named.extend(n0);
+        named.extend(n1);
+        Ok(TarNet { phi, h0, h1, unit_norm: params.unit_norm, vars: TarNetVars::from_named(named) })
+    }
+
+    /// The named variables (`phi.*`, `h0.*`, `h1.*`).
+    pub fn vars(&self) -> &TarNetVars {
+        &self.vars
+    }
+
+    /// Representation Φ(x) for standardised inputs `x` (`n × p`), unit-normed when configured.
+    pub fn representation(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let r = self.phi.forward(x)?;
+        if self.unit_norm {
+            let norm = (r.sqr()?.sum_keepdim(1)? + 1e-12)?.sqrt()?;
+            r.broadcast_div(&norm)
+        } else {
+            Ok(r)
+        }
+    }
+
+    /// Both heads on a representation: `(h0(r), h1(r))`, each of shape `(n,)`.
+    pub fn heads(&self, r: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        Ok((self.h0.forward(r)?.squeeze(1)?, self.h1.forward(r)?.squeeze(1)?))
+    }
+}
+
+/// A fitted TARNet / CFR: network, scalers, feature names, parameters and training history.
+///
+/// `clone()` is shallow: the copy shares its weight storage with the original (candle `Var`s
+/// are reference-counted). Use [`FittedTarNet::deep_clone`] for an independent copy.
+#[derive(Debug, Clone)]
+pub struct FittedTarNet {
+    pub(crate) params: TarNetParams,
+    pub(crate) net: TarNet,
+    pub(crate) x_scaler: Standardizer,
+    pub(crate) y_scaler: Standardizer,
+    pub(crate) feature_names: Vec<String>,
+    pub(crate) history: TrainHistory,
+}
+
+impl FittedTarNet {
+    /// The hyperparameters it was fitted with.
+    pub fn params(&self) -> &TarNetParams {
+        &self.params
+    }
+
+    /// The network.
+    pub fn net(&self) -> &TarNet {
+        &self.net
+    }
+
+    /// The named variables (shares storage with the network).
+    pub fn vars(&self) -> &TarNetVars {
+        self.net.vars()
+    }
+
+    /// Covariate standardisation (training means and sds).
+    pub fn x_scaler(&self) -> &Standardizer {
+        &self.x_scaler
+    }
+
+    /// Outcome standardisation (one column).
+    pub fn y_scaler(&self) -> &Standardizer {
+        &self.y_scaler
+    }
+
+    /// An independent copy: same parameters, scalers and history, weights copied into new
+    /// storage.
+    pub fn deep_clone(&self) -> Result<FittedTarNet> {
+        let net = TarNet::new(&self.params, self.feature_names.len(), Seed::new(0))?;
+        net.vars().restore(&self.vars().snapshot()?)?;
+        Ok(FittedTarNet { net, ..self.clone() })
+    }
+
+    /// Epoch losses and the epoch whose weights were kept.
+    pub fn history(&self) -> &TrainHistory {
+        &self.history
+    }
+
+    /// `x` standardised with the model's scaler, as an `n × p` tensor (checks feature names).
+    pub fn standardized(&self, x: &Covariates) -> Result<Tensor> {
+        self.check_features(x)?;
+        Ok(Tensor::from_vec(self.x_scaler.transform(x.values()), (x.n_rows(), x.n_cols()), &Device::Cpu)?)
+    }
+
+    /// The representation Φ(x) of the rows of `x` (`n × rep_dim`).
+    pub fn representation(&self, x: &Covariates) -> Result<Tensor> {
+        Ok(self.net.representation(&self.standardized(x)?)?)
+    }
+}
+
+impl IteModel for FittedTarNet {
+    type Error = NetsError;
+
+    fn feature_names(&self) -> &[String] {
+        &self.feature_names
+    }
+
+    fn predict(&self, x: &Covariates) -> Result<PotentialOutcomes> {
+        let xs = self.standardized(x)?;
+        let (m0, m1) = self.net.heads(&self.net.representation(&xs)?)?;
+        let back = |t: Tensor| -> Result<Vec<f32>> {
+            Ok(t.to_vec1::<f32>()?.into_iter().map(|v| self.y_scaler.inverse_1(v)).collect())
+        };
+        Ok(PotentialOutcomes::new(back(m0)?, back(m1)?)?)
+    }
+}
+
+impl TarNetParams {
+    /// Fits with explicit training options (which variables train, an extra loss term) and an
+    /// optional prior model to start from. With a prior the network starts from a copy of its
+    /// weights and reuses its covariate and outcome scalers, so Φ keeps its meaning.
+    pub fn fit_with_options(
+        &self,
+        data: &CausalData,
+        seed: Seed,
+        prior: Option<&FittedTarNet>,
+        options: &TrainOptions<'_>,
+    ) -> Result<FittedTarNet> {
+        use ite_core::Params;
+        self.validate()?;
+        data.require_both_arms("training data")?;
+        let net = TarNet::new(self, data.p(), seed)?;
+        let (x_scaler, y_scaler) = match prior {
+            Some(prior) => {
+                prior.check_features(data.x())?;
+                let snapshot = prior.vars().snapshot()?;
+                if snapshot.keys().ne(net.vars().names().iter()) {
+                    return Err(NetsError::param(
+                        "phi_layers/head_layers",
+                        format!("{:?}/{:?}", self.phi_layers, self.head_layers),
+                        "the prior model's architecture (warm start needs the same layers)",
+                    ));
+                }
+                net.vars().restore(&snapshot)?;
+                (prior.x_scaler.clone(), prior.y_scaler.clone())
+            }
+            None => {
+                let xs = if self.standardize_x {
+                    Standardizer::fit_skip_binary(data.x().values(), data.p())
+                } else {
+                    Standardizer::identity(data.p())
+                };
+                let ys = if self.standardize_y { Standardizer::fit(data.y(), 1) } else { Standardizer::identity(1) };
+                (xs, ys)
+            }
+        };
+        let history = train::train(self, &net, data, &x_scaler, &y_scaler, seed, options)?;
+        Ok(FittedTarNet {
+            params: self.clone(),
+            net,
+            x_scaler,
+            y_scaler,
+            feature_names: data.feature_names().to_vec(),
+            history,
+        })
+    }
+}
+
+impl Fit for TarNetParams {
+    type Model = FittedTarNet;
+
+    fn fit(&self, data: &CausalData, seed: Seed) -> Result<FittedTarNet> {
+        self.fit_with_options(data, seed, None, &TrainOptions::default())
+    }
+}
+
+impl FitWith for TarNetParams {
+    fn fit_with(&self, prior: &FittedTarNet, data: &CausalData, seed: Seed) -> Result<FittedTarNet> {
+        self.fit_with_options(data, seed, Some(prior), &TrainOptions::default())
+    }
+}
