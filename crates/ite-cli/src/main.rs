@@ -31,12 +31,21 @@ struct Cli {
 enum Command {
     /// Check a CSV file and describe it: units, arms, covariates, truth.
     Describe(commands::describe::Args),
+    /// Draw a sample from a simulation (sim1, sim2, nie-wager-a..d, ihdp-like) and write it as CSV.
+    Simulate(commands::simulate::Args),
+    /// Run a published benchmark (IHDP) and write a summary.
+    Benchmark(commands::benchmark::Args),
+    /// Adapt a model trained on a large source sample to a small target sample.
+    Transfer(commands::transfer::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Describe(a) => commands::describe::run(a),
+        Command::Simulate(a) => commands::simulate::run(a),
+        Command::Benchmark(a) => commands::benchmark::run(a),
+        Command::Transfer(a) => commands::transfer::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

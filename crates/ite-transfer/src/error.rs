@@ -1,6 +1,7 @@
 //! The error type of `ite-transfer`.
 
 use ite_core::CoreError;
+use ite_nets::NetsError;
 
 /// Everything that can go wrong in `ite-transfer`.
 #[derive(Debug, thiserror::Error)]
@@ -9,6 +10,40 @@ pub enum TransferError {
     /// Invalid data or parameters, as reported by `ite-core`.
     #[error(transparent)]
     Core(#[from] CoreError),
+
+    /// A network failed to train, predict or load.
+    #[error(transparent)]
+    Nets(#[from] NetsError),
+
+    /// A strategy parameter outside its valid range.
+    #[error("invalid parameter `{name}` = {value}: expected {expected}")]
+    InvalidParam {
+        /// Parameter name.
+        name: String,
+        /// The offending value.
+        value: String,
+        /// What would have been accepted.
+        expected: String,
+    },
+
+    /// A strategy name that is not registered.
+    #[error("unknown strategy `{name}`; valid strategies: {}", valid.join(", "))]
+    UnknownStrategy {
+        /// The name asked for.
+        name: String,
+        /// The registered names.
+        valid: Vec<String>,
+    },
+
+    /// A strategy (possibly user-written) failed.
+    #[error("strategy `{name}` failed: {source}")]
+    Strategy {
+        /// The strategy's name.
+        name: String,
+        /// Its error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 
     /// Two Fisher diagonals over different parameter sets.
     #[error("Fisher diagonals have {left} and {right} entries; they must come from the same network")]
@@ -28,3 +63,19 @@ pub enum TransferError {
         message: String,
     },
 }
+
+impl From<candle_core::Error> for TransferError {
+    fn from(e: candle_core::Error) -> Self {
+        TransferError::Nets(NetsError::from(e))
+    }
+}
+
+impl TransferError {
+    /// Shorthand for [`TransferError::InvalidParam`].
+    pub fn param(name: impl Into<String>, value: impl std::fmt::Debug, expected: impl Into<String>) -> Self {
+        TransferError::InvalidParam { name: name.into(), value: format!("{value:?}"), expected: expected.into() }
+    }
+}
+
+/// Result alias for `ite-transfer`.
+pub type Result<T, E = TransferError> = std::result::Result<T, E>;

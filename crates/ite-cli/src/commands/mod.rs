@@ -1,3 +1,6 @@
 //! One module per `ite` subcommand, each with its `Args` and a `run` function.
 
+pub mod benchmark;
 pub mod describe;
+pub mod simulate;
+pub mod transfer;

@@ -1,0 +1,52 @@
+//! `fine-tune`: start from every source weight and keep training all of them on the target.
+//!
+//! **Helps** when the target differs from the source in ways the whole network must absorb
+//! (effect or prognostic shift) and the target is not tiny. **Hurts** on very small or
+//! non-randomized targets: with nothing holding it back the network drifts toward the
+//! target's noise and selection bias (a lower learning rate and early stopping limit this).
+
+use ite_core::{Params, Seed, TransferInput, TransferStrategy};
+use ite_nets::{FittedTarNet, TrainOptions};
+
+use crate::error::{Result, TransferError};
+use crate::training::TargetTraining;
+
+/// Fine-tuning of all weights.
+///
+/// | name | default | meaning | valid range |
+/// |---|---|---|---|
+/// | `training` | learning-rate scale 0.1, other fields as [`TargetTraining::default`] | target training settings | see [`TargetTraining`] |
+#[derive(Debug, Clone, PartialEq)]
+pub struct FineTune {
+    /// Target training settings.
+    pub training: TargetTraining,
+}
+
+impl Default for FineTune {
+    fn default() -> Self {
+        FineTune { training: TargetTraining { learning_rate_scale: 0.1, ..TargetTraining::default() } }
+    }
+}
+
+impl Params for FineTune {
+    type Error = TransferError;
+    fn validate(&self) -> Result<()> {
+        self.training.validate()
+    }
+}
+
+impl TransferStrategy<FittedTarNet> for FineTune {
+    type Model = FittedTarNet;
+    type Error = TransferError;
+
+    fn name(&self) -> &str {
+        "fine-tune"
+    }
+
+    fn transfer(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> Result<FittedTarNet> {
+        self.validate()?;
+        let source = input.source_model;
+        let params = self.training.params_from(source.params());
+        Ok(params.fit_with_options(input.target, seed.stream("fine-tune"), Some(source), &TrainOptions::default())?)
+    }
+}
