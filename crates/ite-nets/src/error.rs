@@ -34,14 +34,14 @@ pub enum NetsError {
     #[error("training diverged: {0}")]
     Diverged(String),
 
-    /// An I/O failure on a path.
-    #[error("{path}: {source}")]
+    /// An I/O failure on a path (the message includes the I/O error's, so it is not
+    /// repeated as `source()`).
+    #[error("{path}: {error}")]
     Io {
         /// The path being read or written.
         path: PathBuf,
         /// The underlying I/O error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     /// A stored model that cannot be used (bad JSON, wrong crate version, missing tensors).
@@ -60,8 +60,8 @@ impl NetsError {
         NetsError::InvalidParam { name: name.into(), value: value.to_string(), expected: expected.into() }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        NetsError::Io { path: path.into(), source }
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        NetsError::Io { path: path.into(), error }
     }
 
     pub(crate) fn model(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {

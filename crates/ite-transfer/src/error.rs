@@ -36,13 +36,12 @@ pub enum TransferError {
     },
 
     /// A strategy (possibly user-written) failed.
-    #[error("strategy `{name}` failed: {source}")]
+    #[error("strategy `{name}` failed: {error}")]
     Strategy {
         /// The strategy's name.
         name: String,
-        /// Its error.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// Its error (part of the message, so not repeated as `source()`).
+        error: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// Two Fisher diagonals over different parameter sets.

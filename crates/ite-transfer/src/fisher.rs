@@ -8,11 +8,11 @@
 use candle_core::{Device, Tensor};
 use ite_core::{CausalData, Params, Seed, TransferInput};
 use ite_nets::FittedTarNet;
-use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use crate::cita::{FisherDiagonal, cita};
 use crate::error::{Result, TransferError};
+use crate::sampling::subsample;
 
 /// Settings of the CITA computation.
 ///
@@ -76,21 +76,6 @@ pub fn fisher_diagonal(model: &FittedTarNet, data: &CausalData, rows: &[usize], 
     Ok(acc)
 }
 
-fn subsample(n: usize, k: usize, seed: Seed) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..n).collect();
-    if k >= n {
-        return idx;
-    }
-    let mut rng = seed.rng();
-    for i in 0..k {
-        let j = rng.random_range(i..n);
-        idx.swap(i, j);
-    }
-    idx.truncate(k);
-    idx.sort_unstable();
-    idx
-}
-
 /// CITA between the source and target of `input`, through the source model:
 /// min(d(F_ss, F_st), d(F_ss, F_st⁻)) in [0, 1]; small means the source is close.
 pub fn task_affinity(input: TransferInput<'_, FittedTarNet>, params: &CitaParams, seed: Seed) -> Result<f64> {
@@ -99,8 +84,8 @@ pub fn task_affinity(input: TransferInput<'_, FittedTarNet>, params: &CitaParams
     let seed = seed.stream("cita");
     // One stream for both subsamples (common random numbers): when the target is the source
     // data, both diagonals see the same units and CITA is exactly 0.
-    let src_rows = subsample(input.source.n(), params.max_units, seed.stream("units"));
-    let tgt_rows = subsample(input.target.n(), params.max_units, seed.stream("units"));
+    let units = |n: usize| subsample((0..n).collect(), params.max_units, &mut seed.stream("units").rng());
+    let (src_rows, tgt_rows) = (units(input.source.n()), units(input.target.n()));
     let f_ss = FisherDiagonal::normalised(&fisher_diagonal(model, input.source, &src_rows, false)?, "F_ss")?;
     let f_st = FisherDiagonal::normalised(&fisher_diagonal(model, input.target, &tgt_rows, false)?, "F_st")?;
     let f_flip = FisherDiagonal::normalised(&fisher_diagonal(model, input.target, &tgt_rows, true)?, "F_st-")?;

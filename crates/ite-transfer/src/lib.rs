@@ -21,6 +21,7 @@ pub mod l2_sp;
 pub mod pooled;
 pub mod registry;
 mod run;
+mod sampling;
 pub mod source_only;
 pub mod staged_alignment;
 pub mod target_only;

@@ -29,6 +29,6 @@ where
     let cita = task_affinity(input, cita_params, seed)?;
     let model = strategy
         .transfer(input, seed)
-        .map_err(|e| TransferError::Strategy { name: strategy.name().to_string(), source: Box::new(e) })?;
+        .map_err(|e| TransferError::Strategy { name: strategy.name().to_string(), error: Box::new(e) })?;
     Ok(TransferOutcome { model, cita })
 }

@@ -15,10 +15,10 @@ use candle_core::{DType, Device, Tensor};
 use ite_core::{CausalData, Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::ipm::{entropic_ot, sinkhorn_divergence, sinkhorn_epsilon};
 use ite_nets::{FittedTarNet, LossContext, SinkhornConfig, TrainOptions};
-use rand::RngExt;
 
 use crate::error::{Result, TransferError};
 use crate::freeze_representation::heads_only;
+use crate::sampling::subsample;
 use crate::training::TargetTraining;
 
 /// The study's two-phase transfer.
@@ -101,15 +101,8 @@ impl SourceEmbeddings {
         source.require_both_arms("source data")?;
         let mut rng = seed.stream("source-embeddings").rng();
         let mut embed = |arm: u8| -> Result<Tensor> {
-            let mut idx: Vec<usize> = (0..source.n()).filter(|&i| source.t()[i] == arm).collect();
-            // Partial Fisher–Yates: the first `k` are a uniform subsample.
-            let k = per_arm.min(idx.len());
-            for i in 0..k {
-                let j = rng.random_range(i..idx.len());
-                idx.swap(i, j);
-            }
-            idx.truncate(k);
-            idx.sort_unstable();
+            let arm_rows: Vec<usize> = (0..source.n()).filter(|&i| source.t()[i] == arm).collect();
+            let idx = subsample(arm_rows, per_arm, &mut rng);
             Ok(model.representation(&source.x().select_rows(&idx)?)?.detach())
         };
         Ok(SourceEmbeddings { control: embed(0)?, treated: embed(1)? })

@@ -6,6 +6,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use ite_core::{CausalData, Fit, IteModel, PotentialOutcomes, Seed};
+use ite_eval::Summary;
+use ite_eval::metrics::{ate_abs_error, sqrt_pehe};
 use ite_nets::TarNetParams;
 use serde_json::{Value, json};
 
@@ -147,39 +149,7 @@ fn fit_any<P: Fit>(
     Ok((m.predict(train.x())?, m.predict(test.x())?, String::new()))
 }
 
-fn sqrt_pehe(pred: &PotentialOutcomes, truth: &PotentialOutcomes) -> f64 {
-    let (a, b) = (pred.ite(), truth.ite());
-    let s: f64 = a.iter().zip(&b).map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2)).sum();
-    (s / a.len() as f64).sqrt()
-}
-
 const METRICS: [&str; 4] = ["sqrt_pehe_in", "sqrt_pehe_out", "ate_abs_error_out", "fit_seconds"];
-
-fn median(v: &[f64]) -> f64 {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n == 0 {
-        f64::NAN
-    } else if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        0.5 * (s[n / 2 - 1] + s[n / 2])
-    }
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
-}
-
-fn se(v: &[f64]) -> f64 {
-    let n = v.len() as f64;
-    if n < 2.0 {
-        return f64::NAN;
-    }
-    let m = mean(v);
-    (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt() / n.sqrt()
-}
 
 fn run_ihdp(a: IhdpArgs) -> Result<()> {
     if !MODELS.contains(&a.model.as_str()) {
@@ -206,7 +176,12 @@ fn run_ihdp(a: IhdpArgs) -> Result<()> {
         let (pin, pout, note) = fit_predict(&a.model, a.params(), &rep.train, &rep.test, root.index(r as u64))
             .with_context(|| format!("fitting `{}` on replication {r}", a.model))?;
         let secs = start.elapsed().as_secs_f64();
-        let vals = [sqrt_pehe(&pin, &tr_truth), sqrt_pehe(&pout, &te_truth), (pout.ate() - te_truth.ate()).abs(), secs];
+        let vals = [
+            sqrt_pehe(&pin.ite(), &tr_truth.ite())?,
+            sqrt_pehe(&pout.ite(), &te_truth.ite())?,
+            ate_abs_error(&pout.ite(), &te_truth.ite())?,
+            secs,
+        ];
         eprintln!(
             "replication {r:>2}: sqrt_pehe_in {:.3}  sqrt_pehe_out {:.3}  ate_abs_error_out {:.3}  fit {:.2} s{note}",
             vals[0], vals[1], vals[2], vals[3]
@@ -222,20 +197,23 @@ fn run_ihdp(a: IhdpArgs) -> Result<()> {
         }
         reps.push(Value::Object(o));
     }
-    let column = |k: usize| rows.iter().map(|(_, v)| v[k]).collect::<Vec<f64>>();
-    let summarise = |f: fn(&[f64]) -> f64| {
+    let summaries: Vec<Summary> = (0..METRICS.len())
+        .map(|k| Summary::of(&rows.iter().map(|(_, v)| v[k]).collect::<Vec<f64>>()))
+        .collect::<Option<_>>()
+        .context("--replications: no replication to summarise")?;
+    let summarise = |f: fn(&Summary) -> f64| {
         let mut o = serde_json::Map::new();
-        for (k, name) in METRICS.iter().enumerate() {
-            o.insert((*name).into(), json!(f(&column(k))));
+        for (name, s) in METRICS.iter().zip(&summaries) {
+            o.insert((*name).into(), json!(f(s)));
         }
         Value::Object(o)
     };
     let summary = json!({
         "model": a.model,
         "replications": reps,
-        "median": summarise(median),
-        "mean": summarise(mean),
-        "se": summarise(se),
+        "median": summarise(|s| s.median),
+        "mean": summarise(|s| s.mean),
+        "se": summarise(|s| s.se),
     });
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let path = a.out.join("summary.json");
@@ -253,8 +231,9 @@ fn run_ihdp(a: IhdpArgs) -> Result<()> {
     for (r, v) in &rows {
         println!("{r:>11} {:>13.3} {:>14.3} {:>18.3} {:>11.2}", v[0], v[1], v[2], v[3]);
     }
-    for (name, f) in [("median", median as fn(&[f64]) -> f64), ("mean", mean), ("se", se)] {
-        let v: Vec<f64> = (0..4).map(|k| f(&column(k))).collect();
+    let stats: [(&str, fn(&Summary) -> f64); 3] = [("median", |s| s.median), ("mean", |s| s.mean), ("se", |s| s.se)];
+    for (name, f) in stats {
+        let v: Vec<f64> = summaries.iter().map(f).collect();
         println!("{name:>11} {:>13.3} {:>14.3} {:>18.3} {:>11.2}", v[0], v[1], v[2], v[3]);
     }
     println!("wrote {}", path.display());

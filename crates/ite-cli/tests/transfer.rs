@@ -1,0 +1,116 @@
+//! End-to-end tests of `ite transfer`, driving the built binary on simulated files: the
+//! outputs it promises, reuse of a saved source model, and errors that name what is wrong
+//! and leave no output directory.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ite(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ite")).args(args).output().expect("run ite")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = ite(args);
+    assert!(out.status.success(), "ite {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn fails_with(args: &[&str], want: &str) {
+    let out = ite(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "ite {args:?} succeeded");
+    assert!(stderr.contains(want), "ite {args:?}: stderr {stderr:?} lacks {want:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+fn simulate(dir: &Path, name: &str, extra: &[&str]) -> String {
+    let path = dir.join(name).to_str().unwrap().to_string();
+    let mut args = vec!["simulate", "sim1"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--out", &path]);
+    ok(&args);
+    path
+}
+
+#[test]
+fn transfer_writes_predictions_summary_and_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = simulate(d, "src.csv", &["--role", "source", "--n", "800", "--seed", "1"]);
+    let tgt = simulate(d, "tgt.csv", &["--role", "target", "--assignment", "biased", "--n", "80", "--seed", "2"]);
+    let test = simulate(d, "test.csv", &["--role", "target", "--assignment", "biased", "--n", "300", "--seed", "3"]);
+    let out = d.join("out");
+    let o = out.to_str().unwrap();
+    let args = ["transfer", "--source", &src, "--target", &tgt, "--strategy", "freeze-representation"];
+    let stdout = ok(&[&args[..], &["--predict", &test, "--seed", "5", "--out", o, "--quiet"]].concat());
+    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+        .expect("summary.json is JSON");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(stdout.trim()).unwrap(), summary);
+    assert_eq!(summary["strategy"], "freeze-representation");
+    let cita = summary["cita"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&cita), "{cita}");
+    let ate = &summary["ate"];
+    let (lo, est, hi) =
+        (ate["lower"].as_f64().unwrap(), ate["estimate"].as_f64().unwrap(), ate["upper"].as_f64().unwrap());
+    assert!(lo <= est && est <= hi && ate["level"] == 0.95, "{ate}");
+    for key in ["pehe", "sqrt_pehe", "ate_bias"] {
+        assert!(summary[key].as_f64().unwrap().is_finite(), "{key}");
+    }
+    let pehe = summary["pehe"].as_f64().unwrap();
+    assert!((summary["sqrt_pehe"].as_f64().unwrap() - pehe.sqrt()).abs() < 1e-12);
+    let preds = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
+    let mut lines = preds.lines();
+    assert_eq!(lines.next(), Some("mu0,mu1,ite"));
+    assert_eq!(lines.clone().count(), 300);
+    for line in lines {
+        let v: Vec<f64> = line.split(',').map(|s| s.parse().unwrap()).collect();
+        assert!((v[1] - v[0] - v[2]).abs() < 1e-4, "ite != mu1 - mu0 in {line}");
+    }
+    for f in ["model/model.safetensors", "model/model.json", "source_model/model.json"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+
+    // One source serves many targets: reusing the saved source model gives the same result.
+    let out2 = d.join("out2");
+    let model = out.join("source_model");
+    let args2 = [&args[..], &["--predict", &test, "--seed", "5", "--quiet"]].concat();
+    let stdout2 =
+        ok(&[&args2[..], &["--source-model", model.to_str().unwrap(), "--out", out2.to_str().unwrap()]].concat());
+    assert_eq!(stdout2, stdout);
+    assert_eq!(std::fs::read(out2.join("predictions.csv")).unwrap(), preds.as_bytes());
+    assert!(!out2.join("source_model").exists(), "a loaded source model is not written again");
+}
+
+#[test]
+fn bad_requests_name_the_problem_and_leave_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = simulate(d, "src.csv", &["--role", "source", "--n", "200", "--seed", "1"]);
+    let tgt = simulate(d, "tgt.csv", &["--role", "target", "--n", "60", "--seed", "2"]);
+    let out = d.join("out");
+    let o = out.to_str().unwrap();
+    fails_with(
+        &["transfer", "--source", &src, "--target", &tgt, "--strategy", "magic", "--out", o],
+        "unknown strategy `magic`; valid strategies: source-only, target-only, fine-tune",
+    );
+    // A target with other covariates: the message names both files and their columns.
+    let other = d.join("other.csv");
+    std::fs::write(&other, "a,b,t,y\n1,2,0,1\n2,3,1,2\n3,1,0,1\n").unwrap();
+    fails_with(
+        &["transfer", "--source", &src, "--target", other.to_str().unwrap(), "--out", o],
+        "covariates differ: source",
+    );
+    fails_with(&["transfer", "--source", &src, "--target", other.to_str().unwrap(), "--out", o], "[a, b]");
+    // A target with one arm only.
+    let one_arm = d.join("one_arm.csv");
+    std::fs::write(&one_arm, "x1,x2,x3,x4,x5,t,y\n1,2,3,4,5,1,1\n2,3,4,5,6,1,2\n").unwrap();
+    fails_with(
+        &["transfer", "--source", &src, "--target", one_arm.to_str().unwrap(), "--out", o],
+        "(target): the control arm is empty",
+    );
+    fails_with(
+        &["transfer", "--source", &src, "--target", &tgt, "--source-model", d.to_str().unwrap(), "--out", o],
+        "--source-model",
+    );
+    assert!(!out.exists(), "a failed run created {o}");
+}
