@@ -9,9 +9,11 @@
 mod bootstrap;
 mod error;
 pub mod metrics;
+pub mod results;
 mod summary;
 
 pub use bootstrap::{BootstrapParams, Interval, ate_interval};
 pub use error::EvalError;
 pub use metrics::{EffectMetrics, IteStats, effect_metrics};
+pub use results::{ResultRow, TaskKey, read_results, write_results_to};
 pub use summary::Summary;
