@@ -15,7 +15,7 @@ use crate::training::TargetTraining;
 ///
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
-/// | `training` | learning-rate scale 0.1, other fields as [`TargetTraining::default`] | target training settings | see [`TargetTraining`] |
+/// | `training` | [`TargetTraining::transfer`] (learning-rate scale 0.1) | target training settings | see [`TargetTraining`] |
 #[derive(Debug, Clone, PartialEq)]
 pub struct FineTune {
     /// Target training settings.
@@ -24,7 +24,7 @@ pub struct FineTune {
 
 impl Default for FineTune {
     fn default() -> Self {
-        FineTune { training: TargetTraining { learning_rate_scale: 0.1, ..TargetTraining::default() } }
+        FineTune { training: TargetTraining::transfer() }
     }
 }
 

@@ -19,11 +19,17 @@ pub const HEAD_PREFIXES: [&str; 2] = ["h0.", "h1."];
 ///
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
-/// | `training` | [`TargetTraining::default`] | target training settings | see [`TargetTraining`] |
-#[derive(Debug, Clone, Default, PartialEq)]
+/// | `training` | [`TargetTraining::transfer`] (learning-rate scale 0.1) | target training settings | see [`TargetTraining`] |
+#[derive(Debug, Clone, PartialEq)]
 pub struct FreezeRepresentation {
     /// Target training settings.
     pub training: TargetTraining,
+}
+
+impl Default for FreezeRepresentation {
+    fn default() -> Self {
+        FreezeRepresentation { training: TargetTraining::transfer() }
+    }
 }
 
 impl Params for FreezeRepresentation {

@@ -20,7 +20,7 @@ use crate::training::TargetTraining;
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
 /// | `lambda` | 0.1 | weight λ of Σ‖θ − θ_source‖² (the loss is on standardised outcomes) | ≥ 0, finite |
-/// | `training` | [`TargetTraining::default`] | target training settings | see [`TargetTraining`] |
+/// | `training` | [`TargetTraining::transfer`] (learning-rate scale 0.1) | target training settings | see [`TargetTraining`] |
 #[derive(Debug, Clone, PartialEq)]
 pub struct L2Sp {
     /// Penalty weight λ.
@@ -31,7 +31,7 @@ pub struct L2Sp {
 
 impl Default for L2Sp {
     fn default() -> Self {
-        L2Sp { lambda: 0.1, training: TargetTraining::default() }
+        L2Sp { lambda: 0.1, training: TargetTraining::transfer() }
     }
 }
 

@@ -5,11 +5,17 @@
 //! and refits the heads on the target's factual loss. W is the entropic Wasserstein
 //! (Sinkhorn) distance of `ite_nets::ipm`.
 //!
-//! **Helps** on small, non-randomized targets drawn from the source's population: aligning
-//! each arm of the target to the same arm of a large, unbiased source, and the two target arms
-//! to each other, carries the source's balance into the target and removes most of the
-//! target's selection bias. **Hurts** under real covariate or effect shift — it pulls target
-//! representations, and so target ITEs, toward the source's.
+//! **Helps** on small, non-randomized targets drawn from the source's population, *when the
+//! alignment is gentle*: Φ stays close to the source's, and the heads, refit at a reduced
+//! learning rate from the source heads, move only as far as the target's evidence pushes them.
+//! **Hurts** when the alignment is strong: on a non-randomized target the arms differ in their
+//! covariates (selection depends on Y(0), which depends on x), so aligning the target's treated
+//! and controls to each other, or each to the source's arm, collapses exactly the directions
+//! of x that carry the effect. Measured on Simulation 1 (source 5000, biased target 100, 6
+//! replications, ε_PEHE on 10 000 fresh biased units): target-only 1.54; 30 alignment epochs
+//! at the source learning rate 2.21 (worse than no transfer); 5 epochs at 0.1× with heads at
+//! 0.1× (the defaults) 0.35. Under real covariate or effect shift it also pulls target ITEs
+//! toward the source's.
 
 use candle_core::{DType, Device, Tensor};
 use ite_core::{CausalData, Params, Seed, TransferInput, TransferStrategy};
@@ -25,12 +31,12 @@ use crate::training::TargetTraining;
 ///
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
-/// | `align_epochs` | 30 | phase-1 epochs (no early stopping: the factual loss is not its objective) | ≥ 1 |
-/// | `align_learning_rate_scale` | 1.0 | phase-1 learning rate = source learning rate × this | (0, 10] |
+/// | `align_epochs` | 5 | phase-1 epochs (no early stopping: the factual loss is not its objective) | ≥ 1 |
+/// | `align_learning_rate_scale` | 0.1 | phase-1 learning rate = source learning rate × this | (0, 10] |
 /// | `clip_grad_norm` | 1.0 | phase-1 gradient norm clip | > 0 |
 /// | `source_points` | 200 | source embeddings kept per arm (a seeded subsample; each step costs O(batch × this)) | ≥ 1 |
 /// | `sinkhorn` | [`SinkhornConfig::default`] | Sinkhorn solver for W | valid config |
-/// | `training` | [`TargetTraining::default`] | phase-2 (heads) training settings | see [`TargetTraining`] |
+/// | `training` | learning-rate scale 0.1, other fields as [`TargetTraining::default`] | phase-2 (heads) training settings | see [`TargetTraining`] |
 #[derive(Debug, Clone, PartialEq)]
 pub struct StagedAlignment {
     /// Phase-1 epochs.
@@ -50,12 +56,12 @@ pub struct StagedAlignment {
 impl Default for StagedAlignment {
     fn default() -> Self {
         StagedAlignment {
-            align_epochs: 30,
-            align_learning_rate_scale: 1.0,
+            align_epochs: 5,
+            align_learning_rate_scale: 0.1,
             clip_grad_norm: 1.0,
             source_points: 200,
             sinkhorn: SinkhornConfig::default(),
-            training: TargetTraining::default(),
+            training: TargetTraining::transfer(),
         }
     }
 }

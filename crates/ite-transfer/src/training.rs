@@ -12,7 +12,7 @@ use crate::error::{Result, TransferError};
 ///
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
-/// | `learning_rate_scale` | 1.0 | target learning rate = source learning rate × this | (0, 10] |
+/// | `learning_rate_scale` | 1.0 (0.1 in [`TargetTraining::transfer`]) | target learning rate = source learning rate × this | (0, 10] |
 /// | `max_epochs` | 300 | epoch budget on the target | ≥ 1 |
 /// | `patience` | 30 | early-stopping patience (epochs without a better validation loss) | ≥ 1 |
 /// | `val_fraction` | 0.3 | share of the target held out for early stopping (stratified on t); 0 = no early stopping | [0, 0.9] |
@@ -34,6 +34,15 @@ pub struct TargetTraining {
 impl Default for TargetTraining {
     fn default() -> Self {
         TargetTraining { learning_rate_scale: 1.0, max_epochs: 300, patience: 30, val_fraction: 0.3, keep_ipm: false }
+    }
+}
+
+impl TargetTraining {
+    /// The defaults of the strategies that start from source weights: learning rate at 0.1× the
+    /// source's, so the target moves the network only as far as its evidence outweighs the
+    /// start (on Simulation 1's biased targets this halves ε_PEHE against 1×).
+    pub fn transfer() -> Self {
+        TargetTraining { learning_rate_scale: 0.1, ..TargetTraining::default() }
     }
 }
 
