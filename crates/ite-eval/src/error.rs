@@ -25,6 +25,46 @@ pub enum EvalError {
     #[error("{0}: no values")]
     Empty(String),
 
+    /// Drawing a sample failed (experiment grids).
+    #[error(transparent)]
+    Dgp(#[from] ite_dgp::DgpError),
+
+    /// Fitting a network failed (experiment grids).
+    #[error(transparent)]
+    Nets(#[from] ite_nets::NetsError),
+
+    /// A transfer strategy or CITA failed (experiment grids).
+    #[error(transparent)]
+    Transfer(#[from] ite_transfer::TransferError),
+
+    /// Reading or writing a file of an experiment grid's output directory failed.
+    #[error("{path}: {message}")]
+    GridFile {
+        /// The file or directory.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+
+    /// An output directory that does not fit the run (other parameters, a duplicate task
+    /// with other values, a row outside the grid).
+    #[error("{path}: {message}")]
+    GridMismatch {
+        /// The directory or file.
+        path: String,
+        /// What does not match, and what to do.
+        message: String,
+    },
+
+    /// Drawing a figure failed (the file that was being drawn, and why).
+    #[error("{path}: cannot draw the figure: {message}")]
+    Figure {
+        /// The figure file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+
     /// A setting outside its valid range.
     #[error("invalid parameter `{name}` = {value}: expected {expected}")]
     InvalidParam {

@@ -8,12 +8,15 @@
 
 mod bootstrap;
 mod error;
+pub mod figures;
+pub mod grid;
 pub mod metrics;
 pub mod results;
 mod summary;
 
 pub use bootstrap::{BootstrapParams, Interval, ate_interval};
 pub use error::EvalError;
+pub use figures::draw_all;
 pub use metrics::{EffectMetrics, IteStats, effect_metrics};
 pub use results::{ResultRow, TaskKey, read_results, write_results_to};
 pub use summary::Summary;

@@ -1,0 +1,266 @@
+//! `ite reproduce sim1|sim2`: run the study's simulation grid (or its quick version) in
+//! parallel, resumably, optionally as one shard of a cluster array job, and write
+//! OUT/results.csv, OUT/summary.csv and OUT/figures/.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use ite_core::Seed;
+use ite_eval::grid::{Experiment, GridSpec, RunOptions, Shard, SummaryRow, TestSet, plan_grid, run_grid};
+use ite_transfer::STRATEGY_NAMES;
+
+/// Arguments of `ite reproduce`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Which simulation: sim1 (linear; randomized and biased targets) or sim2 (nonlinear;
+    /// covariate, effect and prognostic shift).
+    #[arg(value_parser = ["sim1", "sim2"])]
+    pub experiment: String,
+    /// The small grid that shows the headline in about a minute on two cores (sim1: source n
+    /// 5000, target n 50, 100, 250, both assignments, 10 replications, target-only,
+    /// staged-alignment, fine-tune, freeze-representation; sim2: source n 1000, biased targets
+    /// of 100, three shifts at levels 0, 0.5, 1, 5 replications).
+    #[arg(long)]
+    pub quick: bool,
+    /// Replications per cell [default: 100; --quick: 10 for sim1, 5 for sim2].
+    #[arg(long, value_name = "N")]
+    pub reps: Option<u64>,
+    /// Run only the K-th of N disjoint shares (0-based, e.g. 0/3, 1/3, 2/3) and combine them
+    /// with `ite merge`. Default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (minus
+    /// SLURM_ARRAY_TASK_MIN), or JOB_COMPLETION_INDEX/ITE_SHARD_COUNT (Kubernetes), else all.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// Worker threads, each fitting one network at a time [default: available cores].
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Methods (strategy names, comma-separated, or `all`) [default: sim1 target-only,
+    /// staged-alignment (+ fine-tune, freeze-representation with --quick); sim2
+    /// staged-alignment, target-only, source-only].
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    pub methods: Option<Vec<String>>,
+    /// Root seed of every draw and fit.
+    #[arg(long)]
+    pub seed: u64,
+    /// Output directory. Restarting with the same arguments resumes an interrupted run.
+    #[arg(long, value_name = "OUT")]
+    pub out: PathBuf,
+    /// No progress on stderr and no table on stdout.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Skip drawing figures.
+    #[arg(long)]
+    pub no_figures: bool,
+    /// Cap every training phase's epochs (smoke tests; changes the results).
+    #[arg(long, value_name = "N", hide = true)]
+    pub max_epochs: Option<usize>,
+    /// Size of the fresh test draw per cell (default 2000), or `holdout` for a 30% hold-out of
+    /// the target sample (DESIGN.md §4's way).
+    #[arg(long, value_name = "N|holdout", hide = true)]
+    pub test: Option<String>,
+    /// Override the source sizes (comma-separated).
+    #[arg(long, value_name = "N,M", value_delimiter = ',', hide = true)]
+    pub source_n: Option<Vec<usize>>,
+    /// Override the target sizes (comma-separated).
+    #[arg(long, value_name = "N,M", value_delimiter = ',', hide = true)]
+    pub target_n: Option<Vec<usize>>,
+}
+
+impl Args {
+    /// The grid these arguments describe.
+    fn spec(&self) -> Result<GridSpec> {
+        let experiment: Experiment = self.experiment.parse()?;
+        let mut spec = GridSpec::for_experiment(experiment, self.quick);
+        if let Some(r) = self.reps {
+            if r == 0 {
+                bail!("--reps: expected at least 1 replication");
+            }
+            spec.replications = r;
+        }
+        if let Some(ms) = &self.methods {
+            spec.methods = if ms.len() == 1 && ms[0] == "all" {
+                STRATEGY_NAMES.iter().map(|s| s.to_string()).collect()
+            } else {
+                ms.iter().map(|s| s.trim().to_string()).collect()
+            };
+            if let Some(bad) = spec.methods.iter().find(|m| !STRATEGY_NAMES.contains(&m.as_str())) {
+                bail!("--methods: unknown method `{bad}`; valid methods: {}, or `all`", STRATEGY_NAMES.join(", "));
+            }
+        }
+        if let Some(v) = &self.source_n {
+            spec.source_ns = v.clone();
+        }
+        if let Some(v) = &self.target_n {
+            spec.target_ns = v.clone();
+        }
+        if let Some(t) = &self.test {
+            spec.test = if t == "holdout" {
+                TestSet::HoldOut(0.3)
+            } else {
+                TestSet::FreshDraw(t.parse().with_context(|| format!("--test: `{t}` is neither a size nor `holdout`"))?)
+            };
+        }
+        spec.max_epochs = self.max_epochs;
+        ite_core::Params::validate(&spec)?;
+        Ok(spec)
+    }
+
+    fn shard(&self) -> Result<Shard> {
+        Ok(match &self.shard {
+            Some(s) => s.parse().context("--shard")?,
+            None => Shard::from_env()?.unwrap_or(Shard::WHOLE),
+        })
+    }
+}
+
+/// Runs `ite reproduce`.
+pub fn run(args: Args) -> Result<()> {
+    let jobs = match args.jobs {
+        Some(0) => bail!("--jobs: expected at least 1"),
+        Some(j) => j,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    set_single_threaded_backend();
+    let spec = args.spec()?;
+    let shard = args.shard()?;
+    let opts = RunOptions { seed: Seed::new(args.seed), quick: args.quick, jobs, shard };
+    let plan = plan_grid(&spec, &opts, &args.out)?;
+    let todo = plan.tasks - plan.finished;
+    if !args.quiet {
+        eprintln!(
+            "[ite reproduce] {} {}grid, shard {shard}: {} tasks ({} finished earlier), {jobs} jobs, into {}",
+            spec.experiment,
+            if args.quick { "quick " } else { "" },
+            plan.tasks,
+            plan.finished,
+            args.out.display()
+        );
+    }
+    let progress = Reporter::new(todo as u64, args.quiet);
+    let report = run_grid(&spec, &opts, &args.out, &|row, p| {
+        progress.tick(
+            p.done as u64,
+            &format!("{} n={} {} rep {}", row.method, row.target_n, row.assignment, row.replication),
+        );
+    })?;
+    progress.finish();
+    let figures = if args.no_figures { Vec::new() } else { draw_figures(&report.rows, &spec, &args.out)? };
+    if !args.quiet {
+        print_table(&report.summary);
+        eprintln!(
+            "[ite reproduce] ran {} tasks, skipped {}; wrote {}/results.csv, summary.csv{}",
+            report.ran,
+            report.skipped,
+            args.out.display(),
+            if figures.is_empty() { String::new() } else { format!(" and {} figure files", figures.len()) }
+        );
+    }
+    Ok(())
+}
+
+/// Draws the experiment's figures into OUT/figures.
+pub fn draw_figures(rows: &[ite_eval::ResultRow], spec: &GridSpec, out: &Path) -> Result<Vec<PathBuf>> {
+    let dir = out.join("figures");
+    ite_eval::figures::draw_all(rows, spec.experiment.as_str(), &dir)
+        .with_context(|| format!("drawing figures into {}", dir.display()))
+}
+
+/// One thread per fit: candle's CPU matmul threads follow RAYON_NUM_THREADS; the grid's own pool
+/// has an explicit size.
+pub fn set_single_threaded_backend() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: called before this program starts any thread (the tensor backend reads the
+        // variable lazily, and the grid's pool is created later).
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    }
+}
+
+/// The summary as a table on stdout: ε_PEHE (mean square) and ATE bias, mean ± se.
+pub fn print_table(summary: &[SummaryRow]) {
+    println!(
+        "{:<5} {:>8} {:>8} {:<10} {:<10} {:>5} {:<22} {:>4} {:>17} {:>17} {:>8}",
+        "exp",
+        "source_n",
+        "target_n",
+        "assignment",
+        "shift",
+        "level",
+        "method",
+        "reps",
+        "ε_PEHE ± se",
+        "ATE bias ± se",
+        "CITA"
+    );
+    for s in summary {
+        println!(
+            "{:<5} {:>8} {:>8} {:<10} {:<10} {:>5} {:<22} {:>4} {:>8.4} ± {:<6.4} {:>8.4} ± {:<6.4} {:>8}",
+            s.experiment,
+            s.source_n,
+            s.target_n,
+            s.assignment,
+            s.shift,
+            s.level,
+            s.method,
+            s.count,
+            s.pehe_mean,
+            s.pehe_se,
+            s.ate_bias_mean,
+            s.ate_bias_se,
+            s.cita_mean.map_or("-".to_string(), |c| format!("{c:.4}"))
+        );
+    }
+}
+
+/// Progress on stderr: a bar with ETA on a terminal, a line every 30 s (and at the end) otherwise.
+pub struct Reporter {
+    bar: Option<ProgressBar>,
+    lines: Option<Mutex<(Instant, u64)>>,
+    total: u64,
+    start: Instant,
+}
+
+impl Reporter {
+    /// A reporter for `total` tasks; silent with `quiet`.
+    pub fn new(total: u64, quiet: bool) -> Reporter {
+        let tty = std::io::stderr().is_terminal();
+        let bar = (!quiet && tty).then(|| {
+            let b = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+            if let Ok(style) =
+                ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} tasks, ETA {eta} {wide_msg}")
+            {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b.enable_steady_tick(Duration::from_millis(500));
+            b
+        });
+        let lines = (!quiet && !tty).then(|| Mutex::new((Instant::now(), 0)));
+        Reporter { bar, lines, total, start: Instant::now() }
+    }
+
+    /// Records that `done` tasks are finished, the last being `what`.
+    pub fn tick(&self, done: u64, what: &str) {
+        if let Some(b) = &self.bar {
+            b.set_position(done);
+            b.set_message(what.to_string());
+        }
+        if let Some(l) = &self.lines
+            && let Ok(mut g) = l.lock()
+            && (g.0.elapsed() >= Duration::from_secs(30) || done == self.total)
+        {
+            *g = (Instant::now(), done);
+            let el = self.start.elapsed().as_secs_f64();
+            let eta = if done > 0 { el / done as f64 * (self.total - done) as f64 } else { f64::NAN };
+            eprintln!("[ite reproduce] {done}/{} tasks, {el:.0} s elapsed, ETA {eta:.0} s", self.total);
+        }
+    }
+
+    /// Clears the bar.
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}

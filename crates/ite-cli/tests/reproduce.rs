@@ -1,0 +1,198 @@
+//! End-to-end tests of `ite reproduce` and `ite merge` on a tiny grid (few units, two epochs),
+//! driving the built binary: three shards run as separate processes and merged equal one run row
+//! for row (what docs/cluster.md does on Slurm); a run killed midway and restarted ends with
+//! each task exactly once; `--jobs 1` and `--jobs 2` give the same rows; a directory of other
+//! parameters is refused; the Slurm array variables choose the shard.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use ite_eval::{ResultRow, read_results};
+
+const GRID: [&str; 10] = [
+    "--source-n",
+    "200,300",
+    "--target-n",
+    "30,40",
+    "--methods",
+    "target-only,fine-tune",
+    "--max-epochs",
+    "2",
+    "--test",
+    "100",
+];
+const TINY: [&str; 14] = [
+    GRID[0], GRID[1], GRID[2], GRID[3], GRID[4], GRID[5], GRID[6], GRID[7], GRID[8], GRID[9], "--reps", "2", "--seed",
+    "3",
+];
+
+fn ite(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ite"));
+    c.args(args).env_remove("SLURM_ARRAY_TASK_ID").env_remove("JOB_COMPLETION_INDEX");
+    c
+}
+
+fn ok(args: &[&str]) -> Output {
+    let out = ite(args).output().expect("run ite");
+    assert!(out.status.success(), "ite {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn reproduce(out: &Path, extra: &[&str]) -> Output {
+    let o = out.to_str().unwrap();
+    ok(&[&["reproduce", "sim1", "--no-figures", "--quiet", "--out", o][..], &TINY, extra].concat())
+}
+
+fn values(dir: &Path) -> Vec<ResultRow> {
+    let mut v: Vec<ResultRow> = read_results(&dir.join("results.csv"))
+        .unwrap()
+        .into_iter()
+        .map(|r| ResultRow { fit_seconds: 0.0, ..r })
+        .collect();
+    v.sort_by_key(ResultRow::key);
+    v
+}
+
+fn assert_each_task_once(rows: &[ResultRow], n: usize) {
+    let keys: HashSet<_> = rows.iter().map(ResultRow::key).collect();
+    assert_eq!(keys.len(), rows.len(), "a task appears twice");
+    assert_eq!(rows.len(), n);
+}
+
+// 2 source sizes × 2 replications (4 groups) × 2 target sizes × 2 assignments × 2 methods.
+const TASKS: usize = 32;
+
+#[test]
+fn three_shard_processes_merged_equal_one_run_and_jobs_do_not_matter() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    reproduce(&d.join("one"), &["--jobs", "1"]);
+    reproduce(&d.join("two"), &["--jobs", "2"]);
+    let one = values(&d.join("one"));
+    assert_each_task_once(&one, TASKS);
+    assert_eq!(one, values(&d.join("two")));
+    assert!(d.join("one/summary.csv").is_file() && d.join("one/run.json").is_file());
+
+    // The shards as separate, concurrent processes, as an array job runs them.
+    let children: Vec<_> = (0..3)
+        .map(|k| {
+            let o = d.join(format!("s{k}"));
+            let shard = format!("{k}/3");
+            ite(&[
+                &["reproduce", "sim1", "--no-figures", "--quiet", "--jobs", "1", "--shard", &shard][..],
+                &TINY,
+                &["--out", o.to_str().unwrap()],
+            ]
+            .concat())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn shard")
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let shards: Vec<String> = (0..3).map(|k| d.join(format!("s{k}")).to_str().unwrap().to_string()).collect();
+    let sizes: Vec<usize> = (0..3).map(|k| values(&d.join(format!("s{k}"))).len()).collect();
+    assert_eq!(sizes.iter().sum::<usize>(), TASKS, "{sizes:?}");
+    assert!(sizes.iter().all(|s| *s > 0), "{sizes:?}");
+    let merged = d.join("merged");
+    let mut args: Vec<&str> = vec!["merge", "--no-figures", "--quiet"];
+    args.extend(shards.iter().map(String::as_str));
+    args.extend(["--out", merged.to_str().unwrap()]);
+    ok(&args);
+    assert_eq!(values(&merged), one, "merged shards differ from one run");
+
+    // Slurm's array variables pick the shard when --shard is absent.
+    let slurm = d.join("slurm1");
+    let out =
+        ite(&[&["reproduce", "sim1", "--no-figures", "--quiet", "--out", slurm.to_str().unwrap()][..], &TINY].concat())
+            .env("SLURM_ARRAY_TASK_ID", "1")
+            .env("SLURM_ARRAY_TASK_COUNT", "3")
+            .env("SLURM_ARRAY_TASK_MIN", "0")
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(values(&slurm), values(&d.join("s1")));
+
+    // Merging shards of different runs fails and names the difference.
+    let s4 = d.join("seed4");
+    ok(&[
+        &["reproduce", "sim1", "--no-figures", "--quiet", "--out", s4.to_str().unwrap()][..],
+        &GRID,
+        &["--reps", "2", "--seed", "4", "--shard", "0/3"],
+    ]
+    .concat());
+    let out = ite(&["merge", &shards[1], d.join("seed4").to_str().unwrap(), "--out", d.join("bad").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("seed"), "{err}");
+}
+
+#[test]
+fn killed_run_restarts_to_each_task_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Six replications (96 tasks), so that the kill lands midway.
+    let grid = [&GRID[..], &["--reps", "6", "--seed", "3"]].concat();
+    let (r, o) = (d.join("ref"), d.join("killed"));
+    let (r, o) = (r.to_str().unwrap(), o.to_str().unwrap());
+    ok(&[&["reproduce", "sim1", "--no-figures", "--quiet", "--jobs", "2", "--out", r][..], &grid].concat());
+    let reference = values(Path::new(r));
+    assert_eq!(reference.len(), 96);
+
+    let out = d.join("killed");
+    let args = [&["reproduce", "sim1", "--no-figures", "--jobs", "1", "--out", o][..], &grid].concat();
+    let mut child = ite(&args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    // Kill it once a few rows are written.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        let n = read_results(&out.join("results.csv")).map(|r| r.len()).unwrap_or(0);
+        if n >= 4 || child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().ok();
+    child.wait().unwrap();
+    let before = read_results(&out.join("results.csv")).unwrap().len();
+    assert!((1..96).contains(&before), "the kill did not land midway: {before} rows");
+    // And a torn line, as if the kill came in the middle of a write.
+    let mut f = std::fs::OpenOptions::new().append(true).open(out.join("results.csv")).unwrap();
+    std::io::Write::write_all(&mut f, b"sim1,200,30,bia").unwrap();
+    drop(f);
+
+    let stderr = String::from_utf8_lossy(&ok(&args).stderr).into_owned();
+    assert!(stderr.contains(&format!("({before} finished earlier)")), "{stderr}");
+    let rows = values(&out);
+    assert_each_task_once(&rows, 96);
+    assert_eq!(rows, reference);
+
+    // Other parameters into the same directory: refused, naming the file and the field.
+    let other =
+        [&["reproduce", "sim1", "--no-figures", "--quiet", "--out", o][..], &GRID, &["--reps", "3", "--seed", "3"]]
+            .concat();
+    let res = ite(&other).output().unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success() && err.contains("run.json") && err.contains("replications"), "{err}");
+}
+
+#[test]
+fn bad_arguments_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("x");
+    let o = o.to_str().unwrap();
+    for (extra, want) in [
+        (&["--shard", "3/3"][..], "shard"),
+        (&["--methods", "magic"][..], "--methods"),
+        (&["--jobs", "0"][..], "--jobs"),
+    ] {
+        let out = ite(&[&["reproduce", "sim1", "--seed", "1", "--out", o][..], extra].concat()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(want) && !err.contains("panicked"), "{extra:?}: {err}");
+    }
+    assert!(!Path::new(o).exists());
+}

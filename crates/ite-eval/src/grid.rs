@@ -1,0 +1,36 @@
+//! Experiment grids: the study's Simulation 1 and 2 grids (cells × methods × replications),
+//! run in parallel on one machine or split into shards on a cluster, resumable after an
+//! interruption, and merged back into one result.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use ite_core::Seed;
+//! use ite_eval::grid::{GridSpec, RunOptions, run_grid};
+//! let spec = GridSpec::sim1_quick();
+//! let opts = RunOptions { seed: Seed::new(1), quick: true, ..RunOptions::default() };
+//! let report = run_grid(&spec, &opts, Path::new("out/sim1-quick"), &|row, p| {
+//!     eprintln!("{}/{} {} n={} ε_PEHE {:.3}", p.done, p.total, row.method, row.target_n, row.pehe);
+//! })?;
+//! assert_eq!(report.rows.len(), spec.task_keys()?.len());
+//! # Ok::<(), ite_eval::EvalError>(())
+//! ```
+//!
+//! An output directory holds `run.json` (the parameters; a restart with other parameters is
+//! refused), `results.csv` (one row per finished task, appended as tasks finish, sorted by task
+//! key once the run completes) and `summary.csv` (per cell and method).
+
+mod experiment;
+mod runner;
+mod shard;
+mod store;
+
+pub use experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, TestSet};
+pub use runner::{
+    Plan, Progress, RunOptions, RunReport, cell_data, plan_grid, run_grid, shard_task_keys, source_params,
+    strategy_with_cap,
+};
+pub use shard::Shard;
+pub use store::{
+    MergeReport, RESULTS_FILE, RUN_FILE, ResultsFile, RunManifest, SUMMARY_FILE, SummaryRow, merge_runs,
+    same_measurements, sort_rows, summarize, write_sorted_results, write_summary,
+};

@@ -1,0 +1,395 @@
+//! The definition of an experiment grid: which cells, methods and replications it holds, the
+//! study's grids for Simulations 1 and 2 (full and quick), and the seed of every draw and fit.
+
+use std::str::FromStr;
+
+use ite_core::{Params, Seed};
+use ite_dgp::{Assignment, Shift};
+use ite_transfer::STRATEGY_NAMES;
+use serde::{Deserialize, Serialize};
+
+use crate::error::EvalError;
+use crate::results::TaskKey;
+
+/// Which simulation of the study a grid runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Experiment {
+    /// Simulation 1: linear population, randomized or biased targets from the source population.
+    Sim1,
+    /// Simulation 2: nonlinear population, targets with covariate, effect or prognostic shift.
+    Sim2,
+}
+
+impl Experiment {
+    /// `sim1` or `sim2`, as in `results.csv` and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Experiment::Sim1 => "sim1",
+            Experiment::Sim2 => "sim2",
+        }
+    }
+}
+
+impl std::fmt::Display for Experiment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Experiment {
+    type Err = EvalError;
+    fn from_str(s: &str) -> Result<Self, EvalError> {
+        match s {
+            "sim1" => Ok(Experiment::Sim1),
+            "sim2" => Ok(Experiment::Sim2),
+            other => Err(EvalError::InvalidParam {
+                name: "experiment".into(),
+                value: other.into(),
+                expected: "`sim1` or `sim2`".into(),
+            }),
+        }
+    }
+}
+
+/// Where a task's ITE metrics are measured.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TestSet {
+    /// A fresh draw of this many units from the target population (same assignment, same
+    /// shift); the target sample is used whole for training. More precise than a split.
+    FreshDraw(usize),
+    /// DESIGN.md §4's way: this share of the target sample is held out for the metrics and the
+    /// methods train on the rest.
+    HoldOut(f64),
+}
+
+/// An experiment grid: cells (source n × target n × assignment × shift × level) × methods ×
+/// replications, with how tasks are evaluated.
+///
+/// | name | default ([`GridSpec::sim1`]) | meaning | valid range |
+/// |---|---|---|---|
+/// | `experiment` | `Sim1` | which simulation | `Sim1`, `Sim2` |
+/// | `source_ns` | 1000, 5000, 10000, 20000, 30000 | source sample sizes | non-empty, each ≥ 20 |
+/// | `target_ns` | 50, 100, 250, 500, 1000 | target sample sizes (before any hold-out) | non-empty, each ≥ 10 |
+/// | `assignments` | randomized, biased | target assignments | `randomized`, `biased` |
+/// | `shifts` | none | shift kinds (Simulation 2: covariate, effect, prognostic) | `none`, `covariate`, `effect`, `prognostic` (sim1: only `none`) |
+/// | `levels` | 0 | shift levels c | finite, in [0, 1]; sim1: only 0 |
+/// | `methods` | target-only, staged-alignment | strategy names ([`STRATEGY_NAMES`]) | non-empty, no repeats |
+/// | `replications` | 100 | replications per cell | ≥ 1 |
+/// | `test` | `FreshDraw(2000)` | where the metrics are measured | `FreshDraw(n ≥ 10)`, `HoldOut(share in [0.1, 0.9])` |
+/// | `max_epochs` | `None` | caps every training phase's epochs (source, target, alignment); for tests and smoke runs | ≥ 1 |
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GridSpec {
+    /// The simulation.
+    pub experiment: Experiment,
+    /// Source sample sizes.
+    pub source_ns: Vec<usize>,
+    /// Target sample sizes.
+    pub target_ns: Vec<usize>,
+    /// Target assignments, by name (`randomized`, `biased`).
+    pub assignments: Vec<String>,
+    /// Shift kinds, by name (`none` for Simulation 1).
+    pub shifts: Vec<String>,
+    /// Shift levels.
+    pub levels: Vec<f64>,
+    /// Methods (strategy names).
+    pub methods: Vec<String>,
+    /// Replications per cell.
+    pub replications: u64,
+    /// Where metrics are measured.
+    pub test: TestSet,
+    /// Cap on the epochs of every training phase.
+    pub max_epochs: Option<usize>,
+}
+
+impl Default for GridSpec {
+    fn default() -> Self {
+        GridSpec::sim1()
+    }
+}
+
+fn strings(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+impl GridSpec {
+    /// The study's Simulation 1 grid: source n ∈ {1000, 5000, 10000, 20000, 30000}, target n ∈
+    /// {50, 100, 250, 500, 1000}, randomized and biased targets, 100 replications, target-only
+    /// and staged alignment (the study's TL-TARNet).
+    pub fn sim1() -> Self {
+        GridSpec {
+            experiment: Experiment::Sim1,
+            source_ns: vec![1000, 5000, 10000, 20000, 30000],
+            target_ns: vec![50, 100, 250, 500, 1000],
+            assignments: strings(&["randomized", "biased"]),
+            shifts: strings(&["none"]),
+            levels: vec![0.0],
+            methods: strings(&["target-only", "staged-alignment"]),
+            replications: 100,
+            test: TestSet::FreshDraw(2000),
+            max_epochs: None,
+        }
+    }
+
+    /// A small Simulation 1 grid that still shows the headline (transfer against target-only on
+    /// small biased targets): source n 5000, target n ∈ {50, 100, 250}, both assignments, 10
+    /// replications, target-only, staged alignment, fine-tune and frozen representation
+    /// (240 tasks; about a minute on two cores).
+    pub fn sim1_quick() -> Self {
+        GridSpec {
+            source_ns: vec![5000],
+            target_ns: vec![50, 100, 250],
+            methods: strings(&["target-only", "staged-alignment", "fine-tune", "freeze-representation"]),
+            replications: 10,
+            ..GridSpec::sim1()
+        }
+    }
+
+    /// The study's Simulation 2 grid: source n ∈ {1000, 5000}, target n ∈ {50, 100, 500},
+    /// covariate, effect and prognostic shift at levels {0, 0.25, 0.5, 0.75, 1}, randomized and
+    /// biased targets, 100 replications; staged alignment (transfer), target-only, source-only.
+    pub fn sim2() -> Self {
+        GridSpec {
+            experiment: Experiment::Sim2,
+            source_ns: vec![1000, 5000],
+            target_ns: vec![50, 100, 500],
+            assignments: strings(&["randomized", "biased"]),
+            shifts: strings(&["covariate", "effect", "prognostic"]),
+            levels: vec![0.0, 0.25, 0.5, 0.75, 1.0],
+            methods: strings(&["staged-alignment", "target-only", "source-only"]),
+            replications: 100,
+            test: TestSet::FreshDraw(2000),
+            max_epochs: None,
+        }
+    }
+
+    /// A small Simulation 2 grid: source n 1000, biased targets of 100, the three shifts at
+    /// levels {0, 0.5, 1}, 5 replications, the three methods of [`GridSpec::sim2`].
+    pub fn sim2_quick() -> Self {
+        GridSpec {
+            source_ns: vec![1000],
+            target_ns: vec![100],
+            assignments: strings(&["biased"]),
+            levels: vec![0.0, 0.5, 1.0],
+            replications: 5,
+            ..GridSpec::sim2()
+        }
+    }
+
+    /// The grid for `experiment`, full or quick.
+    pub fn for_experiment(experiment: Experiment, quick: bool) -> Self {
+        match (experiment, quick) {
+            (Experiment::Sim1, false) => GridSpec::sim1(),
+            (Experiment::Sim1, true) => GridSpec::sim1_quick(),
+            (Experiment::Sim2, false) => GridSpec::sim2(),
+            (Experiment::Sim2, true) => GridSpec::sim2_quick(),
+        }
+    }
+
+    /// The cells of the grid, in canonical order (source n, target n, assignment, shift, level).
+    pub fn cells(&self) -> Result<Vec<Cell>, EvalError> {
+        self.validate()?;
+        let assignments = parse_all::<Assignment>(&self.assignments)?;
+        let shifts = parse_all::<Shift>(&self.shifts)?;
+        let mut cells = Vec::new();
+        for &source_n in &self.source_ns {
+            for &target_n in &self.target_ns {
+                for &assignment in &assignments {
+                    for &shift in &shifts {
+                        for &level in &self.levels {
+                            cells.push(Cell { source_n, target_n, assignment, shift, level });
+                        }
+                    }
+                }
+            }
+        }
+        Ok(cells)
+    }
+
+    /// The task groups, in canonical order (source n, then replication): each group shares one
+    /// source sample and one fitted source model.
+    pub fn groups(&self) -> Result<Vec<Group>, EvalError> {
+        self.validate()?;
+        Ok(self
+            .source_ns
+            .iter()
+            .flat_map(|&source_n| (0..self.replications).map(move |replication| Group { source_n, replication }))
+            .collect())
+    }
+
+    /// Every task of the grid, as keys, in canonical order.
+    pub fn task_keys(&self) -> Result<Vec<TaskKey>, EvalError> {
+        let cells = self.cells()?;
+        let mut keys = Vec::new();
+        for g in self.groups()? {
+            for c in cells.iter().filter(|c| c.source_n == g.source_n) {
+                for m in &self.methods {
+                    keys.push(c.key(self.experiment, m, g.replication));
+                }
+            }
+        }
+        Ok(keys)
+    }
+}
+
+fn parse_all<T: FromStr<Err = ite_dgp::DgpError>>(names: &[String]) -> Result<Vec<T>, EvalError> {
+    names.iter().map(|s| s.parse::<T>().map_err(EvalError::from)).collect()
+}
+
+fn invalid(name: &str, value: impl std::fmt::Debug, expected: &str) -> EvalError {
+    EvalError::InvalidParam { name: name.into(), value: format!("{value:?}"), expected: expected.into() }
+}
+
+fn check_unique<T: PartialEq + std::fmt::Debug>(name: &str, v: &[T]) -> Result<(), EvalError> {
+    if v.is_empty() {
+        return Err(invalid(name, v, "at least one value"));
+    }
+    for (i, a) in v.iter().enumerate() {
+        if v[..i].contains(a) {
+            return Err(invalid(name, v, &format!("no repeated values ({a:?} appears twice)")));
+        }
+    }
+    Ok(())
+}
+
+impl Params for GridSpec {
+    type Error = EvalError;
+    fn validate(&self) -> Result<(), EvalError> {
+        check_unique("source_ns", &self.source_ns)?;
+        if let Some(n) = self.source_ns.iter().find(|n| **n < 20) {
+            return Err(invalid("source_ns", n, "sample sizes of at least 20"));
+        }
+        check_unique("target_ns", &self.target_ns)?;
+        if let Some(n) = self.target_ns.iter().find(|n| **n < 10) {
+            return Err(invalid("target_ns", n, "sample sizes of at least 10"));
+        }
+        check_unique("assignments", &self.assignments)?;
+        parse_all::<Assignment>(&self.assignments)?;
+        check_unique("shifts", &self.shifts)?;
+        let shifts = parse_all::<Shift>(&self.shifts)?;
+        check_unique("levels", &self.levels)?;
+        if let Some(l) = self.levels.iter().find(|l| !(0.0..=1.0).contains(*l)) {
+            return Err(invalid("levels", l, "shift levels in [0, 1]"));
+        }
+        if self.experiment == Experiment::Sim1 && (shifts != [Shift::None] || self.levels != [0.0]) {
+            return Err(invalid("shifts", &self.shifts, "Simulation 1 has no shifts: shifts = [none], levels = [0]"));
+        }
+        check_unique("methods", &self.methods)?;
+        if let Some(m) = self.methods.iter().find(|m| !STRATEGY_NAMES.contains(&m.as_str())) {
+            return Err(invalid("methods", m, &format!("strategy names: {}", STRATEGY_NAMES.join(", "))));
+        }
+        if self.replications == 0 {
+            return Err(invalid("replications", self.replications, "at least 1"));
+        }
+        match self.test {
+            TestSet::FreshDraw(n) if n < 10 => return Err(invalid("test", self.test, "a fresh draw of ≥ 10 units")),
+            TestSet::HoldOut(s) if !(0.1..=0.9).contains(&s) => {
+                return Err(invalid("test", self.test, "a hold-out share in [0.1, 0.9]"));
+            }
+            _ => {}
+        }
+        if self.max_epochs == Some(0) {
+            return Err(invalid("max_epochs", self.max_epochs, "at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// The tasks that share a source sample and a fitted source model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Group {
+    /// Source sample size.
+    pub source_n: usize,
+    /// Replication index.
+    pub replication: u64,
+}
+
+/// One cell of a grid.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cell {
+    /// Source sample size.
+    pub source_n: usize,
+    /// Target sample size.
+    pub target_n: usize,
+    /// Target assignment.
+    pub assignment: Assignment,
+    /// Shift kind (`None` in Simulation 1).
+    pub shift: Shift,
+    /// Shift level.
+    pub level: f64,
+}
+
+impl Cell {
+    /// The key of `method` on this cell in `replication`.
+    pub fn key(&self, experiment: Experiment, method: &str, replication: u64) -> TaskKey {
+        TaskKey {
+            experiment: experiment.as_str().into(),
+            source_n: self.source_n,
+            target_n: self.target_n,
+            assignment: self.assignment.as_str().into(),
+            shift: self.shift.as_str().into(),
+            level_bits: self.level.to_bits(),
+            method: method.into(),
+            replication,
+        }
+    }
+}
+
+/// The seeds of a grid's draws and fits, derived from the root seed by names and indices only,
+/// so a task's result does not depend on which other tasks run, on shards or on threads.
+///
+/// | what | seed |
+/// |---|---|
+/// | source sample | `root.stream(exp).stream("source").index(source_n).index(rep)` |
+/// | source model | `root.stream(exp).stream("source-fit").index(source_n).index(rep)` |
+/// | target sample | `root.stream(exp).stream("target").stream(assignment).stream(shift).index(level bits).index(target_n).index(rep)` |
+/// | test sample / hold-out split | as the target, with `"test"` for `"target"` |
+/// | methods and CITA | `root.stream(exp).stream("fit").index(source_n)` then as the target's path |
+///
+/// The target and test samples do not depend on the source size, so every source size meets the
+/// same targets (common random numbers across the source-size axis).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GridSeeds {
+    root: Seed,
+}
+
+impl GridSeeds {
+    /// Seeds under `root` for `experiment`.
+    pub fn new(root: Seed, experiment: Experiment) -> Self {
+        GridSeeds { root: root.stream(experiment.as_str()) }
+    }
+
+    /// The source sample of a group.
+    pub fn source(&self, g: Group) -> Seed {
+        self.root.stream("source").index(g.source_n as u64).index(g.replication)
+    }
+
+    /// The source model of a group.
+    pub fn source_fit(&self, g: Group) -> Seed {
+        self.root.stream("source-fit").index(g.source_n as u64).index(g.replication)
+    }
+
+    fn cell_path(base: Seed, c: &Cell, rep: u64) -> Seed {
+        base.stream(c.assignment.as_str())
+            .stream(c.shift.as_str())
+            .index(c.level.to_bits())
+            .index(c.target_n as u64)
+            .index(rep)
+    }
+
+    /// The target sample of a cell.
+    pub fn target(&self, c: &Cell, rep: u64) -> Seed {
+        Self::cell_path(self.root.stream("target"), c, rep)
+    }
+
+    /// The test sample (or hold-out split) of a cell.
+    pub fn test(&self, c: &Cell, rep: u64) -> Seed {
+        Self::cell_path(self.root.stream("test"), c, rep)
+    }
+
+    /// The methods' fits and CITA on a cell (shared by the methods: common random numbers).
+    pub fn fit(&self, c: &Cell, rep: u64) -> Seed {
+        Self::cell_path(self.root.stream("fit").index(c.source_n as u64), c, rep)
+    }
+}

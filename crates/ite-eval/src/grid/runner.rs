@@ -1,0 +1,416 @@
+//! Running a grid: task groups in parallel on a dedicated rayon pool, one source model per group
+//! reused by every cell and method, each finished task appended to `results.csv` at once, and
+//! finished tasks skipped when a run is restarted.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use ite_core::{CausalData, Dgp, Fit, IteModel, Params, Seed, TransferInput};
+use ite_dgp::{Sim1Source, Sim1Target, Sim2Source, Sim2Target};
+use ite_nets::{FittedTarNet, TarNetParams};
+use ite_transfer::{
+    BoxedStrategy, CitaParams, FineTune, FreezeRepresentation, L2Sp, StagedAlignment, TargetOnly, TargetTraining,
+    strategy_by_name, task_affinity,
+};
+use rand::seq::SliceRandom;
+use rayon::prelude::*;
+
+use crate::error::EvalError;
+use crate::grid::experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, TestSet};
+use crate::grid::shard::Shard;
+use crate::grid::store::{
+    RESULTS_FILE, ResultsFile, RunManifest, SUMMARY_FILE, SummaryRow, write_sorted_results, write_summary,
+};
+use crate::metrics::effect_metrics;
+use crate::results::{ResultRow, TaskKey};
+
+/// How to run a grid (what does not change its rows, except `seed` and the shard's share).
+///
+/// | name | default | meaning | valid range |
+/// |---|---|---|---|
+/// | `seed` | 1 | root seed of every draw and fit | any |
+/// | `quick` | false | label stored in `run.json` (the grid itself is in the [`GridSpec`]) | — |
+/// | `jobs` | available cores | worker threads; each task runs on one thread | ≥ 1 |
+/// | `shard` | `0/1` | the share of task groups to run | `index < count` |
+///
+/// The tensor backend has its own threading (candle's CPU matmul reads `RAYON_NUM_THREADS`);
+/// set `RAYON_NUM_THREADS=1` before the program starts any thread, as `ite reproduce` does, so
+/// that `jobs` workers use `jobs` cores. Results do not depend on `jobs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Root seed.
+    pub seed: Seed,
+    /// Whether the grid is the quick one (recorded in `run.json`).
+    pub quick: bool,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Share of the grid.
+    pub shard: Shard,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            seed: Seed::new(1),
+            quick: false,
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            shard: Shard::WHOLE,
+        }
+    }
+}
+
+/// Where a run stands, passed with every finished row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Tasks finished by this run so far.
+    pub done: usize,
+    /// Tasks this run has to do (finished ones of an earlier run excluded).
+    pub total: usize,
+    /// Tasks found finished in `results.csv` at the start and skipped.
+    pub skipped: usize,
+}
+
+/// What [`run_grid`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunReport {
+    /// Every row of this shard, sorted by task key (earlier runs' included).
+    pub rows: Vec<ResultRow>,
+    /// Tasks run now.
+    pub ran: usize,
+    /// Tasks skipped as finished by an earlier run.
+    pub skipped: usize,
+    /// `summary.csv`'s rows.
+    pub summary: Vec<SummaryRow>,
+}
+
+/// The tasks of a run before it starts: how many, how many already finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Plan {
+    /// Tasks of this shard.
+    pub tasks: usize,
+    /// Of them, finished in `results.csv`.
+    pub finished: usize,
+}
+
+/// The source model's hyperparameters for a grid: the study's CFR-Wasserstein source
+/// ([`TarNetParams::study_source`]), epochs capped by `max_epochs`.
+pub fn source_params(max_epochs: Option<usize>) -> TarNetParams {
+    let p = TarNetParams::study_source();
+    match max_epochs {
+        Some(cap) => {
+            let e = p.max_epochs.min(cap);
+            p.with_max_epochs(e)
+        }
+        None => p,
+    }
+}
+
+/// The built-in strategy `name` with its default settings, every training phase's epochs (and
+/// patience) capped by `max_epochs` when given.
+pub fn strategy_with_cap(name: &str, max_epochs: Option<usize>) -> Result<BoxedStrategy, EvalError> {
+    let Some(cap) = max_epochs else {
+        return Ok(strategy_by_name(name)?);
+    };
+    let cap_training =
+        |t: TargetTraining| TargetTraining { max_epochs: t.max_epochs.min(cap), patience: t.patience.min(cap), ..t };
+    Ok(match name {
+        "target-only" => {
+            let d = TargetOnly::default();
+            Box::new(TargetOnly { training: cap_training(d.training), ..d })
+        }
+        "fine-tune" => Box::new(FineTune { training: cap_training(FineTune::default().training) }),
+        "freeze-representation" => {
+            Box::new(FreezeRepresentation { training: cap_training(FreezeRepresentation::default().training) })
+        }
+        "l2-sp" => {
+            let d = L2Sp::default();
+            Box::new(L2Sp { training: cap_training(d.training.clone()), ..d })
+        }
+        "staged-alignment" => {
+            let d = StagedAlignment::default();
+            Box::new(StagedAlignment {
+                align_epochs: d.align_epochs.min(cap),
+                training: cap_training(d.training.clone()),
+                ..d
+            })
+        }
+        // source-only trains nothing; pooled trains with the (capped) source hyperparameters.
+        other => strategy_by_name(other)?,
+    })
+}
+
+/// The task groups of `shard` with their cells (canonical order).
+fn shard_groups(spec: &GridSpec, shard: Shard) -> Result<Vec<(Group, Vec<Cell>)>, EvalError> {
+    let cells = spec.cells()?;
+    Ok(spec
+        .groups()?
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| shard.holds(*i))
+        .map(|(_, g)| (g, cells.iter().filter(|c| c.source_n == g.source_n).copied().collect()))
+        .collect())
+}
+
+/// The task keys of one shard of a grid, in canonical order.
+pub fn shard_task_keys(spec: &GridSpec, shard: Shard) -> Result<Vec<TaskKey>, EvalError> {
+    let mut keys = Vec::new();
+    for (g, cells) in shard_groups(spec, shard)? {
+        for c in cells {
+            for m in &spec.methods {
+                keys.push(c.key(spec.experiment, m, g.replication));
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// Draws the target population's sample of a cell.
+fn draw_target(experiment: Experiment, c: &Cell, n: usize, seed: Seed) -> Result<CausalData, EvalError> {
+    Ok(match experiment {
+        Experiment::Sim1 => Sim1Target::new(c.assignment).sample_seeded(n, seed)?,
+        Experiment::Sim2 => Sim2Target::new(c.shift, c.level, c.assignment).sample_seeded(n, seed)?,
+    })
+}
+
+/// Draws a group's source sample.
+fn draw_source(experiment: Experiment, n: usize, seed: Seed) -> Result<CausalData, EvalError> {
+    Ok(match experiment {
+        Experiment::Sim1 => Sim1Source::default().sample_seeded(n, seed)?,
+        Experiment::Sim2 => Sim2Source::default().sample_seeded(n, seed)?,
+    })
+}
+
+/// The training sample and the test sample of a cell.
+pub fn cell_data(
+    spec: &GridSpec,
+    seeds: &GridSeeds,
+    c: &Cell,
+    rep: u64,
+) -> Result<(CausalData, CausalData), EvalError> {
+    let target = draw_target(spec.experiment, c, c.target_n, seeds.target(c, rep))?;
+    match spec.test {
+        TestSet::FreshDraw(n) => Ok((target, draw_target(spec.experiment, c, n, seeds.test(c, rep))?)),
+        TestSet::HoldOut(share) => {
+            let n_test = ((target.n() as f64) * share).round() as usize;
+            let mut order: Vec<usize> = (0..target.n()).collect();
+            order.shuffle(&mut seeds.test(c, rep).rng());
+            let mut is_test = vec![false; target.n()];
+            for &i in &order[..n_test] {
+                is_test[i] = true;
+            }
+            Ok(target.split_by(|i| is_test[i])?)
+        }
+    }
+}
+
+struct Ctx<'a> {
+    spec: &'a GridSpec,
+    seeds: GridSeeds,
+    done: &'a HashSet<TaskKey>,
+    file: &'a ResultsFile,
+    rows: &'a Mutex<Vec<ResultRow>>,
+    counter: &'a AtomicUsize,
+    total: usize,
+    skipped: usize,
+    on_row: &'a (dyn Fn(&ResultRow, Progress) + Sync),
+}
+
+impl Ctx<'_> {
+    fn todo(&self, c: &Cell, rep: u64) -> Vec<String> {
+        self.spec
+            .methods
+            .iter()
+            .filter(|m| !self.done.contains(&c.key(self.spec.experiment, m, rep)))
+            .cloned()
+            .collect()
+    }
+
+    fn run_group(&self, g: Group, cells: &[Cell]) -> Result<(), EvalError> {
+        let todo: Vec<(Cell, Vec<String>)> =
+            cells.iter().map(|c| (*c, self.todo(c, g.replication))).filter(|(_, ms)| !ms.is_empty()).collect();
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let source = draw_source(self.spec.experiment, g.source_n, self.seeds.source(g))?;
+        let model = source_params(self.spec.max_epochs).fit(&source, self.seeds.source_fit(g))?;
+        todo.par_iter().try_for_each(|(c, ms)| self.run_cell(g, &source, &model, c, ms))
+    }
+
+    fn run_cell(
+        &self,
+        g: Group,
+        source: &CausalData,
+        model: &FittedTarNet,
+        c: &Cell,
+        methods: &[String],
+    ) -> Result<(), EvalError> {
+        let rep = g.replication;
+        let (train, test) = cell_data(self.spec, &self.seeds, c, rep)?;
+        let truth =
+            test.truth().ok_or_else(|| EvalError::Empty("true potential outcomes of the test sample".into()))?.clone();
+        let seed = self.seeds.fit(c, rep);
+        let input = TransferInput::new(model, source, &train).map_err(EvalError::Core)?;
+        // CITA depends on the source model, source and target only: once per cell.
+        let cita = if methods.iter().any(|m| m != "target-only") {
+            Some(task_affinity(input, &CitaParams::default(), seed)?)
+        } else {
+            None
+        };
+        for m in methods {
+            let strategy = strategy_with_cap(m, self.spec.max_epochs)?;
+            let start = Instant::now();
+            let fitted = strategy.transfer(input, seed)?;
+            let fit_seconds = start.elapsed().as_secs_f64();
+            let pred = fitted.predict(test.x())?;
+            let em = effect_metrics(&pred, &truth)?;
+            let row = ResultRow {
+                experiment: self.spec.experiment.as_str().into(),
+                source_n: c.source_n,
+                target_n: c.target_n,
+                assignment: c.assignment.as_str().into(),
+                shift: c.shift.as_str().into(),
+                level: c.level,
+                method: m.clone(),
+                replication: rep,
+                pehe: em.pehe,
+                ate_bias: em.ate_bias,
+                ate_true: em.ate_true,
+                ite_mean: em.ite.mean,
+                ite_median: em.ite.median,
+                ite_sd: em.ite.sd,
+                cita: if m == "target-only" { None } else { cita },
+                fit_seconds,
+            };
+            self.file.append(&row)?;
+            let done = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
+            (self.on_row)(&row, Progress { done, total: self.total, skipped: self.skipped });
+            self.rows.lock().map_err(|_| EvalError::Empty("rows (a worker panicked)".into()))?.push(row);
+        }
+        Ok(())
+    }
+}
+
+/// Prepares `out` for a run and says how many tasks it holds and how many are finished, without
+/// running anything (creates `out`, `run.json` and `results.csv` when missing).
+pub fn plan_grid(spec: &GridSpec, opts: &RunOptions, out: &Path) -> Result<Plan, EvalError> {
+    let (_, existing, keys) = prepare(spec, opts, out)?;
+    Ok(Plan { tasks: keys.len(), finished: existing.len() })
+}
+
+type Prepared = (ResultsFile, Vec<ResultRow>, Vec<TaskKey>);
+
+fn prepare(spec: &GridSpec, opts: &RunOptions, out: &Path) -> Result<Prepared, EvalError> {
+    spec.validate()?;
+    if opts.jobs == 0 {
+        return Err(EvalError::InvalidParam { name: "jobs".into(), value: "0".into(), expected: "at least 1".into() });
+    }
+    let manifest = RunManifest {
+        seed: opts.seed.value(),
+        quick: opts.quick,
+        grid: spec.clone(),
+        shard: opts.shard,
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let dir_err = |e: std::io::Error| EvalError::GridFile { path: out.display().to_string(), message: e.to_string() };
+    if out.is_file() {
+        return Err(EvalError::GridFile {
+            path: out.display().to_string(),
+            message: "is a file; expected an output directory".into(),
+        });
+    }
+    match RunManifest::read(out)? {
+        Some(old) => {
+            let diff = old.differences(&manifest, false);
+            if !diff.is_empty() {
+                return Err(EvalError::GridMismatch {
+                    path: out.join("run.json").display().to_string(),
+                    message: format!(
+                        "this directory holds a run with other parameters ({}); rerun with the same parameters to \
+                         resume it, or choose another --out",
+                        diff.join("; ")
+                    ),
+                });
+            }
+        }
+        None => {
+            if out.join(RESULTS_FILE).exists() {
+                return Err(EvalError::GridMismatch {
+                    path: out.display().to_string(),
+                    message: "holds results.csv but no run.json; choose another --out".into(),
+                });
+            }
+            std::fs::create_dir_all(out).map_err(dir_err)?;
+            manifest.write(out)?;
+        }
+    }
+    let keys = shard_task_keys(spec, opts.shard)?;
+    let (file, existing) = ResultsFile::open(&out.join(RESULTS_FILE))?;
+    let key_set: HashSet<&TaskKey> = keys.iter().collect();
+    if let Some(r) = existing.iter().find(|r| !key_set.contains(&r.key())) {
+        return Err(EvalError::GridMismatch {
+            path: out.join(RESULTS_FILE).display().to_string(),
+            message: format!(
+                "holds a row outside this run's tasks ({} target_n={} {} rep {}); choose another --out",
+                r.method, r.target_n, r.assignment, r.replication
+            ),
+        });
+    }
+    Ok((file, existing, keys))
+}
+
+/// Runs (or resumes) the tasks of `opts.shard` of `spec` into `out`.
+///
+/// `out` receives `run.json` at once, `results.csv` one row per finished task (appended and
+/// flushed as each finishes), and at the end `results.csv` sorted by task key and `summary.csv`.
+/// Restarted on the same `out` with the same parameters, it skips the finished tasks; with other
+/// parameters it refuses ([`EvalError::GridMismatch`]). `on_row` is called after each row is
+/// written (from worker threads).
+///
+/// Source samples and models are made once per (source n, replication) and shared by every
+/// cell and method of that group; within a cell, CITA is computed once and recorded on every row
+/// of a method that uses the source. Each task's numbers depend only on the seed and the task.
+pub fn run_grid(
+    spec: &GridSpec,
+    opts: &RunOptions,
+    out: &Path,
+    on_row: &(dyn Fn(&ResultRow, Progress) + Sync),
+) -> Result<RunReport, EvalError> {
+    let (file, existing, keys) = prepare(spec, opts, out)?;
+    let done: HashSet<TaskKey> = existing.iter().map(ResultRow::key).collect();
+    let total = keys.len() - done.len();
+    let rows = Mutex::new(Vec::new());
+    let counter = AtomicUsize::new(0);
+    let ctx = Ctx {
+        spec,
+        seeds: GridSeeds::new(opts.seed, spec.experiment),
+        done: &done,
+        file: &file,
+        rows: &rows,
+        counter: &counter,
+        total,
+        skipped: done.len(),
+        on_row,
+    };
+    let groups = shard_groups(spec, opts.shard)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.jobs)
+        .thread_name(|i| format!("ite-grid-{i}"))
+        .build()
+        .map_err(|e| EvalError::InvalidParam {
+            name: "jobs".into(),
+            value: opts.jobs.to_string(),
+            expected: format!("a thread count the system allows ({e})"),
+        })?;
+    pool.install(|| groups.par_iter().try_for_each(|(g, cells)| ctx.run_group(*g, cells)))?;
+    drop(file);
+    let mut all = existing;
+    all.extend(rows.into_inner().map_err(|_| EvalError::Empty("rows (a worker panicked)".into()))?);
+    write_sorted_results(&out.join(RESULTS_FILE), &all)?;
+    let summary = write_summary(&out.join(SUMMARY_FILE), &all)?;
+    let ran = counter.load(Ordering::SeqCst);
+    crate::grid::store::sort_rows(&mut all);
+    Ok(RunReport { rows: all, ran, skipped: done.len(), summary })
+}

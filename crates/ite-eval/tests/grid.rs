@@ -1,0 +1,188 @@
+//! Experiment grids end to end on tiny grids (few units, two epochs): shards merged equal one
+//! run row for row, results do not depend on the number of worker threads, an interrupted run
+//! resumes to each task exactly once, a directory of other parameters is refused; and the
+//! bootstrap ATE interval covers the true ATE about 95% of the time.
+
+use ite_core::{Dgp, Seed};
+use ite_eval::grid::{
+    Experiment, GridSpec, RunOptions, Shard, TestSet, merge_runs, run_grid, same_measurements, shard_task_keys,
+};
+use ite_eval::{BootstrapParams, EvalError, ResultRow, ate_interval, read_results};
+use std::collections::HashSet;
+
+fn tiny_sim1() -> GridSpec {
+    GridSpec {
+        source_ns: vec![200, 300],
+        target_ns: vec![30],
+        methods: vec!["target-only".into(), "fine-tune".into()],
+        replications: 2,
+        test: TestSet::FreshDraw(100),
+        max_epochs: Some(2),
+        ..GridSpec::sim1()
+    }
+}
+
+fn tiny_sim2() -> GridSpec {
+    GridSpec {
+        source_ns: vec![200],
+        target_ns: vec![40],
+        assignments: vec!["biased".into()],
+        shifts: vec!["covariate".into()],
+        levels: vec![0.0, 1.0],
+        methods: vec!["staged-alignment".into(), "source-only".into(), "target-only".into()],
+        replications: 1,
+        test: TestSet::HoldOut(0.3),
+        max_epochs: Some(2),
+        ..GridSpec::sim2()
+    }
+}
+
+fn opts(jobs: usize, shard: Shard) -> RunOptions {
+    RunOptions { seed: Seed::new(7), quick: false, jobs, shard }
+}
+
+fn quiet(_: &ResultRow, _: ite_eval::grid::Progress) {}
+
+/// Rows without their wall-clock field, sorted: what must agree between runs.
+fn values(rows: &[ResultRow]) -> Vec<ResultRow> {
+    let mut v: Vec<ResultRow> = rows.iter().map(|r| ResultRow { fit_seconds: 0.0, ..r.clone() }).collect();
+    v.sort_by_key(ResultRow::key);
+    v
+}
+
+fn assert_each_task_once(rows: &[ResultRow], spec: &GridSpec) {
+    let keys: Vec<_> = rows.iter().map(ResultRow::key).collect();
+    let unique: HashSet<_> = keys.iter().cloned().collect();
+    assert_eq!(unique.len(), keys.len(), "a task appears twice");
+    let want: HashSet<_> = spec.task_keys().unwrap().into_iter().collect();
+    assert_eq!(unique, want);
+}
+
+#[test]
+fn shards_merged_equal_one_run_and_jobs_do_not_matter() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let spec = tiny_sim1();
+    let one = run_grid(&spec, &opts(1, Shard::WHOLE), &d.join("one"), &quiet).unwrap();
+    assert_each_task_once(&one.rows, &spec);
+    assert_eq!(one.rows.len(), 16);
+    // Two workers: the same numbers.
+    let two = run_grid(&spec, &opts(2, Shard::WHOLE), &d.join("two"), &quiet).unwrap();
+    assert_eq!(values(&one.rows), values(&two.rows));
+    // Metrics are finite, CITA only for the method that uses the source.
+    for r in &one.rows {
+        assert!(r.pehe.is_finite() && r.pehe >= 0.0 && r.ite_sd.is_finite());
+        assert_eq!(r.cita.is_some(), r.method != "target-only", "{r:?}");
+    }
+    // Three shards: disjoint, together the grid; merged = the single run, row for row.
+    let mut dirs = Vec::new();
+    let mut seen = HashSet::new();
+    for k in 0..3 {
+        let shard = Shard::new(k, 3).unwrap();
+        let out = d.join(format!("shard{k}"));
+        let rep = run_grid(&spec, &opts(2, shard), &out, &quiet).unwrap();
+        assert_eq!(rep.rows.len(), shard_task_keys(&spec, shard).unwrap().len());
+        for r in &rep.rows {
+            assert!(seen.insert(r.key()), "task in two shards");
+        }
+        dirs.push(out);
+    }
+    let merged = merge_runs(&dirs, &d.join("merged")).unwrap();
+    assert_eq!(merged.missing, 0);
+    assert_eq!(values(&merged.rows), values(&one.rows));
+    // The merged file on disk, in order, equals the single run's file.
+    let (a, b) =
+        (read_results(&d.join("merged/results.csv")).unwrap(), read_results(&d.join("one/results.csv")).unwrap());
+    assert_eq!(a.len(), b.len());
+    assert!(a.iter().zip(&b).all(|(x, y)| same_measurements(x, y)));
+    assert_eq!(
+        std::fs::read_to_string(d.join("merged/summary.csv")).unwrap().lines().count(),
+        std::fs::read_to_string(d.join("one/summary.csv")).unwrap().lines().count()
+    );
+    // A shard of another seed does not merge.
+    let other = RunOptions { seed: Seed::new(8), ..opts(2, Shard::new(0, 3).unwrap()) };
+    run_grid(&spec, &other, &d.join("other"), &quiet).unwrap();
+    let err = merge_runs(&[dirs[1].clone(), d.join("other")], &d.join("bad")).unwrap_err();
+    assert!(matches!(err, EvalError::GridMismatch { .. }) && err.to_string().contains("seed"), "{err}");
+    assert!(!d.join("bad").exists());
+}
+
+#[test]
+fn interrupted_run_resumes_to_each_task_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let spec = tiny_sim2();
+    let full = run_grid(&spec, &opts(2, Shard::WHOLE), &d.join("full"), &quiet).unwrap();
+    assert_each_task_once(&full.rows, &spec);
+    // Source-only and staged alignment carry CITA; sim2 rows carry shift and level.
+    assert!(full.rows.iter().all(|r| r.shift == "covariate" && (r.cita.is_some() == (r.method != "target-only"))));
+    // Simulate a kill: the first rows of a run and a torn half-written line.
+    let text = std::fs::read_to_string(d.join("full/results.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let out = d.join("resumed");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::copy(d.join("full/run.json"), out.join("run.json")).unwrap();
+    let kept = 3;
+    let mut partial = lines[..=kept].join("\n");
+    partial.push('\n');
+    partial.push_str(&lines[kept + 1][..10]);
+    std::fs::write(out.join("results.csv"), partial).unwrap();
+    let rep = run_grid(&spec, &opts(1, Shard::WHOLE), &out, &quiet).unwrap();
+    assert_eq!((rep.skipped, rep.ran), (kept, full.rows.len() - kept));
+    assert_each_task_once(&rep.rows, &spec);
+    assert_eq!(values(&rep.rows), values(&full.rows));
+    let on_disk = read_results(&out.join("results.csv")).unwrap();
+    assert_each_task_once(&on_disk, &spec);
+    // Nothing left: a third start runs nothing.
+    let again = run_grid(&spec, &opts(2, Shard::WHOLE), &out, &quiet).unwrap();
+    assert_eq!((again.ran, again.skipped), (0, full.rows.len()));
+    // Other parameters into the same directory: refused, naming what differs.
+    let more = GridSpec { replications: 2, ..spec.clone() };
+    let err = run_grid(&more, &opts(2, Shard::WHOLE), &out, &quiet).unwrap_err().to_string();
+    assert!(err.contains("run.json") && err.contains("replications"), "{err}");
+    let err = run_grid(&spec, &opts(2, Shard::new(1, 2).unwrap()), &out, &quiet).unwrap_err().to_string();
+    assert!(err.contains("shard"), "{err}");
+}
+
+#[test]
+fn grid_definitions_validate_and_match_the_study() {
+    let s1 = GridSpec::sim1();
+    assert_eq!(s1.task_keys().unwrap().len(), 5 * 5 * 2 * 2 * 100);
+    let s2 = GridSpec::sim2();
+    assert_eq!(s2.task_keys().unwrap().len(), 2 * 3 * 2 * 3 * 5 * 3 * 100);
+    assert_eq!(GridSpec::for_experiment(Experiment::Sim1, true), GridSpec::sim1_quick());
+    let bad = GridSpec { methods: vec!["magic".into()], ..GridSpec::sim1() };
+    assert!(ite_core::Params::validate(&bad).unwrap_err().to_string().contains("`methods`"));
+    let bad = GridSpec { shifts: vec!["effect".into()], ..GridSpec::sim1() };
+    assert!(ite_core::Params::validate(&bad).unwrap_err().to_string().contains("`shifts`"));
+    let bad = GridSpec { target_ns: vec![50, 50], ..GridSpec::sim1() };
+    assert!(ite_core::Params::validate(&bad).unwrap_err().to_string().contains("repeated"));
+}
+
+#[test]
+fn bootstrap_interval_covers_the_true_ate_about_95_percent() {
+    // τ̂ of 200 units, half treated, drawn around a true ATE of 1 (sd 1 in both arms); the
+    // interval for mean(τ̂) should cover 1 in about 95% of 200 repetitions.
+    let params = BootstrapParams { resamples: 1000, level: 0.95 };
+    let dgp = ite_dgp::Sim1Target::new(ite_dgp::Assignment::Randomized);
+    let mut covered = 0;
+    let reps = 200;
+    for r in 0..reps {
+        let seed = Seed::new(11).index(r);
+        let data = dgp.sample_seeded(200, seed.stream("data")).unwrap();
+        // A noisy "estimate": the true τ(x) plus unit-variance noise.
+        let truth = data.truth().unwrap().ite();
+        let mut rng = seed.stream("noise").rng();
+        let ite_hat: Vec<f32> = truth
+            .iter()
+            .map(|t| t + rand_distr::Distribution::<f32>::sample(&rand_distr::StandardNormal, &mut rng))
+            .collect();
+        let ci = ate_interval(&ite_hat, data.t(), &params, seed.stream("bootstrap")).unwrap();
+        // The population ATE of Simulation 1 is exactly 1 (τ(x) = 1 + 0.05·Σx, E x = 0).
+        if ci.lower <= 1.0 && 1.0 <= ci.upper {
+            covered += 1;
+        }
+    }
+    let coverage = covered as f64 / reps as f64;
+    assert!((0.90..=0.99).contains(&coverage), "coverage {coverage}");
+}
