@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 
 mod args;
 mod commands;
+mod config;
+mod output;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -37,6 +39,14 @@ enum Command {
     Benchmark(commands::benchmark::Args),
     /// Adapt a model trained on a large source sample to a small target sample.
     Transfer(commands::transfer::Args),
+    /// Fit a network (TARNet, CFR, the study's net) or a baseline on a CSV file; write model, predictions, summary.
+    Fit(commands::fit::Args),
+    /// Apply a saved model to a CSV file and write mu0, mu1, ite per row.
+    Predict(commands::predict::Args),
+    /// Reproduce the study's Simulation 1 or 2 grid (resumable, shardable); write results, summary, figures.
+    Reproduce(commands::reproduce::Args),
+    /// Combine the output directories of `ite reproduce` shards into one result.
+    Merge(commands::merge::Args),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +56,10 @@ fn main() -> ExitCode {
         Command::Simulate(a) => commands::simulate::run(a),
         Command::Benchmark(a) => commands::benchmark::run(a),
         Command::Transfer(a) => commands::transfer::run(a),
+        Command::Fit(a) => commands::fit::run(a),
+        Command::Predict(a) => commands::predict::run(a),
+        Command::Reproduce(a) => commands::reproduce::run(a),
+        Command::Merge(a) => commands::merge::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

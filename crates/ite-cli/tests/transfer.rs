@@ -42,7 +42,7 @@ fn transfer_writes_predictions_summary_and_models() {
     let out = d.join("out");
     let o = out.to_str().unwrap();
     let args = ["transfer", "--source", &src, "--target", &tgt, "--strategy", "freeze-representation"];
-    let stdout = ok(&[&args[..], &["--predict", &test, "--seed", "5", "--out", o, "--quiet"]].concat());
+    let stdout = ok(&[&args[..], &["--predict", &test, "--seed", "5", "--out", o, "--quiet", "--json"]].concat());
     let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
         .expect("summary.json is JSON");
     assert_eq!(serde_json::from_str::<serde_json::Value>(stdout.trim()).unwrap(), summary);
@@ -73,7 +73,7 @@ fn transfer_writes_predictions_summary_and_models() {
     // One source serves many targets: reusing the saved source model gives the same result.
     let out2 = d.join("out2");
     let model = out.join("source_model");
-    let args2 = [&args[..], &["--predict", &test, "--seed", "5", "--quiet"]].concat();
+    let args2 = [&args[..], &["--predict", &test, "--seed", "5", "--quiet", "--json"]].concat();
     let stdout2 =
         ok(&[&args2[..], &["--source-model", model.to_str().unwrap(), "--out", out2.to_str().unwrap()]].concat());
     assert_eq!(stdout2, stdout);

@@ -149,6 +149,12 @@ fn fit_any<P: Fit>(
     Ok((m.predict(train.x())?, m.predict(test.x())?, String::new()))
 }
 
+/// A statistic of a [`Summary`].
+type Stat = fn(&Summary) -> f64;
+
+/// The statistics reported over replications, in summary.json and the table.
+const STATS: [(&str, Stat); 3] = [("median", |s| s.median), ("mean", |s| s.mean), ("se", |s| s.se)];
+
 const METRICS: [&str; 4] = ["sqrt_pehe_in", "sqrt_pehe_out", "ate_abs_error_out", "fit_seconds"];
 
 fn run_ihdp(a: IhdpArgs) -> Result<()> {
@@ -201,7 +207,7 @@ fn run_ihdp(a: IhdpArgs) -> Result<()> {
         .map(|k| Summary::of(&rows.iter().map(|(_, v)| v[k]).collect::<Vec<f64>>()))
         .collect::<Option<_>>()
         .context("--replications: no replication to summarise")?;
-    let summarise = |f: fn(&Summary) -> f64| {
+    let summarise = |f: Stat| {
         let mut o = serde_json::Map::new();
         for (name, s) in METRICS.iter().zip(&summaries) {
             o.insert((*name).into(), json!(f(s)));
@@ -211,9 +217,9 @@ fn run_ihdp(a: IhdpArgs) -> Result<()> {
     let summary = json!({
         "model": a.model,
         "replications": reps,
-        "median": summarise(|s| s.median),
-        "mean": summarise(|s| s.mean),
-        "se": summarise(|s| s.se),
+        "median": summarise(STATS[0].1),
+        "mean": summarise(STATS[1].1),
+        "se": summarise(STATS[2].1),
     });
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let path = a.out.join("summary.json");
@@ -231,8 +237,7 @@ fn run_ihdp(a: IhdpArgs) -> Result<()> {
     for (r, v) in &rows {
         println!("{r:>11} {:>13.3} {:>14.3} {:>18.3} {:>11.2}", v[0], v[1], v[2], v[3]);
     }
-    let stats: [(&str, fn(&Summary) -> f64); 3] = [("median", |s| s.median), ("mean", |s| s.mean), ("se", |s| s.se)];
-    for (name, f) in stats {
+    for (name, f) in STATS {
         let v: Vec<f64> = summaries.iter().map(f).collect();
         println!("{name:>11} {:>13.3} {:>14.3} {:>18.3} {:>11.2}", v[0], v[1], v[2], v[3]);
     }

@@ -2,5 +2,9 @@
 
 pub mod benchmark;
 pub mod describe;
+pub mod fit;
+pub mod merge;
+pub mod predict;
+pub mod reproduce;
 pub mod simulate;
 pub mod transfer;

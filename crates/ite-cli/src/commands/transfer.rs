@@ -1,16 +1,16 @@
 //! `ite transfer`: fit (or load) a source model, adapt it to a target sample with a transfer
 //! strategy, and write predictions, a summary with CITA and an ATE interval, and the models.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use ite_core::{Covariates, Fit, IteModel, Seed, TransferInput, Truth};
-use ite_eval::{BootstrapParams, ate_interval, effect_metrics};
 use ite_nets::{FittedTarNet, TarNetParams};
 use ite_transfer::{CitaParams, STRATEGY_NAMES, strategy_by_name, transfer_with_cita};
 use serde_json::json;
 
 use crate::args::ColumnArgs;
+use crate::output::{self, Ui};
 
 /// Arguments of `ite transfer`.
 #[derive(Debug, clap::Args)]
@@ -42,9 +42,12 @@ pub struct Args {
     /// Output directory, created only when everything succeeded.
     #[arg(long, value_name = "OUT")]
     pub out: PathBuf,
-    /// No progress lines on stderr.
+    /// No progress on stderr.
     #[arg(long)]
     pub quiet: bool,
+    /// Print the summary as one JSON object on stdout (plain lines otherwise).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -54,14 +57,8 @@ pub fn run(args: Args) -> Result<()> {
     if !STRATEGY_NAMES.contains(&args.strategy.as_str()) {
         bail!("--strategy: unknown strategy `{}`; valid strategies: {}", args.strategy, STRATEGY_NAMES.join(", "));
     }
-    if args.out.is_file() {
-        bail!("--out {}: is a file, expected a directory", args.out.display());
-    }
-    let say = |msg: &str| {
-        if !args.quiet {
-            eprintln!("[ite transfer] {msg}");
-        }
-    };
+    output::check_out_dir(&args.out, "--out")?;
+    let ui = Ui { command: "transfer", quiet: args.quiet, json: args.json };
     let layout = args.columns.layout();
     let source = ite_core::read_csv(&args.source, &layout)?;
     let target = ite_core::read_csv(&args.target, &layout)?;
@@ -78,20 +75,23 @@ pub fn run(args: Args) -> Result<()> {
         Some(dir) => {
             let m = FittedTarNet::load(dir).with_context(|| format!("--source-model {}", dir.display()))?;
             m.check_features(source.x()).with_context(|| format!("--source-model {}", dir.display()))?;
-            say(&format!("loaded source model from {}", dir.display()));
+            ui.note(&format!("loaded source model from {}", dir.display()));
             (m, false)
         }
         None => {
             let params = if args.net == "ihdp" { TarNetParams::ihdp() } else { TarNetParams::study_source() };
-            say(&format!("training the source model ({} net) on {} units", args.net, source.n()));
-            (params.fit(&source, seed.stream("source"))?, true)
+            let phase = ui.phase(format!("training the source model ({} net) on {} units", args.net, source.n()));
+            let m = params.fit(&source, seed.stream("source"))?;
+            phase.done();
+            (m, true)
         }
     };
 
     let strategy = strategy_by_name(&args.strategy)?;
-    say(&format!("adapting to {} target units with `{}`", target.n(), args.strategy));
+    let phase = ui.phase(format!("adapting to {} target units with `{}`", target.n(), args.strategy));
     let input = TransferInput::new(&source_model, &source, &target)?;
     let outcome = transfer_with_cita(strategy.as_ref(), input, &CitaParams::default(), seed.stream("transfer"))?;
+    phase.done();
 
     let (x, truth, ids, t): (Covariates, Option<Truth>, Option<Vec<String>>, Vec<u8>) = match &args.predict {
         Some(p) => {
@@ -109,65 +109,33 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     let pred = outcome.model.predict(&x)?;
-    let ite = pred.ite();
-    let ci = ate_interval(&ite, &t, &BootstrapParams::default(), seed.stream("interval"))?;
+    let phase = ui.phase("bootstrap interval of the ATE");
+    let effects = output::effect_summary(&pred, &t, truth.as_ref(), seed.stream("interval"))?;
+    phase.done();
     let mut summary = json!({
         "strategy": args.strategy,
         "cita": outcome.cita,
-        "ate": { "estimate": ci.estimate, "lower": ci.lower, "upper": ci.upper, "level": ci.level },
         "n_source": source.n(),
         "n_target": target.n(),
         "n_predicted": x.n_rows(),
         "seed": args.seed,
     });
-    if let Some(truth) = &truth {
-        let m = effect_metrics(&pred, truth)?;
-        summary["pehe"] = json!(m.pehe);
-        summary["sqrt_pehe"] = json!(m.sqrt_pehe);
-        summary["ate_bias"] = json!(m.ate_bias);
-        summary["ate_true"] = json!(m.ate_true);
-    }
+    output::merge(&mut summary, effects);
 
     // Everything computed: only now does OUT appear.
-    std::fs::create_dir_all(&args.out).with_context(|| format!("--out {}", args.out.display()))?;
-    write_predictions(&args.out.join("predictions.csv"), &pred.mu0, &pred.mu1, &ite, ids.as_deref())?;
-    ite_core::write_atomic(args.out.join("summary.json"), |w| {
-        serde_json::to_writer_pretty(&mut *w, &summary).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    })?;
-    outcome.model.save(args.out.join("model"))?;
-    if trained_source {
-        source_model.save(args.out.join("source_model"))?;
-    }
-    say(&format!(
-        "ATE {:.4} [{:.4}, {:.4}], CITA {:.4}; wrote {}",
-        ci.estimate,
-        ci.lower,
-        ci.upper,
-        outcome.cita,
-        args.out.display()
-    ));
-    println!("{}", serde_json::to_string(&summary)?);
-    Ok(())
-}
-
-/// Writes `[id,]mu0,mu1,ite`, one row per unit, atomically.
-fn write_predictions(path: &Path, mu0: &[f32], mu1: &[f32], ite: &[f32], ids: Option<&[String]>) -> Result<()> {
-    ite_core::write_atomic(path, |w| {
-        let mut csv = csv::Writer::from_writer(w);
-        let mut header = vec!["mu0", "mu1", "ite"];
-        if ids.is_some() {
-            header.insert(0, "id");
+    output::write_out_dir(&args.out, "--out", |dir| {
+        output::write_predictions(&dir.join("predictions.csv"), &pred, ids.as_deref())?;
+        output::write_json(&dir.join("summary.json"), &summary)?;
+        outcome.model.save(dir.join("model"))?;
+        if trained_source {
+            source_model.save(dir.join("source_model"))?;
         }
-        csv.write_record(&header)?;
-        for i in 0..mu0.len() {
-            let mut row = vec![mu0[i].to_string(), mu1[i].to_string(), ite[i].to_string()];
-            if let Some(ids) = ids {
-                row.insert(0, ids[i].clone());
-            }
-            csv.write_record(&row)?;
-        }
-        csv.flush()
+        Ok(())
     })?;
-    Ok(())
+    let human = [
+        format!("strategy `{}`, CITA {:.4} (0 = source and target alike)", args.strategy, outcome.cita),
+        output::ate_line(&summary),
+        format!("wrote {}", args.out.display()),
+    ];
+    ui.report(&summary, &human)
 }

@@ -1,0 +1,359 @@
+//! `ite fit`: fit a network (TARNet, CFR, the study's net) or a baseline on one CSV file and
+//! write the model, predictions and a summary with a bootstrap ATE interval.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::ValueEnum;
+use ite_core::{CausalData, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed, Truth};
+use ite_nets::baselines::{OlsSLearner, OlsSLearnerParams, OlsTLearner, OlsTLearnerParams};
+use ite_nets::{FittedTarNet, MlpTLearner, MlpTLearnerParams, TarNetParams};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::args::ColumnArgs;
+use crate::config;
+use crate::output::{self, Ui};
+
+/// The models `ite fit` can train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModelKind {
+    /// TARNet, the TARNet paper's IHDP configuration (3×200 representation, 3×100 heads, ELU).
+    Tarnet,
+    /// CFR with the Wasserstein (Sinkhorn) IPM, α = 1, IHDP configuration.
+    CfrWass,
+    /// CFR with the RBF-kernel MMD, σ = 1, α = 1, IHDP configuration.
+    CfrMmd,
+    /// The study's small TARNet (5→20→20→20, heads 20→10→10→1, ReLU, batch 32).
+    Study,
+    /// OLS T-learner (one linear regression per arm); not saved.
+    TLearnerOls,
+    /// OLS S-learner with treatment interactions; not saved.
+    SLearnerOls,
+    /// MLP T-learner (one network per arm); not saved.
+    TLearnerMlp,
+}
+
+impl ModelKind {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Tarnet => "tarnet",
+            ModelKind::CfrWass => "cfr-wass",
+            ModelKind::CfrMmd => "cfr-mmd",
+            ModelKind::Study => "study",
+            ModelKind::TLearnerOls => "t-learner-ols",
+            ModelKind::SLearnerOls => "s-learner-ols",
+            ModelKind::TLearnerMlp => "t-learner-mlp",
+        }
+    }
+
+    /// Whether the fitted model can be saved (and used later by `ite predict`).
+    pub fn persistable(self) -> bool {
+        matches!(self, ModelKind::Tarnet | ModelKind::CfrWass | ModelKind::CfrMmd | ModelKind::Study)
+    }
+
+    fn net_params(self) -> Option<TarNetParams> {
+        match self {
+            ModelKind::Tarnet => Some(TarNetParams::ihdp()),
+            ModelKind::CfrWass => Some(TarNetParams::cfr_wasserstein()),
+            ModelKind::CfrMmd => Some(TarNetParams::cfr_mmd()),
+            ModelKind::Study => Some(TarNetParams::study_small()),
+            _ => None,
+        }
+    }
+}
+
+/// Arguments of `ite fit`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The training sample (CSV).
+    #[arg(long, value_name = "F.csv")]
+    pub data: PathBuf,
+    /// Model to fit.
+    #[arg(long, value_enum, default_value = "study")]
+    pub model: ModelKind,
+    /// Rows to predict (CSV with the same covariates; treatment and outcome optional; mu0, mu1
+    /// used for PEHE when present). Default: the training rows.
+    #[arg(long, value_name = "P.csv")]
+    pub predict: Option<PathBuf>,
+    /// Training settings (TOML; keys are the fields of the model's parameters, see docs/guide.md).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Maximum number of epochs (networks); overrides the config's `max_epochs`.
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// Adam learning rate (networks); overrides the config's `learning_rate`.
+    #[arg(long, value_name = "LR")]
+    pub learning_rate: Option<f64>,
+    /// Minibatch size (networks); overrides the config's `batch_size`.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+    /// IPM weight α (TARNet/CFR); overrides the config's `alpha`.
+    #[arg(long, value_name = "A")]
+    pub alpha: Option<f64>,
+    /// Root seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output directory, created only when everything succeeded.
+    #[arg(long, value_name = "OUT")]
+    pub out: PathBuf,
+    /// No progress on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the summary as one JSON object on stdout (plain lines otherwise).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+}
+
+/// Config keys of the OLS T-learner.
+#[derive(Debug, Serialize, Deserialize)]
+struct OlsTKeys {
+    ridge: f64,
+}
+
+/// Config keys of the OLS S-learner.
+#[derive(Debug, Serialize, Deserialize)]
+struct OlsSKeys {
+    ridge: f64,
+    interactions: bool,
+}
+
+/// A model's settings after the config file and the flags.
+#[derive(Debug)]
+enum Settings {
+    Net(TarNetParams),
+    TOls(OlsTLearnerParams),
+    SOls(OlsSLearnerParams),
+    Mlp(MlpTLearnerParams),
+}
+
+/// A fitted model of any kind.
+enum Fitted {
+    Net(Box<FittedTarNet>),
+    TOls(OlsTLearner),
+    SOls(OlsSLearner),
+    Mlp(MlpTLearner),
+}
+
+impl Fitted {
+    fn predict(&self, x: &Covariates) -> Result<PotentialOutcomes> {
+        Ok(match self {
+            Fitted::Net(m) => m.predict(x)?,
+            Fitted::TOls(m) => m.predict(x)?,
+            Fitted::SOls(m) => m.predict(x)?,
+            Fitted::Mlp(m) => m.predict(x)?,
+        })
+    }
+}
+
+fn validated<P: Params>(p: P, what: &str) -> Result<P>
+where
+    P::Error: std::fmt::Display,
+{
+    p.validate().map_err(|e| anyhow!("{what}: {e}"))?;
+    Ok(p)
+}
+
+/// Builds the settings: preset of the model, then `--config`, then the flags; each stage checked.
+fn settings(args: &Args) -> Result<Settings> {
+    let table = match &args.config {
+        Some(path) => Some((config::read_table(path)?, path.display().to_string())),
+        None => None,
+    };
+    let kind = args.model;
+    let no_flag = |flag: &str, given: bool| -> Result<()> {
+        if given {
+            bail!("{flag} does not apply to --model {}", kind.name());
+        }
+        Ok(())
+    };
+    if let Some(mut p) = kind.net_params() {
+        if let Some((t, file)) = &table {
+            p = validated(config::apply(&p, t, file)?, &format!("--config {file}"))?;
+        }
+        if let Some(v) = args.epochs {
+            p.max_epochs = v;
+        }
+        if let Some(v) = args.learning_rate {
+            p.learning_rate = v;
+        }
+        if let Some(v) = args.batch_size {
+            p.batch_size = v;
+        }
+        if let Some(v) = args.alpha {
+            p.alpha = v;
+        }
+        return Ok(Settings::Net(validated(p, "flags --epochs/--learning-rate/--batch-size/--alpha")?));
+    }
+    if kind == ModelKind::TLearnerMlp {
+        no_flag("--alpha", args.alpha.is_some())?;
+        let mut p = MlpTLearnerParams::default();
+        if let Some((t, file)) = &table {
+            p = validated(config::apply(&p, t, file)?, &format!("--config {file}"))?;
+        }
+        if let Some(v) = args.epochs {
+            p.max_epochs = v;
+        }
+        if let Some(v) = args.learning_rate {
+            p.learning_rate = v;
+        }
+        if let Some(v) = args.batch_size {
+            p.batch_size = v;
+        }
+        return Ok(Settings::Mlp(validated(p, "flags --epochs/--learning-rate/--batch-size")?));
+    }
+    no_flag("--epochs", args.epochs.is_some())?;
+    no_flag("--learning-rate", args.learning_rate.is_some())?;
+    no_flag("--batch-size", args.batch_size.is_some())?;
+    no_flag("--alpha", args.alpha.is_some())?;
+    Ok(if kind == ModelKind::TLearnerOls {
+        let mut keys = OlsTKeys { ridge: OlsTLearnerParams::default().ridge };
+        if let Some((t, file)) = &table {
+            keys = config::apply(&keys, t, file)?;
+        }
+        let what = table.as_ref().map_or("settings".to_string(), |(_, f)| format!("--config {f}"));
+        Settings::TOls(validated(OlsTLearnerParams { ridge: keys.ridge }, &what)?)
+    } else {
+        let d = OlsSLearnerParams::default();
+        let mut keys = OlsSKeys { ridge: d.ridge, interactions: d.interactions };
+        if let Some((t, file)) = &table {
+            keys = config::apply(&keys, t, file)?;
+        }
+        let what = table.as_ref().map_or("settings".to_string(), |(_, f)| format!("--config {f}"));
+        Settings::SOls(validated(OlsSLearnerParams { ridge: keys.ridge, interactions: keys.interactions }, &what)?)
+    })
+}
+
+fn settings_json(s: &Settings) -> Value {
+    match s {
+        Settings::Net(p) => json!(p),
+        Settings::Mlp(p) => json!(p),
+        Settings::TOls(p) => json!({ "ridge": p.ridge }),
+        Settings::SOls(p) => json!({ "ridge": p.ridge, "interactions": p.interactions }),
+    }
+}
+
+fn fit(settings: &Settings, data: &CausalData, seed: Seed) -> Result<Fitted> {
+    Ok(match settings {
+        Settings::Net(p) => Fitted::Net(Box::new(p.fit(data, seed)?)),
+        Settings::TOls(p) => Fitted::TOls(p.fit(data, seed)?),
+        Settings::SOls(p) => Fitted::SOls(p.fit(data, seed)?),
+        Settings::Mlp(p) => Fitted::Mlp(p.fit(data, seed)?),
+    })
+}
+
+/// The file `ite fit` leaves in OUT to say what it fitted (read by `ite predict`).
+pub const FIT_META: &str = "fit.json";
+
+/// Fits the model and writes OUT/{predictions.csv, summary.json, fit.json[, model/]}.
+pub fn run(args: Args) -> Result<()> {
+    output::check_out_dir(&args.out, "--out")?;
+    let ui = Ui { command: "fit", quiet: args.quiet, json: args.json };
+    let settings = settings(&args)?;
+    let layout = args.columns.layout();
+    let data = ite_core::read_csv(&args.data, &layout)?;
+    data.require_both_arms(&args.data.display().to_string())?;
+    let predict = match &args.predict {
+        Some(p) => {
+            let tab = ite_core::read_covariates_csv(p, &layout)?;
+            data.x().check_same_columns(
+                &format!("--data {}", args.data.display()),
+                &tab.x,
+                &format!("--predict {}", p.display()),
+            )?;
+            Some(tab)
+        }
+        None => None,
+    };
+    let seed = Seed::new(args.seed);
+
+    let phase = ui.phase(format!("fitting {} on {} units ({} covariates)", args.model.name(), data.n(), data.p()));
+    let model = fit(&settings, &data, seed.stream("fit"))?;
+    phase.done();
+
+    let (x, truth, ids, t): (&Covariates, Option<&Truth>, Option<&[String]>, Vec<u8>) = match &predict {
+        Some(tab) => (&tab.x, tab.truth.as_ref(), tab.ids.as_deref(), vec![0; tab.x.n_rows()]),
+        None => (data.x(), data.truth(), data.ids(), data.t().to_vec()),
+    };
+    let pred = model.predict(x)?;
+    let phase = ui.phase("bootstrap interval of the ATE");
+    let effects = output::effect_summary(&pred, &t, truth, seed.stream("interval"))?;
+    phase.done();
+    let mut summary = json!({
+        "model": args.model.name(),
+        "n_train": data.n(),
+        "n_treated": data.n_treated(),
+        "n_predicted": x.n_rows(),
+        "covariates": data.feature_names(),
+        "seed": args.seed,
+    });
+    output::merge(&mut summary, effects);
+    let meta = json!({
+        "model": args.model.name(),
+        "persisted": args.model.persistable(),
+        "covariates": data.feature_names(),
+        "treatment": args.columns.treatment,
+        "outcome": args.columns.outcome,
+        "settings": settings_json(&settings),
+    });
+
+    output::write_out_dir(&args.out, "--out", |dir| {
+        output::write_predictions(&dir.join("predictions.csv"), &pred, ids)?;
+        output::write_json(&dir.join("summary.json"), &summary)?;
+        output::write_json(&dir.join(FIT_META), &meta)?;
+        if let Fitted::Net(m) = &model {
+            m.save(dir.join("model"))?;
+        }
+        Ok(())
+    })?;
+    let saved = if args.model.persistable() {
+        format!("model saved in {}", args.out.join("model").display())
+    } else {
+        format!("model {} is not saved (ite-nets cannot persist it); predictions only", args.model.name())
+    };
+    let human = [
+        format!("fitted {} on {} units", args.model.name(), data.n()),
+        output::ate_line(&summary),
+        saved,
+        format!("wrote {}", args.out.display()),
+    ];
+    ui.report(&summary, &human)
+}
+
+/// Loads the model under `dir` for `ite predict`: `dir` itself (holding `model.json`) or
+/// `dir/model`; explains when `dir` holds a fit whose model kind cannot be saved.
+pub fn load_model(dir: &Path) -> Result<FittedTarNet> {
+    if !dir.is_dir() {
+        bail!(
+            "--model {}: no such directory (expected the --out directory of `ite fit` or `ite transfer`)",
+            dir.display()
+        );
+    }
+    let meta_path = dir.join(FIT_META);
+    if meta_path.is_file() {
+        let text = std::fs::read_to_string(&meta_path).with_context(|| format!("--model {}", meta_path.display()))?;
+        let meta: Value =
+            serde_json::from_str(&text).map_err(|e| anyhow!("--model {}: malformed {FIT_META}: {e}", dir.display()))?;
+        if meta["persisted"] == json!(false) {
+            bail!(
+                "--model {}: the model `{}` cannot be saved (ite-nets has no persistence for it), so it cannot \
+                 predict later; rerun `ite fit --model {} --predict FILE.csv`",
+                dir.display(),
+                meta["model"].as_str().unwrap_or("?"),
+                meta["model"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    let model_dir = if dir.join("model.json").is_file() { dir.to_path_buf() } else { dir.join("model") };
+    if !model_dir.join("model.json").is_file() {
+        bail!(
+            "--model {}: no saved model here (expected {}/model.json or model.json)",
+            dir.display(),
+            dir.join("model").display()
+        );
+    }
+    FittedTarNet::load(&model_dir).with_context(|| format!("--model {}", dir.display()))
+}

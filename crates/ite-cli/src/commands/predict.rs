@@ -1,0 +1,64 @@
+//! `ite predict`: apply a saved model (from `ite fit` or `ite transfer`) to a CSV file and write
+//! `[id,]mu0,mu1,ite` for every row.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use ite_core::{IteModel, Seed};
+use serde_json::json;
+
+use crate::args::ColumnArgs;
+use crate::commands::fit::load_model;
+use crate::output::{self, Ui};
+
+/// Arguments of `ite predict`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The --out directory of `ite fit` or `ite transfer` (or a model directory with model.json).
+    #[arg(long, value_name = "OUT")]
+    pub model: PathBuf,
+    /// Rows to predict (CSV with the model's covariates; treatment and outcome optional; mu0,
+    /// mu1 used for PEHE when present). Default covariates: the model's.
+    #[arg(long, value_name = "F.csv")]
+    pub data: PathBuf,
+    /// Output file, `[id,]mu0,mu1,ite` (written only when everything succeeded).
+    #[arg(long, value_name = "FILE.csv")]
+    pub out: PathBuf,
+    /// Seed of the bootstrap interval in the report.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// No progress on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the report as one JSON object on stdout (plain lines otherwise).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub columns: ColumnArgs,
+}
+
+/// Loads the model, predicts and writes the predictions file.
+pub fn run(args: Args) -> Result<()> {
+    output::check_out_file(&args.out, "--out")?;
+    let ui = Ui { command: "predict", quiet: args.quiet, json: args.json };
+    let model = load_model(&args.model)?;
+    let mut layout = args.columns.layout();
+    if layout.covariates.is_none() {
+        layout.covariates = Some(model.feature_names().to_vec());
+    }
+    let tab = ite_core::read_covariates_csv(&args.data, &layout)?;
+    model.check_features(&tab.x).map_err(|e| anyhow::anyhow!("--data {}: {e}", args.data.display()))?;
+    let phase = ui.phase(format!("predicting {} units", tab.x.n_rows()));
+    let pred = model.predict(&tab.x)?;
+    phase.done();
+    let t = vec![0u8; tab.x.n_rows()];
+    let mut report = json!({ "n_predicted": tab.x.n_rows(), "out": args.out.display().to_string() });
+    output::merge(&mut report, output::effect_summary(&pred, &t, tab.truth.as_ref(), Seed::new(args.seed))?);
+    output::write_predictions(&args.out, &pred, tab.ids.as_deref())?;
+    let human = [
+        format!("predicted {} units", tab.x.n_rows()),
+        output::ate_line(&report),
+        format!("wrote {}", args.out.display()),
+    ];
+    ui.report(&report, &human)
+}
