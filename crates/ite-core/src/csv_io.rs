@@ -156,8 +156,30 @@ pub fn write_atomic(path: impl AsRef<Path>, fill: impl FnOnce(&mut dyn Write) ->
         buf.flush().map_err(|e| CoreError::io(path, e))?;
     }
     tmp.as_file().sync_all().map_err(|e| CoreError::io(path, e))?;
+    // Temporary files are private (0600); the output gets the permissions a plain create
+    // would give: those of the file it replaces, else 0666 less the process umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = match std::fs::metadata(path) {
+            Ok(m) => m.permissions().mode() & 0o7777,
+            Err(_) => 0o666 & !current_umask(),
+        };
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(|e| CoreError::io(path, e))?;
+    }
     tmp.persist(path).map_err(|e| CoreError::io(path, e.error))?;
     Ok(())
+}
+
+/// The process umask, read without changing it (from /proc; 0o022 where unavailable).
+#[cfg(unix)]
+fn current_umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find_map(|l| l.strip_prefix("Umask:").and_then(|v| u32::from_str_radix(v.trim(), 8).ok()))
+        })
+        .unwrap_or(0o022)
 }
 
 fn open(path: &Path) -> Result<std::fs::File> {
@@ -433,6 +455,13 @@ mod tests {
         assert!(r.unwrap_err().to_string().contains("disk full"));
         assert_eq!(read_csv(&path, &CsvLayout::default()).unwrap(), d);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        // The output is not left private like a temporary file.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o666 & !current_umask(), "mode {mode:o}");
+        }
         // Missing directory: an error naming the path, no file.
         let bad = dir.path().join("nope").join("d.csv");
         assert!(write_csv(&bad, &d).unwrap_err().to_string().contains("nope"));
