@@ -37,6 +37,17 @@ impl ColumnArgs {
     }
 }
 
+/// How a command reports: progress on stderr, the summary on stdout.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// No progress on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the summary as one JSON object on stdout (plain lines otherwise).
+    #[arg(long)]
+    pub json: bool,
+}
+
 fn parse_delimiter(s: &str) -> Result<u8, String> {
     let s = if s == "\\t" || s == "tab" { "\t" } else { s };
     match s.as_bytes() {

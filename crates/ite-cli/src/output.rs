@@ -142,6 +142,13 @@ pub struct Ui {
     pub json: bool,
 }
 
+impl Ui {
+    /// The reporter for `command` with the user's `--quiet` / `--json` choices.
+    pub fn new(command: &'static str, report: &crate::args::ReportArgs) -> Self {
+        Ui { command, quiet: report.quiet, json: report.json }
+    }
+}
+
 /// One running phase; call [`Phase::done`] when it ends (a dropped phase just disappears).
 pub struct Phase {
     bar: ProgressBar,

@@ -11,7 +11,7 @@ use ite_nets::{FittedTarNet, MlpTLearner, MlpTLearnerParams, TarNetParams};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::args::ColumnArgs;
+use crate::args::{ColumnArgs, ReportArgs};
 use crate::config;
 use crate::output::{self, Ui};
 
@@ -98,12 +98,8 @@ pub struct Args {
     /// Output directory, created only when everything succeeded.
     #[arg(long, value_name = "OUT")]
     pub out: PathBuf,
-    /// No progress on stderr.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Print the summary as one JSON object on stdout (plain lines otherwise).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -251,7 +247,7 @@ pub const FIT_META: &str = "fit.json";
 /// Fits the model and writes OUT/{predictions.csv, summary.json, fit.json[, model/]}.
 pub fn run(args: Args) -> Result<()> {
     output::check_out_dir(&args.out, "--out")?;
-    let ui = Ui { command: "fit", quiet: args.quiet, json: args.json };
+    let ui = Ui::new("fit", &args.report);
     let settings = settings(&args)?;
     let layout = args.columns.layout();
     let data = ite_core::read_csv(&args.data, &layout)?;

@@ -7,7 +7,7 @@ use anyhow::Result;
 use ite_core::{IteModel, Seed};
 use serde_json::json;
 
-use crate::args::ColumnArgs;
+use crate::args::{ColumnArgs, ReportArgs};
 use crate::commands::fit::load_model;
 use crate::output::{self, Ui};
 
@@ -27,12 +27,8 @@ pub struct Args {
     /// Seed of the bootstrap interval in the report.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// No progress on stderr.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Print the report as one JSON object on stdout (plain lines otherwise).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -40,7 +36,7 @@ pub struct Args {
 /// Loads the model, predicts and writes the predictions file.
 pub fn run(args: Args) -> Result<()> {
     output::check_out_file(&args.out, "--out")?;
-    let ui = Ui { command: "predict", quiet: args.quiet, json: args.json };
+    let ui = Ui::new("predict", &args.report);
     let model = load_model(&args.model)?;
     let mut layout = args.columns.layout();
     if layout.covariates.is_none() {

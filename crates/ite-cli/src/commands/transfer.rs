@@ -9,7 +9,7 @@ use ite_nets::{FittedTarNet, TarNetParams};
 use ite_transfer::{CitaParams, STRATEGY_NAMES, strategy_by_name, transfer_with_cita};
 use serde_json::json;
 
-use crate::args::ColumnArgs;
+use crate::args::{ColumnArgs, ReportArgs};
 use crate::output::{self, Ui};
 
 /// Arguments of `ite transfer`.
@@ -42,12 +42,8 @@ pub struct Args {
     /// Output directory, created only when everything succeeded.
     #[arg(long, value_name = "OUT")]
     pub out: PathBuf,
-    /// No progress on stderr.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Print the summary as one JSON object on stdout (plain lines otherwise).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
@@ -58,7 +54,7 @@ pub fn run(args: Args) -> Result<()> {
         bail!("--strategy: unknown strategy `{}`; valid strategies: {}", args.strategy, STRATEGY_NAMES.join(", "));
     }
     output::check_out_dir(&args.out, "--out")?;
-    let ui = Ui { command: "transfer", quiet: args.quiet, json: args.json };
+    let ui = Ui::new("transfer", &args.report);
     let layout = args.columns.layout();
     let source = ite_core::read_csv(&args.source, &layout)?;
     let target = ite_core::read_csv(&args.target, &layout)?;
