@@ -104,6 +104,22 @@ pub struct Args {
     pub columns: ColumnArgs,
 }
 
+impl Args {
+    /// Applies `--epochs`, `--learning-rate` and `--batch-size` to whichever trained model's
+    /// fields they name (the network and the MLP T-learner share them).
+    fn override_training(&self, max_epochs: &mut usize, learning_rate: &mut f64, batch_size: &mut usize) {
+        if let Some(v) = self.epochs {
+            *max_epochs = v;
+        }
+        if let Some(v) = self.learning_rate {
+            *learning_rate = v;
+        }
+        if let Some(v) = self.batch_size {
+            *batch_size = v;
+        }
+    }
+}
+
 /// Config keys of the OLS T-learner.
 #[derive(Debug, Serialize, Deserialize)]
 struct OlsTKeys {
@@ -170,15 +186,7 @@ fn settings(args: &Args) -> Result<Settings> {
         if let Some((t, file)) = &table {
             p = validated(config::apply(&p, t, file)?, &format!("--config {file}"))?;
         }
-        if let Some(v) = args.epochs {
-            p.max_epochs = v;
-        }
-        if let Some(v) = args.learning_rate {
-            p.learning_rate = v;
-        }
-        if let Some(v) = args.batch_size {
-            p.batch_size = v;
-        }
+        args.override_training(&mut p.max_epochs, &mut p.learning_rate, &mut p.batch_size);
         if let Some(v) = args.alpha {
             p.alpha = v;
         }
@@ -190,15 +198,7 @@ fn settings(args: &Args) -> Result<Settings> {
         if let Some((t, file)) = &table {
             p = validated(config::apply(&p, t, file)?, &format!("--config {file}"))?;
         }
-        if let Some(v) = args.epochs {
-            p.max_epochs = v;
-        }
-        if let Some(v) = args.learning_rate {
-            p.learning_rate = v;
-        }
-        if let Some(v) = args.batch_size {
-            p.batch_size = v;
-        }
+        args.override_training(&mut p.max_epochs, &mut p.learning_rate, &mut p.batch_size);
         return Ok(Settings::Mlp(validated(p, "flags --epochs/--learning-rate/--batch-size")?));
     }
     no_flag("--epochs", args.epochs.is_some())?;
