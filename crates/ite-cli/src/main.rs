@@ -35,6 +35,8 @@ enum Command {
     Describe(commands::describe::Args),
     /// Draw a sample from a simulation (sim1, sim2, nie-wager-a..d, ihdp-like) and write it as CSV.
     Simulate(commands::simulate::Args),
+    /// Measure speed: training steps per second of the reference networks (JSON).
+    Bench(commands::bench::Args),
     /// Run a published benchmark (IHDP) and write a summary.
     Benchmark(commands::benchmark::Args),
     /// Adapt a model trained on a large source sample to a small target sample.
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Describe(a) => commands::describe::run(a),
         Command::Simulate(a) => commands::simulate::run(a),
+        Command::Bench(a) => commands::bench::run(a),
         Command::Benchmark(a) => commands::benchmark::run(a),
         Command::Transfer(a) => commands::transfer::run(a),
         Command::Fit(a) => commands::fit::run(a),

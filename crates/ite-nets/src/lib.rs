@@ -28,14 +28,18 @@
 
 pub mod activation;
 pub mod baselines;
+pub mod bench;
+pub mod dense;
 pub mod error;
 pub mod hyperparams;
 pub mod init;
 pub mod ipm;
 pub mod loss;
 pub mod mlp;
+pub mod optim;
 pub mod persist;
 pub mod scaler;
+mod simd;
 pub mod t_learner_mlp;
 pub mod tarnet;
 pub mod train;

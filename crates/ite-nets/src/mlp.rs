@@ -19,7 +19,12 @@ pub struct Linear {
 impl Linear {
     /// `x W + b` for `x` of shape `(n, in)`.
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.matmul(self.weight.as_tensor())?.broadcast_add(self.bias.as_tensor())
+        self.forward_activated(x, None)
+    }
+
+    /// `act(x W + b)`, fused into one operation on the CPU (see [`crate::dense`]).
+    pub fn forward_activated(&self, x: &Tensor, activation: Option<Activation>) -> candle_core::Result<Tensor> {
+        crate::dense::dense(x, self.weight.as_tensor(), self.bias.as_tensor(), activation)
     }
 }
 
@@ -70,10 +75,8 @@ impl Mlp {
         let mut h = x.clone();
         let last = self.layers.len().saturating_sub(1);
         for (k, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(&h)?;
-            if k < last || self.activate_last {
-                h = activate(&h, self.activation)?;
-            }
+            let act = (k < last || self.activate_last).then_some(self.activation);
+            h = layer.forward_activated(&h, act)?;
         }
         Ok(h)
     }

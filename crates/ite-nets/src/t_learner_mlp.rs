@@ -3,12 +3,13 @@
 //! early stopping that restores the best weights) as TARNet.
 
 use candle_core::{Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::Optimizer;
 use ite_core::{CausalData, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed};
 
 use crate::error::{NetsError, Result};
 use crate::hyperparams::Activation;
 use crate::mlp::Mlp;
+use crate::optim::{Adam, AdamConfig};
 use crate::scaler::Standardizer;
 use crate::train::{shuffle, stratified_split};
 use crate::vars::TarNetVars;
@@ -122,9 +123,9 @@ impl MlpTLearnerParams {
         let weights: Vec<Tensor> =
             named.iter().filter(|(n, _)| n.ends_with(".weight")).map(|(_, v)| v.as_tensor().clone()).collect();
         let vars = TarNetVars::from_named(named);
-        let mut opt = AdamW::new(
+        let mut opt = Adam::new(
             vars.iter_sorted().into_iter().map(|(_, v)| v).collect(),
-            ParamsAdamW { lr: self.learning_rate, weight_decay: 0.0, ..ParamsAdamW::default() },
+            AdamConfig { lr: self.learning_rate, ..AdamConfig::default() },
         )?;
         let mut order: Vec<usize> = (0..tr.len()).collect();
         let mut batch_rng = seed.stream("batches").rng();

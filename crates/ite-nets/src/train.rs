@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use candle_core::{Device, Tensor};
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use candle_nn::Optimizer;
 use ite_core::{CausalData, IteRng, Seed};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use crate::error::{NetsError, Result};
 use crate::hyperparams::TarNetParams;
 use crate::ipm;
 use crate::loss;
+use crate::optim::{Adam, AdamConfig};
 use crate::scaler::Standardizer;
 use crate::tarnet::TarNet;
 use crate::vars::TarNetVars;
@@ -115,6 +116,7 @@ pub fn stratified_split(t: &[u8], fraction: f64, seed: Seed) -> (Vec<usize>, Vec
 }
 
 /// Tensors of a subset of rows.
+#[derive(Clone)]
 struct Block {
     x: Tensor,
     y: Tensor,
@@ -139,12 +141,25 @@ impl Block {
     }
 
     fn rows(&self, idx: &[usize]) -> Result<Block> {
-        let it = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), &Device::Cpu)?;
+        self.rows_at(idx, &Self::index(idx)?)
+    }
+
+    /// The rows `idx` and the same rows of `rep` (a precomputed representation of this block).
+    fn rows_with(&self, idx: &[usize], rep: &Tensor) -> Result<(Block, Tensor)> {
+        let it = Self::index(idx)?;
+        Ok((self.rows_at(idx, &it)?, rep.index_select(&it, 0)?))
+    }
+
+    fn index(idx: &[usize]) -> Result<Tensor> {
+        Ok(Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), &Device::Cpu)?)
+    }
+
+    fn rows_at(&self, idx: &[usize], it: &Tensor) -> Result<Block> {
         Ok(Block {
-            x: self.x.index_select(&it, 0)?,
-            y: self.y.index_select(&it, 0)?,
-            t: self.t.index_select(&it, 0)?,
-            w: self.w.index_select(&it, 0)?,
+            x: self.x.index_select(it, 0)?,
+            y: self.y.index_select(it, 0)?,
+            t: self.t.index_select(it, 0)?,
+            w: self.w.index_select(it, 0)?,
             t_host: idx.iter().map(|&i| self.t_host[i]).collect(),
         })
     }
@@ -214,11 +229,15 @@ pub fn train(
     {
         return Err(NetsError::param("clip_grad_norm", c, "a finite number > 0"));
     }
+    // With Φ frozen, Φ(x) of every row is computed once, outside the graph, instead of at
+    // every step (and no gradient flows back through Φ's layers).
+    let phi_frozen = !trainable.iter().any(|(n, _)| n.starts_with("phi."));
+    let frozen_rep = |block: &Block| -> Result<Option<Tensor>> {
+        Ok(if phi_frozen { Some(net.representation(&block.x)?.detach()) } else { None })
+    };
+    let (train_rep, val_rep) = (frozen_rep(&train_block)?, val_block.as_ref().map(frozen_rep).transpose()?.flatten());
     let trained: Vec<candle_core::Var> = trainable.into_iter().map(|(_, v)| v).collect();
-    let mut opt = AdamW::new(
-        trained.clone(),
-        ParamsAdamW { lr: params.learning_rate, weight_decay: 0.0, ..ParamsAdamW::default() },
-    )?;
+    let mut opt = Adam::new(trained.clone(), AdamConfig { lr: params.learning_rate, ..AdamConfig::default() })?;
 
     let mut rng = seed.stream("batches").rng();
     let n_train = train_rows.len();
@@ -227,12 +246,30 @@ pub fn train(
     let mut best: Option<(f64, BTreeMap<String, Tensor>)> = None;
     let mut since_best = 0usize;
 
+    // When every training row fits in one minibatch, each step uses the whole block as it is
+    // (no shuffle, no gather).
+    let full_batch = n_train <= params.batch_size;
     for epoch in 0..params.max_epochs {
-        shuffle(&mut order, &mut rng);
+        if !full_batch {
+            shuffle(&mut order, &mut rng);
+        }
         let (mut sum, mut batches) = (0.0, 0usize);
         for chunk in order.chunks(params.batch_size) {
-            let b = train_block.rows(chunk)?;
-            let r = net.representation(&b.x)?;
+            let (b, r) = match &train_rep {
+                _ if full_batch => {
+                    let r = match &train_rep {
+                        Some(r) => r.clone(),
+                        None => net.representation(&train_block.x)?,
+                    };
+                    (train_block.clone(), r)
+                }
+                Some(all) => train_block.rows_with(chunk, all)?,
+                None => {
+                    let b = train_block.rows(chunk)?;
+                    let r = net.representation(&b.x)?;
+                    (b, r)
+                }
+            };
             let mut total: Option<Tensor> = None;
             let mut add = |term: Tensor| -> Result<()> {
                 total = Some(match total.take() {
@@ -274,7 +311,11 @@ pub fn train(
         }
         let val_loss = match &val_block {
             Some(v) => {
-                let (h0, h1) = net.heads(&net.representation(&v.x)?)?;
+                let r = match &val_rep {
+                    Some(r) => r.clone(),
+                    None => net.representation(&v.x)?,
+                };
+                let (h0, h1) = net.heads(&r)?;
                 Some(scalar(&loss::factual_mse(&h0, &h1, &v.t, &v.y, &v.w)?)?)
             }
             None => None,

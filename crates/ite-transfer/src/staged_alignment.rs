@@ -19,7 +19,7 @@
 
 use candle_core::{DType, Device, Tensor};
 use ite_core::{CausalData, Params, Seed, TransferInput, TransferStrategy};
-use ite_nets::ipm::{entropic_ot, sinkhorn_divergence, sinkhorn_epsilon};
+use ite_nets::ipm::{sinkhorn_divergence, sinkhorn_divergence_to_fixed};
 use ite_nets::{FittedTarNet, LossContext, SinkhornConfig, TrainOptions};
 
 use crate::error::{Result, TransferError};
@@ -124,14 +124,6 @@ fn rows(r: &Tensor, t: &[u8], arm: u8) -> candle_core::Result<Option<Tensor>> {
     r.index_select(&Tensor::from_vec(idx, n, &Device::Cpu)?, 0).map(Some)
 }
 
-/// `OT_ε(a, b) − ½ OT_ε(a, a)`: the Sinkhorn divergence without its `b`-only term, which is
-/// constant when `b` (source embeddings) is fixed, so the gradient in `a` is the divergence's
-/// while each step avoids the `O(|b|²)` self-transport of the source.
-fn divergence_to_fixed(a: &Tensor, b: &Tensor, cfg: &SinkhornConfig) -> candle_core::Result<Tensor> {
-    let eps = sinkhorn_epsilon(a, b, cfg)?;
-    entropic_ot(a, b, eps, cfg)? - (entropic_ot(a, a, eps, cfg)? * 0.5)?
-}
-
 /// The phase-1 objective on representations `phi` of target units with treatment `t`.
 /// Terms whose arm is absent from `phi` are left out. With `exact`, every term is the full
 /// Sinkhorn divergence (0 for identical samples); without, source-only constants are dropped.
@@ -142,7 +134,9 @@ pub fn alignment_loss(
     cfg: &SinkhornConfig,
     exact: bool,
 ) -> candle_core::Result<Tensor> {
-    let to_source = if exact { sinkhorn_divergence } else { divergence_to_fixed };
+    // Without `exact`, the source-only term OT_ε(b, b) (constant: the source embeddings are
+    // fixed) is dropped; the gradient is the divergence's.
+    let to_source = if exact { sinkhorn_divergence } else { sinkhorn_divergence_to_fixed };
     let (c, tr) = (rows(phi, t, 0)?, rows(phi, t, 1)?);
     let mut total = Tensor::zeros((), DType::F32, &Device::Cpu)?;
     if let Some(tr) = &tr {

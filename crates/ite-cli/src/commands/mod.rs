@@ -1,5 +1,6 @@
 //! One module per `ite` subcommand, each with its `Args` and a `run` function.
 
+pub mod bench;
 pub mod benchmark;
 pub mod describe;
 pub mod fit;

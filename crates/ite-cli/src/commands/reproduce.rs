@@ -20,7 +20,7 @@ pub struct Args {
     /// covariate, effect and prognostic shift).
     #[arg(value_parser = ["sim1", "sim2"])]
     pub experiment: String,
-    /// The small grid that shows the headline in about a minute on two cores (sim1: source n
+    /// The small grid that shows the headline in seconds on two cores (sim1: source n
     /// 5000, target n 50, 100, 250, both assignments, 10 replications, target-only,
     /// staged-alignment, fine-tune, freeze-representation; sim2: source n 1000, biased targets
     /// of 100, three shifts at levels 0, 0.5, 1, 5 replications).

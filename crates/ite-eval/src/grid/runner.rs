@@ -394,7 +394,10 @@ pub fn run_grid(
         skipped: done.len(),
         on_row,
     };
-    let groups = shard_groups(spec, opts.shard)?;
+    let mut groups = shard_groups(spec, opts.shard)?;
+    // Largest sources first, so that the run does not end waiting on one long source fit
+    // (results do not depend on the order: every group has its own seeds).
+    groups.sort_by_key(|(g, _)| std::cmp::Reverse(g.source_n));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs)
         .thread_name(|i| format!("ite-grid-{i}"))
