@@ -6,13 +6,15 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
-fn f32_slice<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> candle_core::Result<&'a [f32]> {
+/// The f32 values of a contiguous CPU storage (shared by the crate's custom ops); `what` names
+/// the op and operand in the error.
+pub(crate) fn f32_slice<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
     let CpuStorage::F32(v) = storage else {
-        candle_core::bail!("{op}: only f32 tensors are supported");
+        candle_core::bail!("{what}: only f32 tensors are supported");
     };
     match layout.contiguous_offsets() {
         Some((a, b)) => Ok(&v[a..b]),
-        None => candle_core::bail!("{op}: the input must be contiguous"),
+        None => candle_core::bail!("{what}: the input must be contiguous"),
     }
 }
 

@@ -9,6 +9,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Storage, Tensor};
 
+use crate::activation::f32_slice as slice;
 use crate::hyperparams::Activation;
 
 fn cpu(s: &Storage) -> candle_core::Result<&CpuStorage> {
@@ -54,17 +55,6 @@ pub fn dense(x: &Tensor, w: &Tensor, b: &Tensor, activation: LayerActivation) ->
 
 struct Dense {
     activation: LayerActivation,
-}
-
-/// The f32 slice of a contiguous CPU storage.
-fn slice<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
-    let CpuStorage::F32(v) = storage else {
-        candle_core::bail!("ite-dense: {what} must be f32");
-    };
-    match layout.contiguous_offsets() {
-        Some((a, b)) => Ok(&v[a..b]),
-        None => candle_core::bail!("ite-dense: {what} must be contiguous"),
-    }
 }
 
 /// A row-major matrix view for [`gemm`]: data with row and column strides.
@@ -163,7 +153,7 @@ impl CustomOp3 for Dense {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (x, w, b) = (slice(s1, l1, "x")?, slice(s2, l2, "W")?, slice(s3, l3, "b")?);
+        let (x, w, b) = (slice(s1, l1, "ite-dense x")?, slice(s2, l2, "ite-dense W")?, slice(s3, l3, "ite-dense b")?);
         let (n, i) = l1.shape().dims2()?;
         let o = b.len();
         let mut y = Vec::with_capacity(n * o);
@@ -194,10 +184,10 @@ impl CustomOp3 for Dense {
         let (ws, wl) = w.storage_and_layout();
         let (ys, yl) = res.storage_and_layout();
         let (gs, gl) = grad_res.storage_and_layout();
-        let xv = slice(cpu(&xs)?, xl, "x")?;
-        let wv = slice(cpu(&ws)?, wl, "W")?;
-        let yv = slice(cpu(&ys)?, yl, "output")?;
-        let gv = slice(cpu(&gs)?, gl, "gradient")?;
+        let xv = slice(cpu(&xs)?, xl, "ite-dense x")?;
+        let wv = slice(cpu(&ws)?, wl, "ite-dense W")?;
+        let yv = slice(cpu(&ys)?, yl, "ite-dense output")?;
+        let gv = slice(cpu(&gs)?, gl, "ite-dense gradient")?;
         // Gradient before the activation, from the output: ReLU′ = [y > 0], ELU′ = 1 or y + 1.
         let gp: Vec<f32> = match self.activation {
             None => gv.to_vec(),

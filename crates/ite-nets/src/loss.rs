@@ -59,10 +59,7 @@ struct FactualMse {
 }
 
 fn f32_data<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
-    match (s, l.contiguous_offsets()) {
-        (CpuStorage::F32(v), Some((a, b))) => Ok(&v[a..b]),
-        _ => candle_core::bail!("ite-factual-mse: inputs must be contiguous f32"),
-    }
+    crate::activation::f32_slice(s, l, "ite loss term")
 }
 
 impl FactualMse {
