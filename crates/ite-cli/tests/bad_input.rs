@@ -4,17 +4,10 @@
 //! panic, and nothing written (no output directory, no temporary left beside it).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn ite(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ite")).args(args).output().expect("run ite")
-}
+mod common;
 
-fn ok(args: &[&str]) -> String {
-    let out = ite(args);
-    assert!(out.status.success(), "ite {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{ite, ok};
 
 /// A small valid file: 40 units, covariates a, b, treatment t, outcome y, truth mu0, mu1, id.
 fn valid_rows(crlf: bool, quoted: bool) -> String {

@@ -1,11 +1,9 @@
 //! End-to-end tests of `ite bench train`: the JSON line it prints and its errors. Speed itself
 //! is never asserted.
 
-use std::process::Command;
+mod common;
 
-fn ite(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ite")).args(args).output().expect("run ite")
-}
+use common::ite;
 
 #[test]
 fn prints_one_json_line_with_the_documented_fields() {

@@ -1,10 +1,8 @@
 //! End-to-end tests of `ite describe` and the program's global flags, driving the built binary.
 
-use std::process::Command;
+mod common;
 
-fn ite(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_ite")).args(args).output().expect("run ite")
-}
+use common::ite;
 
 #[test]
 fn version_and_help() {

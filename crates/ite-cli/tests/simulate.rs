@@ -3,17 +3,10 @@
 //! the flag, fail, and leave no file.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn ite(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ite")).args(args).output().expect("run ite")
-}
+mod common;
 
-fn run_ok(args: &[&str]) -> String {
-    let out = ite(args);
-    assert!(out.status.success(), "ite {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use common::{ite, ok};
 
 fn header_and_rows(path: &Path) -> (String, usize) {
     let text = std::fs::read_to_string(path).unwrap();
@@ -31,7 +24,7 @@ fn every_scenario_writes_the_documented_columns() {
     let dir = tempfile::tempdir().unwrap();
     let f = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let src = f("src.csv");
-    let stdout = run_ok(&["simulate", "sim1", "--role", "source", "--n", "1000", "--seed", "1", "--out", &src]);
+    let stdout = ok(&["simulate", "sim1", "--role", "source", "--n", "1000", "--seed", "1", "--out", &src]);
     assert!(stdout.contains("wrote 1000 units"), "{stdout}");
     assert_eq!(header_and_rows(Path::new(&src)), ("x1,x2,x3,x4,x5,t,y,mu0,mu1".to_string(), 1000));
     let five = "x1,x2,x3,x4,x5,t,y,mu0,mu1";
@@ -102,7 +95,7 @@ fn every_scenario_writes_the_documented_columns() {
         let mut full = vec!["simulate"];
         full.extend(args.iter().copied());
         full.extend(["--out", &out]);
-        let stdout = run_ok(&full);
+        let stdout = ok(&full);
         assert!(stdout.contains("wrote 300 units"), "{stdout}");
         assert_eq!(header_and_rows(Path::new(&out)), (header.to_string(), 300), "{args:?}");
         // The file reads back through the project's own CSV reader, with truth.
@@ -112,7 +105,7 @@ fn every_scenario_writes_the_documented_columns() {
     if ihdp_dir().exists() {
         let out = f("ihdp.csv");
         let d = ihdp_dir();
-        run_ok(&[
+        ok(&[
             "simulate",
             "ihdp-like",
             "--data",
@@ -146,7 +139,7 @@ fn same_seed_same_bytes() {
             let mut args = vec!["simulate"];
             args.extend(v.iter().copied());
             args.extend(["--n", "500", "--seed", seed, "--out", out]);
-            run_ok(&args);
+            ok(&args);
         }
         let (a, b, c) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap(), std::fs::read(&c).unwrap());
         assert_eq!(a, b, "{v:?}: same seed, different bytes");
@@ -159,7 +152,7 @@ fn library_and_cli_agree() {
     use ite_core::{Dgp, Seed};
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("s.csv");
-    run_ok(&["simulate", "sim1", "--role", "source", "--n", "50", "--seed", "99", "--out", out.to_str().unwrap()]);
+    ok(&["simulate", "sim1", "--role", "source", "--n", "50", "--seed", "99", "--out", out.to_str().unwrap()]);
     let lib = ite_dgp::Sim1Source::default().sample_seeded(50, Seed::new(99)).unwrap();
     let mut want = Vec::new();
     ite_core::write_csv_to(&mut want, &lib).unwrap();

@@ -3,25 +3,10 @@
 //! and leave no output directory.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn ite(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ite")).args(args).output().expect("run ite")
-}
+mod common;
 
-fn ok(args: &[&str]) -> String {
-    let out = ite(args);
-    assert!(out.status.success(), "ite {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn fails_with(args: &[&str], want: &str) {
-    let out = ite(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "ite {args:?} succeeded");
-    assert!(stderr.contains(want), "ite {args:?}: stderr {stderr:?} lacks {want:?}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-}
+use common::{fails_with, ok};
 
 fn simulate(dir: &Path, name: &str, extra: &[&str]) -> String {
     let path = dir.join(name).to_str().unwrap().to_string();
