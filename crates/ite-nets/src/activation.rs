@@ -53,10 +53,11 @@ impl CustomOp1 for EluSlope {
     }
 }
 
-/// ELU with α = 1, `x` for `x > 0` and `exp(x) − 1` otherwise; differentiable. f32 only, with
-/// a fallback to candle's own `elu` for other dtypes or strided inputs.
+/// ELU with α = 1, `x` for `x > 0` and `exp(x) − 1` otherwise; differentiable. The fused op
+/// runs on contiguous f32 CPU tensors; other devices, dtypes or strided inputs use candle's own
+/// `elu`.
 pub fn elu(x: &Tensor) -> candle_core::Result<Tensor> {
-    if x.dtype() != candle_core::DType::F32 || !x.is_contiguous() {
+    if !x.device().is_cpu() || x.dtype() != candle_core::DType::F32 || !x.is_contiguous() {
         return x.elu(1.0);
     }
     x.apply_op1(EluFwd)

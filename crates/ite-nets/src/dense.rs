@@ -48,8 +48,7 @@ pub fn dense(x: &Tensor, w: &Tensor, b: &Tensor, activation: LayerActivation) ->
     let z = x.matmul(w)?.broadcast_add(b)?;
     match activation {
         None => Ok(z),
-        Some(Activation::Relu) => z.relu(),
-        Some(Activation::Elu) => z.elu(1.0),
+        Some(a) => crate::mlp::activate(&z, a),
     }
 }
 
