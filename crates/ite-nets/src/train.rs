@@ -255,16 +255,11 @@ pub fn train(
         }
         let (mut sum, mut batches) = (0.0, 0usize);
         for chunk in order.chunks(params.batch_size) {
-            let (b, r) = match &train_rep {
-                _ if full_batch => {
-                    let r = match &train_rep {
-                        Some(r) => r.clone(),
-                        None => net.representation(&train_block.x)?,
-                    };
-                    (train_block.clone(), r)
-                }
-                Some(all) => train_block.rows_with(chunk, all)?,
-                None => {
+            let (b, r) = match (&train_rep, full_batch) {
+                (Some(all), true) => (train_block.clone(), all.clone()),
+                (Some(all), false) => train_block.rows_with(chunk, all)?,
+                (None, true) => (train_block.clone(), net.representation(&train_block.x)?),
+                (None, false) => {
                     let b = train_block.rows(chunk)?;
                     let r = net.representation(&b.x)?;
                     (b, r)
