@@ -13,6 +13,7 @@ mod args;
 mod commands;
 mod config;
 mod output;
+mod threads;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -53,9 +53,8 @@ fn train(a: TrainArgs) -> Result<()> {
     if a.threads == 0 {
         anyhow::bail!("--threads must be at least 1 (got 0)");
     }
-    // Before any candle kernel runs: candle reads the thread count from this variable.
-    // SAFETY: no other thread exists yet in this process.
-    unsafe { std::env::set_var("RAYON_NUM_THREADS", a.threads.to_string()) };
+    // The measured and reported count, even where RAYON_NUM_THREADS is set.
+    crate::threads::set_backend_threads(a.threads, crate::threads::Override::Always);
     let steps = a.steps.unwrap_or(match net {
         BenchNet::Paper => 20_000,
         BenchNet::Ihdp => 2_000,

@@ -164,11 +164,7 @@ fn run_ihdp(a: IhdpArgs) -> Result<()> {
     if a.threads == 0 {
         bail!("--threads must be at least 1");
     }
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        // SAFETY: called before this program starts any thread (the tensor backend's pools are
-        // created lazily on first use, after this line).
-        unsafe { std::env::set_var("RAYON_NUM_THREADS", a.threads.to_string()) };
-    }
+    crate::threads::set_backend_threads(a.threads, crate::threads::Override::KeepUsers);
     let root = Seed::new(a.seed);
     let mut rows = Vec::new();
     for &r in &a.replications {

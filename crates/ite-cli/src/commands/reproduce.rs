@@ -123,7 +123,8 @@ pub fn run(args: Args) -> Result<()> {
         Some(j) => j,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    set_single_threaded_backend();
+    // One thread per fit: the grid's own pool has an explicit size.
+    crate::threads::set_backend_threads(1, crate::threads::Override::KeepUsers);
     let spec = args.spec()?;
     let shard = args.shard()?;
     let opts = RunOptions { seed: Seed::new(args.seed), quick: args.quick, jobs, shard };
@@ -166,16 +167,6 @@ pub fn draw_figures(rows: &[ite_eval::ResultRow], spec: &GridSpec, out: &Path) -
     let dir = out.join("figures");
     ite_eval::figures::draw_all(rows, spec.experiment.as_str(), &dir)
         .with_context(|| format!("drawing figures into {}", dir.display()))
-}
-
-/// One thread per fit: candle's CPU matmul threads follow RAYON_NUM_THREADS; the grid's own pool
-/// has an explicit size.
-pub fn set_single_threaded_backend() {
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        // SAFETY: called before this program starts any thread (the tensor backend reads the
-        // variable lazily, and the grid's pool is created later).
-        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
-    }
 }
 
 /// The summary as a table on stdout: ε_PEHE (mean square) and ATE bias, mean ± se.
