@@ -70,9 +70,11 @@ crate::simd::avx2_dispatch!(
 
 #[inline(always)]
 fn elu_in_place_body(v: &mut [f32]) {
+    // max(x, 0) + exp_m1(min(x, 0)) is x for x > 0 and exp(x) − 1 otherwise, exactly (one of
+    // the two terms is 0). Written as a select, `if x > 0.0 { x } else { e }`, it compiles to a
+    // masked store, which is microcoded on AMD CPUs and made this loop three times slower.
     for x in v.iter_mut() {
-        let e = exp_m1_nonpositive(*x);
-        *x = if *x > 0.0 { *x } else { e };
+        *x = x.max(0.0) + exp_m1_nonpositive(*x);
     }
 }
 
