@@ -32,12 +32,7 @@ impl candle_core::CustomOp1 for SquaredNorm {
     }
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        let v = f32_data(s, l)?;
-        // Eight f32 partial sums per chunk of 8 (vectorisable), accumulated in f64 across chunks.
-        let chunks = v.chunks_exact(8);
-        let tail: f64 = chunks.remainder().iter().map(|&x| f64::from(x) * f64::from(x)).sum();
-        let sum = tail + chunks.map(|c| f64::from(c.iter().map(|&x| x * x).sum::<f32>())).sum::<f64>();
-        Ok((CpuStorage::F32(vec![sum as f32]), Shape::from(())))
+        Ok((CpuStorage::F32(vec![sum_squares(f32_data(s, l)?) as f32]), Shape::from(())))
     }
 
     fn bwd(&self, w: &Tensor, _res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
@@ -49,6 +44,34 @@ impl candle_core::CustomOp1 for SquaredNorm {
         let d: Vec<f32> = f32_data(c, l)?.iter().map(|&x| 2.0 * g * x).collect();
         Ok(Some(Tensor::from_vec(d, w.shape(), w.device())?))
     }
+}
+
+crate::simd::avx2_dispatch!(
+    /// Σ x² of f32 values in f64: sixteen f32 lanes over blocks of 1024 values (vectorisable),
+    /// each block's lanes added in f64, so rounding never builds up over more than 64 terms.
+    fn sum_squares(v: &[f32]) -> f64 => sum_squares_body
+);
+
+#[inline(always)]
+fn sum_squares_body(v: &[f32]) -> f64 {
+    const LANES: usize = 16;
+    let mut total = [0f64; LANES];
+    for block in v.chunks(1024) {
+        let mut acc = [0f32; LANES];
+        let chunks = block.chunks_exact(LANES);
+        for (a, &x) in acc.iter_mut().zip(chunks.remainder()) {
+            *a += x * x;
+        }
+        for c in chunks {
+            for (a, &x) in acc.iter_mut().zip(c) {
+                *a += x * x;
+            }
+        }
+        for (t, a) in total.iter_mut().zip(acc) {
+            *t += f64::from(a);
+        }
+    }
+    total.iter().sum()
 }
 
 /// The fused factual loss; holds the batch's treatment, outcome and weights on the host.
@@ -134,6 +157,26 @@ pub fn l2_penalty(weights: &[Tensor], lambda: f64) -> candle_core::Result<Option
     total.map(|t| t * lambda).transpose()
 }
 
+/// The value of [`l2_penalty`], `λ · Σ ‖W‖²`, computed on the host outside any graph (for
+/// reporting the objective when the gradient is added elsewhere, e.g. by
+/// [`crate::optim::Adam::add_l2`]).
+pub fn l2_value(weights: &[Tensor], lambda: f64) -> candle_core::Result<f64> {
+    if lambda == 0.0 {
+        return Ok(0.0);
+    }
+    let mut total = 0.0;
+    for w in weights {
+        total += if w.device().is_cpu() && w.dtype() == DType::F32 && w.is_contiguous() {
+            let (s, l) = w.storage_and_layout();
+            let Storage::Cpu(c) = &*s else { candle_core::bail!("ite-l2: expected a CPU tensor") };
+            sum_squares(f32_data(c, l)?)
+        } else {
+            f64::from(w.sqr()?.sum_all()?.to_dtype(DType::F32)?.to_scalar::<f32>()?)
+        };
+    }
+    Ok(lambda * total)
+}
+
 /// Sample weights `w = t/(2u) + (1 − t)/(2(1 − u))`, `u` the treated share of `t`
 /// (all ones when `reweight` is false or an arm is empty).
 pub fn sample_weights(t: &[u8], reweight: bool) -> Vec<f32> {
@@ -169,6 +212,21 @@ mod tests {
             let d = (gf.get(v.as_tensor()).expect("fused") - gp.get(v.as_tensor()).expect("plain"))?;
             assert!(d.abs()?.max_all()?.to_scalar::<f32>()? < 1e-6);
         }
+        Ok(())
+    }
+
+    #[test]
+    fn sum_squares_is_accurate_over_long_vectors_and_l2_value_matches_the_penalty() -> candle_core::Result<()> {
+        // 10 007 values (a tail in the last block and in its last chunk), summed in f64 exactly.
+        let v: Vec<f32> = (0..10_007).map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0).collect();
+        let exact: f64 = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+        assert!((sum_squares(&v) - exact).abs() <= 1e-6 * exact, "{} vs {exact}", sum_squares(&v));
+        let dev = Device::Cpu;
+        let ws = [Tensor::from_vec(v, (10_007,), &dev)?, Tensor::new(&[[1.0f32, -2.0], [0.5, 3.0]], &dev)?];
+        let graph = l2_penalty(&ws, 0.1)?.expect("penalty").to_scalar::<f32>()?;
+        let host = l2_value(&ws, 0.1)?;
+        assert!((host - f64::from(graph)).abs() <= 1e-6 * host, "{host} vs {graph}");
+        assert_eq!(l2_value(&ws, 0.0)?, 0.0);
         Ok(())
     }
 

@@ -4,10 +4,11 @@
 //! per step, which on TARNet's small layers costs more than the layers themselves. [`Adam`]
 //! keeps the moment estimates on the host and updates each variable's storage in place with a
 //! single loop; it falls back to candle-nn's `AdamW` (weight decay 0) off the CPU. The update
-//! is the textbook one (Kingma & Ba), with no weight decay — add any L2 term to the loss:
+//! is the textbook one (Kingma & Ba), with no weight decay — add any L2 term to the loss, or
+//! let the update add its gradient ([`Adam::add_l2`]):
 //!
-//! m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − lr · m̂ / (√v̂ + ε),
-//! m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ).
+//! g ← g + 2λθ (with [`Adam::add_l2`]), m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g²,
+//! θ ← θ − lr · m̂ / (√v̂ + ε), m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ).
 
 use std::sync::Mutex;
 
@@ -62,6 +63,8 @@ pub struct Adam {
 struct Moments {
     m: Vec<f32>,
     v: Vec<f32>,
+    /// 2λ of the variable's L2 term λ‖θ‖² (0 without one), added as 2λθ to its gradient.
+    l2x2: f32,
 }
 
 impl Optimizer for Adam {
@@ -83,7 +86,7 @@ impl Optimizer for Adam {
             .into_iter()
             .map(|var| {
                 let n = var.elem_count();
-                (var, Moments { m: vec![0.0; n], v: vec![0.0; n] })
+                (var, Moments { m: vec![0.0; n], v: vec![0.0; n], l2x2: 0.0 })
             })
             .collect();
         Ok(Adam { config, step_t: 0, vars, fallback: None })
@@ -98,8 +101,12 @@ impl Optimizer for Adam {
         let scale_m = 1.0 / (1.0 - c.beta1.powi(self.step_t));
         let scale_v = 1.0 / (1.0 - c.beta2.powi(self.step_t));
         for (var, moments) in &mut self.vars {
-            let Some(g) = grads.get(var.as_tensor()) else { continue };
-            let g = g.contiguous()?;
+            let g = match grads.get(var.as_tensor()) {
+                Some(g) => g.contiguous()?,
+                // Without a gradient from the loss, only the L2 term moves the variable.
+                None if moments.l2x2 != 0.0 => var.as_tensor().zeros_like()?,
+                None => continue,
+            };
             let op = AdamUpdate {
                 moments: Mutex::new(moments),
                 beta1: c.beta1 as f32,
@@ -122,6 +129,51 @@ impl Optimizer for Adam {
         self.config.lr = lr;
         if let Some(f) = &mut self.fallback {
             f.set_learning_rate(lr);
+        }
+    }
+}
+
+impl Adam {
+    /// Whether the update runs fused on the CPU (false: candle-nn's `AdamW` fallback).
+    pub fn is_fused(&self) -> bool {
+        self.fallback.is_none()
+    }
+
+    /// Adds `lambda · ‖var‖²` to the objective inside the update: its gradient 2λθ is added to
+    /// `var`'s gradient before the moments, which is exactly what adding the term to the loss
+    /// does (bit for bit) without building it into the graph at every step. The term's value is
+    /// not part of any loss the caller computes; add it there if it is reported.
+    ///
+    /// Returns false, and changes nothing, when the optimizer is not fused ([`Adam::is_fused`])
+    /// or `var` is not one of its variables; then add the term to the loss instead.
+    ///
+    /// ```
+    /// use candle_core::{Device, Var};
+    /// use candle_nn::Optimizer;
+    /// use ite_nets::optim::{Adam, AdamConfig};
+    /// let w = Var::new(&[1f32, -2.0], &Device::Cpu)?;
+    /// let mut adam = Adam::new(vec![w.clone()], AdamConfig { lr: 0.1, ..AdamConfig::default() })?;
+    /// assert!(adam.add_l2(&w, 0.5));
+    /// // A loss that does not involve w: only the L2 term 0.5·‖w‖² moves it, toward 0.
+    /// let other = Var::new(&[3f32], &Device::Cpu)?;
+    /// adam.backward_step(&other.as_tensor().sqr()?.sum_all()?)?;
+    /// let after = w.as_tensor().to_vec1::<f32>()?;
+    /// assert!((after[0] - 0.9).abs() < 1e-6 && (after[1] + 1.9).abs() < 1e-6);
+    /// # Ok::<(), candle_core::Error>(())
+    /// ```
+    pub fn add_l2(&mut self, var: &Var, lambda: f64) -> bool {
+        if self.fallback.is_some() {
+            return false;
+        }
+        let id = var.as_tensor().id();
+        match self.vars.iter_mut().find(|(v, _)| v.as_tensor().id() == id) {
+            Some((_, moments)) => {
+                // The graph's gradient of λ‖θ‖² is (2 · λ_f32) · θ; the same product here keeps
+                // the two routes bit-identical.
+                moments.l2x2 = 2.0 * lambda as f32;
+                true
+            }
+            None => false,
         }
     }
 }
@@ -150,24 +202,25 @@ impl InplaceOp2 for AdamUpdate<'_> {
         };
         let (theta, grad) = (&mut theta[a1..b1], &grad[a2..b2]);
         let mut guard = self.moments.lock().unwrap_or_else(|e| e.into_inner());
-        let Moments { m, v } = &mut **guard;
+        let Moments { m, v, l2x2 } = &mut **guard;
         if theta.len() != grad.len() || theta.len() != m.len() {
             candle_core::bail!("ite-adam: gradient of {} values for a variable of {}", grad.len(), theta.len());
         }
-        adam_update(theta, grad, m, v, [self.beta1, self.beta2, self.step, self.scale_v, self.eps]);
+        adam_update(theta, grad, m, v, [self.beta1, self.beta2, self.step, self.scale_v, self.eps, *l2x2]);
         Ok(())
     }
 }
 
 crate::simd::avx2_dispatch!(
-    /// The elementwise Adam update; `k` = [β₁, β₂, lr·scale_m, scale_v, ε].
-    fn adam_update(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 5]) -> () => adam_update_body
+    /// The elementwise Adam update; `k` = [β₁, β₂, lr·scale_m, scale_v, ε, 2λ].
+    fn adam_update(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 6]) -> () => adam_update_body
 );
 
 #[inline(always)]
-fn adam_update_body(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 5]) {
-    let [b1, b2, step, scale_v, eps] = k;
+fn adam_update_body(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 6]) {
+    let [b1, b2, step, scale_v, eps, l2x2] = k;
     for (((th, &g), m), v) in theta.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
+        let g = g + l2x2 * *th;
         *m = b1 * *m + (1.0 - b1) * g;
         *v = b2 * *v + (1.0 - b2) * g * g;
         *th -= step * *m / ((scale_v * *v).sqrt() + eps);
@@ -197,6 +250,34 @@ mod tests {
         for (p, q) in x.iter().zip(&y) {
             assert!((p - q).abs() < 1e-5, "{p} vs {q}");
         }
+        Ok(())
+    }
+
+    /// The L2 term added by the update trains exactly (bit for bit) as the same term in the loss.
+    #[test]
+    fn l2_in_the_update_matches_l2_in_the_loss() -> candle_core::Result<()> {
+        let init: Vec<f32> = (0..12).map(|i| (i as f32 - 5.5) * 0.3).collect();
+        let make = || Var::from_tensor(&Tensor::from_vec(init.clone(), (3, 4), &Device::Cpu)?);
+        let (a, b) = (make()?, make()?);
+        let cfg = AdamConfig { lr: 0.05, ..AdamConfig::default() };
+        let (mut in_update, mut in_loss) = (Adam::new(vec![a.clone()], cfg)?, Adam::new(vec![b.clone()], cfg)?);
+        assert!(in_update.add_l2(&a, 0.3));
+        // The variable enters the data term once, as a weight enters its layer, so its gradient
+        // has a single data contribution (more would be summed in graph order).
+        let data = |v: &Var| (v.as_tensor().sin()? * 3.0)?.exp()?.sum_all();
+        for _ in 0..25 {
+            in_update.backward_step(&data(&a)?)?;
+            let l2 = crate::loss::l2_penalty(&[b.as_tensor().clone()], 0.3)?.expect("penalty");
+            in_loss.backward_step(&(data(&b)? + l2)?)?;
+        }
+        let bits = |v: &Var| -> candle_core::Result<Vec<u32>> {
+            Ok(v.as_tensor().flatten_all()?.to_vec1::<f32>()?.iter().map(|x| x.to_bits()).collect())
+        };
+        assert_eq!(bits(&a)?, bits(&b)?);
+        assert_ne!(a.as_tensor().flatten_all()?.to_vec1::<f32>()?, init);
+        // A variable that is not the optimizer's is refused.
+        let stranger = Var::new(&[1f32], &Device::Cpu)?;
+        assert!(!in_update.add_l2(&stranger, 0.3));
         Ok(())
     }
 

@@ -218,12 +218,13 @@ pub fn train(
             "prefixes matching at least one variable (phi., h0., h1.)",
         ));
     }
-    let head_weights: Vec<Tensor> = vars
+    let head_weight_vars: Vec<candle_core::Var> = vars
         .iter_sorted()
         .into_iter()
         .filter(|(n, _)| (n.starts_with("h0.") || n.starts_with("h1.")) && n.ends_with(".weight"))
-        .map(|(_, v)| v.as_tensor().clone())
+        .map(|(_, v)| v)
         .collect();
+    let head_weights: Vec<Tensor> = head_weight_vars.iter().map(|v| v.as_tensor().clone()).collect();
     if let Some(c) = options.clip_grad_norm
         && !(c.is_finite() && c > 0.0)
     {
@@ -238,6 +239,17 @@ pub fn train(
     let (train_rep, val_rep) = (frozen_rep(&train_block)?, val_block.as_ref().map(frozen_rep).transpose()?.flatten());
     let trained: Vec<candle_core::Var> = trainable.into_iter().map(|(_, v)| v).collect();
     let mut opt = Adam::new(trained.clone(), AdamConfig { lr: params.learning_rate, ..AdamConfig::default() })?;
+    // The heads' L2 term: its gradient is added by the fused update (no graph nodes per step)
+    // and its value to the reported loss; in the graph when the update is not fused or the
+    // gradient is clipped (clipping must see the whole gradient).
+    let l2_on = params.l2_heads > 0.0 && !options.only_extra_loss;
+    let l2_in_update = l2_on && opt.is_fused() && options.clip_grad_norm.is_none();
+    if l2_in_update {
+        for v in &head_weight_vars {
+            // False for a frozen head weight: its term is then a constant of the loss.
+            opt.add_l2(v, params.l2_heads);
+        }
+    }
 
     let mut rng = seed.stream("batches").rng();
     let n_train = train_rows.len();
@@ -276,7 +288,10 @@ pub fn train(
             if !options.only_extra_loss {
                 let (h0, h1) = net.heads(&r)?;
                 add(loss::factual_mse(&h0, &h1, &b.t, &b.y, &b.w)?)?;
-                if let Some(l2) = loss::l2_penalty(&head_weights, params.l2_heads)? {
+                if l2_on
+                    && !l2_in_update
+                    && let Some(l2) = loss::l2_penalty(&head_weights, params.l2_heads)?
+                {
                     add(l2)?;
                 }
                 if params.alpha > 0.0
@@ -292,7 +307,10 @@ pub fn train(
             let Some(total) = total else {
                 return Err(NetsError::param("only_extra_loss", true, "an extra_loss when the factual loss is off"));
             };
-            let value = scalar(&total)?;
+            let mut value = scalar(&total)?;
+            if l2_in_update {
+                value += loss::l2_value(&head_weights, params.l2_heads)?;
+            }
             if !value.is_finite() {
                 return Err(NetsError::Diverged(format!("loss is {value} at epoch {epoch}")));
             }
