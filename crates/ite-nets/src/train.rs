@@ -140,27 +140,28 @@ impl Block {
         })
     }
 
-    fn rows(&self, idx: &[usize]) -> Result<Block> {
-        self.rows_at(idx, &Self::index(idx)?)
-    }
-
-    /// The rows `idx` and the same rows of `rep` (a precomputed representation of this block).
-    fn rows_with(&self, idx: &[usize], rep: &Tensor) -> Result<(Block, Tensor)> {
-        let it = Self::index(idx)?;
-        Ok((self.rows_at(idx, &it)?, rep.index_select(&it, 0)?))
-    }
-
-    fn index(idx: &[usize]) -> Result<Tensor> {
-        Ok(Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), &Device::Cpu)?)
-    }
-
-    fn rows_at(&self, idx: &[usize], it: &Tensor) -> Result<Block> {
-        Ok(Block {
-            x: self.x.index_select(it, 0)?,
-            y: self.y.index_select(it, 0)?,
-            t: self.t.index_select(it, 0)?,
-            w: self.w.index_select(it, 0)?,
+    /// The rows `idx` (in that order) and, when given, the same rows of `rep` (a precomputed
+    /// representation of this block).
+    fn rows_with(&self, idx: &[usize], rep: Option<&Tensor>) -> Result<(Block, Option<Tensor>)> {
+        let it = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), &Device::Cpu)?;
+        let block = Block {
+            x: self.x.index_select(&it, 0)?,
+            y: self.y.index_select(&it, 0)?,
+            t: self.t.index_select(&it, 0)?,
+            w: self.w.index_select(&it, 0)?,
             t_host: idx.iter().map(|&i| self.t_host[i]).collect(),
+        };
+        Ok((block, rep.map(|r| r.index_select(&it, 0)).transpose()?))
+    }
+
+    /// Rows `start..start + len` as views (no copy).
+    fn narrow(&self, start: usize, len: usize) -> Result<Block> {
+        Ok(Block {
+            x: self.x.narrow(0, start, len)?,
+            y: self.y.narrow(0, start, len)?,
+            t: self.t.narrow(0, start, len)?,
+            w: self.w.narrow(0, start, len)?,
+            t_host: self.t_host[start..start + len].to_vec(),
         })
     }
 }
@@ -259,23 +260,24 @@ pub fn train(
     let mut since_best = 0usize;
 
     // When every training row fits in one minibatch, each step uses the whole block as it is
-    // (no shuffle, no gather).
+    // (no shuffle, no gather). Otherwise the rows are gathered once per epoch in shuffled order
+    // and each minibatch is a view of consecutive rows of that copy.
     let full_batch = n_train <= params.batch_size;
     for epoch in 0..params.max_epochs {
-        if !full_batch {
+        let (epoch_block, epoch_rep) = if full_batch {
+            (train_block.clone(), train_rep.clone())
+        } else {
             shuffle(&mut order, &mut rng);
-        }
+            train_block.rows_with(&order, train_rep.as_ref())?
+        };
         let (mut sum, mut batches) = (0.0, 0usize);
-        for chunk in order.chunks(params.batch_size) {
-            let (b, r) = match (&train_rep, full_batch) {
-                (Some(all), true) => (train_block.clone(), all.clone()),
-                (Some(all), false) => train_block.rows_with(chunk, all)?,
-                (None, true) => (train_block.clone(), net.representation(&train_block.x)?),
-                (None, false) => {
-                    let b = train_block.rows(chunk)?;
-                    let r = net.representation(&b.x)?;
-                    (b, r)
-                }
+        for start in (0..n_train).step_by(params.batch_size) {
+            let len = params.batch_size.min(n_train - start);
+            let b = if full_batch { epoch_block.clone() } else { epoch_block.narrow(start, len)? };
+            let r = match &epoch_rep {
+                Some(all) if full_batch => all.clone(),
+                Some(all) => all.narrow(0, start, len)?,
+                None => net.representation(&b.x)?,
             };
             let mut total: Option<Tensor> = None;
             let mut add = |term: Tensor| -> Result<()> {
