@@ -407,7 +407,10 @@ pub fn run_grid(
             value: opts.jobs.to_string(),
             expected: format!("a thread count the system allows ({e})"),
         })?;
-    pool.install(|| groups.par_iter().try_for_each(|(g, cells)| ctx.run_group(*g, cells)))?;
+    // `par_bridge` hands the groups out in this order as workers become free (a plain
+    // `par_iter` splits the list in halves, so one worker started on the smallest groups and the
+    // run ended on a large source fit with the other worker idle).
+    pool.install(|| groups.iter().par_bridge().try_for_each(|(g, cells)| ctx.run_group(*g, cells)))?;
     drop(file);
     let mut all = existing;
     all.extend(rows.into_inner().map_err(|_| EvalError::Empty("rows (a worker panicked)".into()))?);
