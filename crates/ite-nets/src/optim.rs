@@ -140,9 +140,11 @@ impl Adam {
     }
 
     /// Adds `lambda · ‖var‖²` to the objective inside the update: its gradient 2λθ is added to
-    /// `var`'s gradient before the moments, which is exactly what adding the term to the loss
-    /// does (bit for bit) without building it into the graph at every step. The term's value is
-    /// not part of any loss the caller computes; add it there if it is reported.
+    /// `var`'s gradient before the moments, which is what adding the term to the loss does,
+    /// without building it into the graph at every step. The result is bit-identical when the
+    /// loss's own gradient of `var` is a single term (as a layer's weight's is); with several,
+    /// the graph sums them and the L2 term in its own order. The term's value is not part of
+    /// any loss the caller computes; add it there if it is reported.
     ///
     /// Returns false, and changes nothing, when the optimizer is not fused ([`Adam::is_fused`])
     /// or `var` is not one of its variables; then add the term to the loss instead.
