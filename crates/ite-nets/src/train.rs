@@ -273,9 +273,10 @@ pub fn train(
         let (mut sum, mut batches) = (0.0, 0usize);
         for start in (0..n_train).step_by(params.batch_size) {
             let len = params.batch_size.min(n_train - start);
-            let b = if full_batch { epoch_block.clone() } else { epoch_block.narrow(start, len)? };
+            // With one full batch the view is the whole block (candle's `narrow` of every row
+            // is the tensor itself).
+            let b = epoch_block.narrow(start, len)?;
             let r = match &epoch_rep {
-                Some(all) if full_batch => all.clone(),
                 Some(all) => all.narrow(0, start, len)?,
                 None => net.representation(&b.x)?,
             };
