@@ -6,6 +6,12 @@
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, Tensor};
 
+/// Whether `t` is a contiguous f32 tensor on the CPU: what the crate's fused ops take (other
+/// tensors go through candle's own operations).
+pub(crate) fn is_cpu_f32(t: &Tensor) -> bool {
+    t.device().is_cpu() && t.dtype() == candle_core::DType::F32 && t.is_contiguous()
+}
+
 /// The f32 values of a contiguous CPU storage (shared by the crate's custom ops); `what` names
 /// the op and operand in the error.
 pub(crate) fn f32_slice<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> candle_core::Result<&'a [f32]> {
@@ -57,7 +63,7 @@ impl CustomOp1 for EluSlope {
 /// runs on contiguous f32 CPU tensors; other devices, dtypes or strided inputs use candle's own
 /// `elu`.
 pub fn elu(x: &Tensor) -> candle_core::Result<Tensor> {
-    if !x.device().is_cpu() || x.dtype() != candle_core::DType::F32 || !x.is_contiguous() {
+    if !is_cpu_f32(x) {
         return x.elu(1.0);
     }
     x.apply_op1(EluFwd)

@@ -7,9 +7,9 @@
 //! Matrix products run single-threaded (one fit per thread; parallelism goes across fits), so
 //! results never depend on the thread count.
 
-use candle_core::{CpuStorage, CustomOp3, DType, Layout, Shape, Storage, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Storage, Tensor};
 
-use crate::activation::f32_slice as slice;
+use crate::activation::{f32_slice as slice, is_cpu_f32};
 use crate::hyperparams::Activation;
 
 fn cpu(s: &Storage) -> candle_core::Result<&CpuStorage> {
@@ -35,8 +35,7 @@ pub type LayerActivation = Option<Activation>;
 /// # Ok::<(), candle_core::Error>(())
 /// ```
 pub fn dense(x: &Tensor, w: &Tensor, b: &Tensor, activation: LayerActivation) -> candle_core::Result<Tensor> {
-    let fused = x.device().is_cpu()
-        && [x, w, b].iter().all(|t| t.dtype() == DType::F32 && t.is_contiguous())
+    let fused = [x, w, b].iter().all(|t| is_cpu_f32(t))
         && x.rank() == 2
         && w.rank() == 2
         && b.rank() == 1

@@ -6,14 +6,14 @@
 
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Storage, Tensor};
 
+use crate::activation::is_cpu_f32;
+
 /// Weighted factual squared error `mean(w · (y − ŷ_t)²)` with `ŷ_t = h0 + t·(h1 − h0)`;
 /// `t`, `w`, `y`, `h0`, `h1` are all `(n,)`. Differentiable in `h0` and `h1`.
 pub fn factual_mse(h0: &Tensor, h1: &Tensor, t: &Tensor, y: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
     let all = [h0, h1, t, y, w];
     let n = h0.elem_count();
-    let fused = all.iter().all(|v| v.device().is_cpu() && v.dtype() == DType::F32 && v.is_contiguous())
-        && all.iter().all(|v| v.rank() == 1 && v.elem_count() == n)
-        && n > 0;
+    let fused = all.iter().all(|v| is_cpu_f32(v)) && all.iter().all(|v| v.rank() == 1 && v.elem_count() == n) && n > 0;
     if fused {
         let host = |v: &Tensor| v.to_vec1::<f32>();
         let op = FactualMse { t: host(t)?, y: host(y)?, w: host(w)? };
@@ -144,11 +144,7 @@ pub fn l2_penalty(weights: &[Tensor], lambda: f64) -> candle_core::Result<Option
     }
     let mut total: Option<Tensor> = None;
     for w in weights {
-        let s = if w.device().is_cpu() && w.dtype() == DType::F32 && w.is_contiguous() {
-            w.apply_op1(SquaredNorm)?
-        } else {
-            w.sqr()?.sum_all()?
-        };
+        let s = if is_cpu_f32(w) { w.apply_op1(SquaredNorm)? } else { w.sqr()?.sum_all()? };
         total = Some(match total {
             None => s,
             Some(acc) => (acc + s)?,
@@ -166,7 +162,7 @@ pub fn l2_value(weights: &[Tensor], lambda: f64) -> candle_core::Result<f64> {
     }
     let mut total = 0.0;
     for w in weights {
-        total += if w.device().is_cpu() && w.dtype() == DType::F32 && w.is_contiguous() {
+        total += if is_cpu_f32(w) {
             let (s, l) = w.storage_and_layout();
             let Storage::Cpu(c) = &*s else { candle_core::bail!("ite-l2: expected a CPU tensor") };
             sum_squares(f32_data(c, l)?)

@@ -13,7 +13,7 @@
 use std::sync::Mutex;
 
 use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, DType, InplaceOp2, Layout, Var};
+use candle_core::{CpuStorage, InplaceOp2, Layout, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
 /// Adam's settings (the defaults are PyTorch's and candle's).
@@ -71,7 +71,7 @@ impl Optimizer for Adam {
     type Config = AdamConfig;
 
     fn new(vars: Vec<Var>, config: AdamConfig) -> candle_core::Result<Self> {
-        let fused = vars.iter().all(|v| v.device().is_cpu() && v.dtype() == DType::F32 && v.is_contiguous());
+        let fused = vars.iter().all(|v| crate::activation::is_cpu_f32(v.as_tensor()));
         if !fused {
             let params = ParamsAdamW {
                 lr: config.lr,
