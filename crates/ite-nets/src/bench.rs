@@ -1,6 +1,6 @@
 //! Training throughput: the two reference networks and the loop that `ite bench train` and the
 //! criterion benches time, so that both (and `benches/reference/tarnet_pytorch.py`) measure the
-//! same thing.
+//! same thing. Behind the `bench` cargo feature (off by default).
 //!
 //! A measured step is one optimizer step of the real training loop ([`TarNetParams`]'s fit with
 //! no validation split): gather a shuffled minibatch, forward Φ and both heads, factual loss
@@ -140,7 +140,8 @@ fn layer_widths(net: BenchNet) -> (Vec<usize>, Vec<usize>) {
 pub fn matmul_roofline(net: BenchNet, batch: usize, reps: usize) -> Result<(f64, f64)> {
     let (phi, head) = layer_widths(net);
     let step = || -> Result<f64> {
-        Ok(crate::dense::step_matmuls(batch, &phi, false)? + 2.0 * crate::dense::step_matmuls(batch, &head, true)?)
+        Ok(crate::kernels::dense::step_matmuls(batch, &phi, false)?
+            + 2.0 * crate::kernels::dense::step_matmuls(batch, &head, true)?)
     };
     let flops = step()?;
     let start = Instant::now();

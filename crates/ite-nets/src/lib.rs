@@ -25,21 +25,23 @@
 //! [`ipm`] has the distances between representations.
 
 #![warn(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod activation;
 pub mod baselines;
+#[cfg(feature = "bench")]
 pub mod bench;
-pub mod dense;
 pub mod error;
 pub mod hyperparams;
 pub mod init;
 pub mod ipm;
+#[allow(unsafe_code)]
+mod kernels;
 pub mod loss;
 pub mod mlp;
 pub mod optim;
 pub mod persist;
 pub mod scaler;
-mod simd;
 pub mod t_learner_mlp;
 pub mod tarnet;
 pub mod train;

@@ -1,139 +1,26 @@
 //! Loss terms of TARNet / CFR training: the (weighted) factual loss, the L2 penalty on the
 //! heads, and the sample weights w = t/(2u) + (1 − t)/(2(1 − u)).
 //!
-//! On the CPU the factual loss is one custom op (forward and backward each a single pass);
-//! elsewhere it is built from candle's tensor operations.
+//! On the CPU the factual loss and each ‖W‖² are one fused op (see the crate's kernels);
+//! elsewhere they are built from candle's tensor operations.
 
-use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Storage, Tensor};
+use candle_core::{DType, Tensor};
 
-use crate::activation::is_cpu_f32;
+use crate::kernels::{self, Floats};
 
 /// Weighted factual squared error `mean(w · (y − ŷ_t)²)` with `ŷ_t = h0 + t·(h1 − h0)`;
 /// `t`, `w`, `y`, `h0`, `h1` are all `(n,)`. Differentiable in `h0` and `h1`.
 pub fn factual_mse(h0: &Tensor, h1: &Tensor, t: &Tensor, y: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
     let all = [h0, h1, t, y, w];
     let n = h0.elem_count();
-    let fused = all.iter().all(|v| is_cpu_f32(v)) && all.iter().all(|v| v.rank() == 1 && v.elem_count() == n) && n > 0;
+    let fused = all.iter().all(|v| kernels::fusable(v, Floats::F32))
+        && all.iter().all(|v| v.rank() == 1 && v.elem_count() == n)
+        && n > 0;
     if fused {
-        let host = |v: &Tensor| v.to_vec1::<f32>();
-        let op = FactualMse { t: host(t)?, y: host(y)?, w: host(w)? };
-        return h0.apply_op2(h1, op);
+        return kernels::loss::factual_mse(h0, h1, t, y, w);
     }
     let pred = (h0 + (t * (h1 - h0)?)?)?;
     (w * (y - pred)?.sqr()?)?.mean_all()
-}
-
-/// ‖W‖² of an f32 CPU tensor as one differentiable op.
-struct SquaredNorm;
-
-impl candle_core::CustomOp1 for SquaredNorm {
-    fn name(&self) -> &'static str {
-        "ite-squared-norm"
-    }
-
-    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
-        Ok((CpuStorage::F32(vec![sum_squares(f32_data(s, l)?) as f32]), Shape::from(())))
-    }
-
-    fn bwd(&self, w: &Tensor, _res: &Tensor, grad_res: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let g = grad_res.to_scalar::<f32>()?;
-        let (s, l) = w.storage_and_layout();
-        let Storage::Cpu(c) = &*s else {
-            candle_core::bail!("ite-squared-norm: backward on a non-CPU tensor");
-        };
-        let d: Vec<f32> = f32_data(c, l)?.iter().map(|&x| 2.0 * g * x).collect();
-        Ok(Some(Tensor::from_vec(d, w.shape(), w.device())?))
-    }
-}
-
-crate::simd::avx2_dispatch!(
-    /// Σ x² of f32 values in f64: sixteen f32 lanes over blocks of 1024 values (vectorisable),
-    /// each block's lanes added in f64, so rounding never builds up over more than 64 terms.
-    fn sum_squares(v: &[f32]) -> f64 => sum_squares_body
-);
-
-#[inline(always)]
-fn sum_squares_body(v: &[f32]) -> f64 {
-    const LANES: usize = 16;
-    let mut total = [0f64; LANES];
-    for block in v.chunks(1024) {
-        let mut acc = [0f32; LANES];
-        let chunks = block.chunks_exact(LANES);
-        for (a, &x) in acc.iter_mut().zip(chunks.remainder()) {
-            *a += x * x;
-        }
-        for c in chunks {
-            for (a, &x) in acc.iter_mut().zip(c) {
-                *a += x * x;
-            }
-        }
-        for (t, a) in total.iter_mut().zip(acc) {
-            *t += f64::from(a);
-        }
-    }
-    total.iter().sum()
-}
-
-/// The fused factual loss; holds the batch's treatment, outcome and weights on the host.
-struct FactualMse {
-    t: Vec<f32>,
-    y: Vec<f32>,
-    w: Vec<f32>,
-}
-
-fn f32_data<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [f32]> {
-    crate::activation::f32_slice(s, l, "ite loss term")
-}
-
-impl FactualMse {
-    /// Residuals ŷ_t − y.
-    fn residuals(&self, h0: &[f32], h1: &[f32]) -> Vec<f32> {
-        h0.iter().zip(h1).zip(&self.t).zip(&self.y).map(|(((&a, &b), &t), &y)| a + t * (b - a) - y).collect()
-    }
-}
-
-impl CustomOp2 for FactualMse {
-    fn name(&self) -> &'static str {
-        "ite-factual-mse"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let r = self.residuals(f32_data(s1, l1)?, f32_data(s2, l2)?);
-        // Accumulate in f64: the loss feeds early stopping and the training history.
-        let sum: f64 = r.iter().zip(&self.w).map(|(&r, &w)| f64::from(w) * f64::from(r) * f64::from(r)).sum();
-        Ok((CpuStorage::F32(vec![(sum / r.len() as f64) as f32]), Shape::from(())))
-    }
-
-    fn bwd(
-        &self,
-        h0: &Tensor,
-        h1: &Tensor,
-        _res: &Tensor,
-        grad_res: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let g = grad_res.to_scalar::<f32>()?;
-        let r = {
-            let (s0, l0) = h0.storage_and_layout();
-            let (s1, l1) = h1.storage_and_layout();
-            match (&*s0, &*s1) {
-                (Storage::Cpu(a), Storage::Cpu(b)) => self.residuals(f32_data(a, l0)?, f32_data(b, l1)?),
-                _ => candle_core::bail!("ite-factual-mse: backward on a non-CPU tensor"),
-            }
-        };
-        let c = 2.0 * g / r.len() as f32;
-        // d/dŷ = c·w·r; ŷ = (1 − t)·h0 + t·h1.
-        let d: Vec<f32> = r.iter().zip(&self.w).map(|(&r, &w)| c * w * r).collect();
-        let d0: Vec<f32> = d.iter().zip(&self.t).map(|(&d, &t)| d * (1.0 - t)).collect();
-        let d1: Vec<f32> = d.iter().zip(&self.t).map(|(&d, &t)| d * t).collect();
-        let dev = h0.device();
-        Ok((Some(Tensor::from_vec(d0, h0.shape(), dev)?), Some(Tensor::from_vec(d1, h1.shape(), dev)?)))
-    }
 }
 
 /// `λ · Σ ‖W‖²` over the given weight tensors (0 when `lambda == 0` or the list is empty).
@@ -144,7 +31,7 @@ pub fn l2_penalty(weights: &[Tensor], lambda: f64) -> candle_core::Result<Option
     }
     let mut total: Option<Tensor> = None;
     for w in weights {
-        let s = if is_cpu_f32(w) { w.apply_op1(SquaredNorm)? } else { w.sqr()?.sum_all()? };
+        let s = if kernels::fusable(w, Floats::F32) { kernels::loss::squared_norm(w)? } else { w.sqr()?.sum_all()? };
         total = Some(match total {
             None => s,
             Some(acc) => (acc + s)?,
@@ -162,10 +49,8 @@ pub fn l2_value(weights: &[Tensor], lambda: f64) -> candle_core::Result<f64> {
     }
     let mut total = 0.0;
     for w in weights {
-        total += if is_cpu_f32(w) {
-            let (s, l) = w.storage_and_layout();
-            let Storage::Cpu(c) = &*s else { candle_core::bail!("ite-l2: expected a CPU tensor") };
-            sum_squares(f32_data(c, l)?)
+        total += if kernels::fusable(w, Floats::F32) {
+            kernels::loss::squared_norm_value(w)?
         } else {
             f64::from(w.sqr()?.sum_all()?.to_dtype(DType::F32)?.to_scalar::<f32>()?)
         };
@@ -212,17 +97,17 @@ mod tests {
     }
 
     #[test]
-    fn sum_squares_is_accurate_over_long_vectors_and_l2_value_matches_the_penalty() -> candle_core::Result<()> {
-        // 10 007 values (a tail in the last block and in its last chunk), summed in f64 exactly.
+    fn l2_value_matches_the_penalty() -> candle_core::Result<()> {
         let v: Vec<f32> = (0..10_007).map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0).collect();
-        let exact: f64 = v.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
-        assert!((sum_squares(&v) - exact).abs() <= 1e-6 * exact, "{} vs {exact}", sum_squares(&v));
         let dev = Device::Cpu;
         let ws = [Tensor::from_vec(v, (10_007,), &dev)?, Tensor::new(&[[1.0f32, -2.0], [0.5, 3.0]], &dev)?];
         let graph = l2_penalty(&ws, 0.1)?.expect("penalty").to_scalar::<f32>()?;
         let host = l2_value(&ws, 0.1)?;
         assert!((host - f64::from(graph)).abs() <= 1e-6 * host, "{host} vs {graph}");
         assert_eq!(l2_value(&ws, 0.0)?, 0.0);
+        // f64 weights take candle's path and give the same value.
+        let ws64: Vec<Tensor> = ws.iter().map(|w| w.to_dtype(DType::F64)).collect::<candle_core::Result<_>>()?;
+        assert!((l2_value(&ws64, 0.1)? - host).abs() <= 1e-5 * host);
         Ok(())
     }
 

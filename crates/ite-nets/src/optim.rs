@@ -10,11 +10,12 @@
 //! g ← g + 2λθ (with [`Adam::add_l2`]), m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g²,
 //! θ ← θ − lr · m̂ / (√v̂ + ε), m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ).
 
-use std::sync::Mutex;
-
+use candle_core::Var;
 use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, InplaceOp2, Layout, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+
+use crate::kernels::adam::{Moments, Step};
+use crate::kernels::{self, Floats};
 
 /// Adam's settings (the defaults are PyTorch's and candle's).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -59,19 +60,11 @@ pub struct Adam {
     fallback: Option<AdamW>,
 }
 
-#[derive(Debug)]
-struct Moments {
-    m: Vec<f32>,
-    v: Vec<f32>,
-    /// 2λ of the variable's L2 term λ‖θ‖² (0 without one), added as 2λθ to its gradient.
-    l2x2: f32,
-}
-
 impl Optimizer for Adam {
     type Config = AdamConfig;
 
     fn new(vars: Vec<Var>, config: AdamConfig) -> candle_core::Result<Self> {
-        let fused = vars.iter().all(|v| crate::activation::is_cpu_f32(v.as_tensor()));
+        let fused = vars.iter().all(|v| kernels::fusable(v.as_tensor(), Floats::F32));
         if !fused {
             let params = ParamsAdamW {
                 lr: config.lr,
@@ -86,7 +79,7 @@ impl Optimizer for Adam {
             .into_iter()
             .map(|var| {
                 let n = var.elem_count();
-                (var, Moments { m: vec![0.0; n], v: vec![0.0; n], l2x2: 0.0 })
+                (var, Moments::new(n))
             })
             .collect();
         Ok(Adam { config, step_t: 0, vars, fallback: None })
@@ -107,8 +100,7 @@ impl Optimizer for Adam {
                 None if moments.l2x2 != 0.0 => var.as_tensor().zeros_like()?,
                 None => continue,
             };
-            let op = AdamUpdate {
-                moments: Mutex::new(moments),
+            let k = Step {
                 beta1: c.beta1 as f32,
                 beta2: c.beta2 as f32,
                 // lr · m̂ / (√v̂ + ε) = (lr · scale_m) · m / (√(scale_v · v) + ε)
@@ -116,7 +108,7 @@ impl Optimizer for Adam {
                 scale_v: scale_v as f32,
                 eps: c.eps as f32,
             };
-            var.as_tensor().inplace_op2(&g, &op)?;
+            kernels::adam::update(var.as_tensor(), &g, moments, k)?;
         }
         Ok(())
     }
@@ -177,55 +169,6 @@ impl Adam {
             }
             None => false,
         }
-    }
-}
-
-/// One variable's update: θ (in place) with gradient g; the moments live in the optimizer.
-struct AdamUpdate<'a> {
-    moments: Mutex<&'a mut Moments>,
-    beta1: f32,
-    beta2: f32,
-    step: f32,
-    scale_v: f32,
-    eps: f32,
-}
-
-impl InplaceOp2 for AdamUpdate<'_> {
-    fn name(&self) -> &'static str {
-        "ite-adam"
-    }
-
-    fn cpu_fwd(&self, s1: &mut CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<()> {
-        let (CpuStorage::F32(theta), CpuStorage::F32(grad)) = (s1, s2) else {
-            candle_core::bail!("ite-adam: variables and gradients must be f32");
-        };
-        let (Some((a1, b1)), Some((a2, b2))) = (l1.contiguous_offsets(), l2.contiguous_offsets()) else {
-            candle_core::bail!("ite-adam: variables and gradients must be contiguous");
-        };
-        let (theta, grad) = (&mut theta[a1..b1], &grad[a2..b2]);
-        let mut guard = self.moments.lock().unwrap_or_else(|e| e.into_inner());
-        let Moments { m, v, l2x2 } = &mut **guard;
-        if theta.len() != grad.len() || theta.len() != m.len() {
-            candle_core::bail!("ite-adam: gradient of {} values for a variable of {}", grad.len(), theta.len());
-        }
-        adam_update(theta, grad, m, v, [self.beta1, self.beta2, self.step, self.scale_v, self.eps, *l2x2]);
-        Ok(())
-    }
-}
-
-crate::simd::avx2_dispatch!(
-    /// The elementwise Adam update; `k` = [β₁, β₂, lr·scale_m, scale_v, ε, 2λ].
-    fn adam_update(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 6]) -> () => adam_update_body
-);
-
-#[inline(always)]
-fn adam_update_body(theta: &mut [f32], grad: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 6]) {
-    let [b1, b2, step, scale_v, eps, l2x2] = k;
-    for (((th, &g), m), v) in theta.iter_mut().zip(grad).zip(m.iter_mut()).zip(v.iter_mut()) {
-        let g = g + l2x2 * *th;
-        *m = b1 * *m + (1.0 - b1) * g;
-        *v = b2 * *v + (1.0 - b2) * g * g;
-        *th -= step * *m / ((scale_v * *v).sqrt() + eps);
     }
 }
 
