@@ -11,7 +11,7 @@ programs can be compared on one machine:
 
 Networks (as in `ite_nets::bench::BenchNet`):
   paper: 5 -> 20 -> 20 -> 20 (ReLU), heads 20 -> 10 -> 10 -> 1, batch 32, no L2
-  ihdp:  25 -> 200 -> 200 -> 200 (ELU), heads 200 -> 100 -> 100 -> 1, batch 100, L2 1e-4 on head weights
+  ihdp:  25 -> 200 -> 200 -> 200 (ELU), heads 200 -> 100 -> 100 -> 100 -> 1, batch 100, L2 1e-4 on head weights
 
 Step: gather a minibatch from a fixed synthetic sample (shuffled order, every row each epoch),
 forward Phi and both heads, factual squared error (+ L2), backward, Adam (lr 1e-3).
@@ -27,7 +27,7 @@ from torch import nn
 
 NETS = {
     "paper": dict(p=5, phi=[20, 20, 20], heads=[10, 10], act=nn.ReLU, batch=32, l2=0.0),
-    "ihdp": dict(p=25, phi=[200, 200, 200], heads=[100, 100], act=nn.ELU, batch=100, l2=1e-4),
+    "ihdp": dict(p=25, phi=[200, 200, 200], heads=[100, 100, 100], act=nn.ELU, batch=100, l2=1e-4),
 }
 
 

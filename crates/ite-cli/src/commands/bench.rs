@@ -21,7 +21,7 @@ enum What {
 
 #[derive(Debug, clap::Args)]
 struct TrainArgs {
-    /// paper: the study's 5→20³ net, heads 20→10→10→1, batch 32; ihdp: 25→200³ (ELU), heads 200→100→100→1, batch 100.
+    /// paper: the study's 5→20³ net (TarNetParams::study_small), heads 20→10→10→1, batch 32; ihdp: 25→200³ (ELU), heads 200→100³→1, batch 100 (TarNetParams::ihdp).
     #[arg(long, default_value = "paper")]
     net: String,
     /// Steps to time (rounded up to whole epochs of 50 steps) [default: 20000 for paper, 2000 for ihdp].
