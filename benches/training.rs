@@ -10,6 +10,8 @@
 //! Runs single-threaded (RAYON_NUM_THREADS=1), as `ite reproduce` runs one fit per core. The
 //! IHDP fit needs `../shared/data/ihdp` (or `ITE_IHDP_DIR`) and is skipped without it.
 
+#![deny(unsafe_code)]
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,8 @@ use ite::nets::bench::{BATCHES_PER_EPOCH, BenchNet, sample, train_steps};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+// `std::env::set_var` is `unsafe` in edition 2024; candle reads RAYON_NUM_THREADS itself.
+#[allow(unsafe_code)]
 fn one_thread() {
     // SAFETY: called before any benchmark starts a thread.
     unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };

@@ -5,6 +5,8 @@
 //! parses arguments, dispatches, and turns errors into one message and a
 //! non-zero exit status.
 
+#![deny(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

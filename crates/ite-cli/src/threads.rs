@@ -11,6 +11,9 @@ pub enum Override {
 }
 
 /// Sets the backend's thread count to `n`. Must run before the program starts any thread.
+// `std::env::set_var` is `unsafe` in edition 2024 (another thread may read the environment);
+// the crate otherwise denies unsafe code.
+#[allow(unsafe_code)]
 pub fn set_backend_threads(n: usize, mode: Override) {
     if mode == Override::KeepUsers && std::env::var_os("RAYON_NUM_THREADS").is_some() {
         return;

@@ -9,6 +9,8 @@
 //! design — [`Dgp`], [`Params`] → [`Fit`] → [`IteModel`], [`FitWith`],
 //! [`TransferStrategy`] — with the [`CoreError`] type.
 
+#![deny(unsafe_code)]
+
 mod csv_io;
 mod data;
 mod error;

@@ -29,6 +29,8 @@
 //! # Ok::<(), ite_dgp::DgpError>(())
 //! ```
 
+#![deny(unsafe_code)]
+
 mod common;
 mod error;
 pub mod ihdp;

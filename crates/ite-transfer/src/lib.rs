@@ -12,6 +12,8 @@
 //! type implementing `TransferStrategy<FittedTarNet>` — see
 //! `examples/custom_strategy.rs` — and needs no edit here.
 
+#![deny(unsafe_code)]
+
 pub mod cita;
 mod error;
 pub mod fine_tune;
