@@ -12,12 +12,14 @@
 //! | [`dgp`] | `ite-dgp` | simulations and dataset loaders |
 //! | [`nets`] | `ite-nets` | TARNet, CFR, training, baselines |
 //! | [`transfer`] | `ite-transfer` | transfer strategies, CITA |
-//! | [`eval`] | `ite-eval` | metrics, grids, figures |
+//! | [`metrics`] | `ite-metrics` | PEHE, ATE error, policy risk, bootstrap interval, summaries |
+//! | [`eval`] | `ite-eval` | experiment grids, figures (and the metrics again) |
 
 #![deny(unsafe_code)]
 
 pub use ite_core as core;
 pub use ite_dgp as dgp;
 pub use ite_eval as eval;
+pub use ite_metrics as metrics;
 pub use ite_nets as nets;
 pub use ite_transfer as transfer;

@@ -174,8 +174,7 @@ impl PotentialOutcomes {
     /// Average effect: the mean of [`Self::ite`], accumulated in `f64`
     /// (`NaN` when empty).
     pub fn ate(&self) -> f64 {
-        let s: f64 = self.mu0.iter().zip(&self.mu1).map(|(a, b)| f64::from(*b) - f64::from(*a)).sum();
-        s / self.len() as f64
+        crate::stats::mean_of(self.mu0.iter().zip(&self.mu1).map(|(a, b)| f64::from(*b) - f64::from(*a)))
     }
 
     /// The units at `indices`, in that order.

@@ -6,6 +6,51 @@
 
 use std::path::PathBuf;
 
+/// A setting (parameter, flag, configuration key, environment variable) outside its valid
+/// range: which one, the value it had and what would have been accepted.
+///
+/// The one settings error of the workspace: every crate's error enum wraps it
+/// (`#[error(transparent)] Settings(#[from] SettingsError)`), so every such message reads the
+/// same, `` invalid parameter `NAME` = VALUE: expected EXPECTED ``, with the value in its
+/// `Debug` form (`0.5`, `1e-6`, `"3/3"`, `[100, 0]`).
+///
+/// ```
+/// use ite_core::SettingsError;
+/// let e = SettingsError::new("level", 1.5, "a number in (0, 1)");
+/// assert_eq!(e.to_string(), "invalid parameter `level` = 1.5: expected a number in (0, 1)");
+/// assert_eq!(SettingsError::new("shard", "3/3", "0 ≤ K < N").value, "\"3/3\"");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid parameter `{name}` = {value}: expected {expected}")]
+#[non_exhaustive]
+pub struct SettingsError {
+    /// The setting's name as the user spells it (field, flag or variable).
+    pub name: String,
+    /// The offending value, formatted (see [`SettingsError::new`]).
+    pub value: String,
+    /// What would have been accepted (a range, a list of choices).
+    pub expected: String,
+}
+
+impl SettingsError {
+    /// `name` had `value` (shown in its `Debug` form) where `expected` was wanted.
+    pub fn new(name: impl Into<String>, value: impl std::fmt::Debug, expected: impl Into<String>) -> Self {
+        SettingsError { name: name.into(), value: format!("{value:?}"), expected: expected.into() }
+    }
+
+    /// Like [`SettingsError::new`] for a value that cannot be shown whole (a matrix, an unset
+    /// variable): `description` stands in its place, as written.
+    ///
+    /// ```
+    /// use ite_core::SettingsError;
+    /// let e = SettingsError::described("cov", "a matrix that is not positive definite", "a positive definite matrix");
+    /// assert!(e.to_string().starts_with("invalid parameter `cov` = a matrix that"));
+    /// ```
+    pub fn described(name: impl Into<String>, description: impl Into<String>, expected: impl Into<String>) -> Self {
+        SettingsError { name: name.into(), value: description.into(), expected: expected.into() }
+    }
+}
+
 /// Result alias for `ite-core`.
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
@@ -18,15 +63,8 @@ pub enum CoreError {
     InvalidData(String),
 
     /// A parameter outside its valid range.
-    #[error("invalid parameter `{name}` = {value}: expected {expected}")]
-    InvalidParam {
-        /// Parameter name as the user spells it (field or flag).
-        name: String,
-        /// The offending value, formatted.
-        value: String,
-        /// What would have been accepted.
-        expected: String,
-    },
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
 
     /// A problem at a specific place in a CSV file.
     #[error("{file}: line {line}{}: {message}", column.as_ref().map(|c| format!(", column `{c}`")).unwrap_or_default())]
@@ -62,11 +100,6 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    /// Shorthand for [`CoreError::InvalidParam`].
-    pub fn param(name: impl Into<String>, value: impl ToString, expected: impl Into<String>) -> Self {
-        CoreError::InvalidParam { name: name.into(), value: value.to_string(), expected: expected.into() }
-    }
-
     /// Shorthand for [`CoreError::InvalidData`].
     pub fn data(msg: impl Into<String>) -> Self {
         CoreError::InvalidData(msg.into())

@@ -7,14 +7,18 @@
 //! ([`read_csv`], [`write_csv`], [`write_atomic`]); [`Seed`], one `u64` from
 //! which named, order-independent random streams derive; and the traits of the
 //! design — [`Dgp`], [`Params`] → [`Fit`] → [`IteModel`], [`FitWith`],
-//! [`TransferStrategy`] — with the [`CoreError`] type.
+//! [`TransferStrategy`] — with the [`CoreError`] type and the one [`SettingsError`] that
+//! every crate's error wraps; [`sampling`] (seeded shuffles, splits, subsamples) and [`stats`]
+//! (mean, sd, median, quantile), shared by all crates.
 
 #![deny(unsafe_code)]
 
 mod csv_io;
 mod data;
 mod error;
+pub mod sampling;
 mod seed;
+pub mod stats;
 mod traits;
 
 pub use csv_io::{
@@ -22,7 +26,7 @@ pub use csv_io::{
     write_csv, write_csv_to,
 };
 pub use data::{CausalData, Covariates, PotentialOutcomes, Truth, default_names};
-pub use error::{CoreError, Result};
+pub use error::{CoreError, Result, SettingsError};
 pub use seed::{IteRng, Seed};
 pub use traits::{Dgp, Fit, FitWith, IteModel, Params, TransferInput, TransferStrategy};
 

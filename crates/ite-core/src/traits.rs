@@ -12,7 +12,7 @@
 //! A whole, if tiny, estimator — difference in means — shows the shape:
 //!
 //! ```
-//! use ite_core::{CausalData, CoreError, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed};
+//! use ite_core::{CausalData, CoreError, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed, SettingsError};
 //!
 //! /// Hyperparameters: none to speak of, but they still validate.
 //! struct DiffInMeans { shrink: f32 }
@@ -22,7 +22,7 @@
 //!     type Error = CoreError;
 //!     fn validate(&self) -> Result<(), CoreError> {
 //!         if !(0.0..=1.0).contains(&self.shrink) {
-//!             return Err(CoreError::param("shrink", self.shrink, "a number in [0, 1]"));
+//!             return Err(SettingsError::new("shrink", self.shrink, "a number in [0, 1]").into());
 //!         }
 //!         Ok(())
 //!     }

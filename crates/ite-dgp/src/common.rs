@@ -1,7 +1,7 @@
 //! Pieces shared by the simulations: how a target's treatment is assigned, the
 //! logistic function, and a row buffer that turns `f64` draws into `CausalData`.
 
-use ite_core::{CausalData, Covariates, Truth, default_names};
+use ite_core::{CausalData, Covariates, SettingsError, Truth, default_names};
 
 use crate::error::DgpError;
 
@@ -38,7 +38,7 @@ impl std::str::FromStr for Assignment {
         match s {
             "randomized" => Ok(Assignment::Randomized),
             "biased" => Ok(Assignment::Biased),
-            other => Err(DgpError::param("assignment", other, "`randomized` or `biased`")),
+            other => Err(SettingsError::new("assignment", other, "`randomized` or `biased`").into()),
         }
     }
 }
@@ -101,7 +101,7 @@ impl Rows {
 /// Errors unless `n ≥ 1`.
 pub(crate) fn check_n(n: usize) -> Result<(), DgpError> {
     if n == 0 {
-        return Err(DgpError::param("n", 0, "at least 1 unit"));
+        return Err(SettingsError::new("n", 0, "at least 1 unit").into());
     }
     Ok(())
 }
@@ -109,7 +109,7 @@ pub(crate) fn check_n(n: usize) -> Result<(), DgpError> {
 /// Errors unless `v` is finite.
 pub(crate) fn check_finite(name: &str, v: f64) -> Result<(), DgpError> {
     if !v.is_finite() {
-        return Err(DgpError::param(name, v, "a finite number"));
+        return Err(SettingsError::new(name, v, "a finite number").into());
     }
     Ok(())
 }
@@ -118,7 +118,12 @@ pub(crate) fn check_finite(name: &str, v: f64) -> Result<(), DgpError> {
 pub(crate) fn check_positive(name: &str, v: f64, allow_zero: bool) -> Result<(), DgpError> {
     let ok = v.is_finite() && if allow_zero { v >= 0.0 } else { v > 0.0 };
     if !ok {
-        return Err(DgpError::param(name, v, if allow_zero { "a finite number ≥ 0" } else { "a finite number > 0" }));
+        return Err(SettingsError::new(
+            name,
+            v,
+            if allow_zero { "a finite number ≥ 0" } else { "a finite number > 0" },
+        )
+        .into());
     }
     Ok(())
 }
@@ -126,7 +131,7 @@ pub(crate) fn check_positive(name: &str, v: f64, allow_zero: bool) -> Result<(),
 /// Errors unless `v` is a probability strictly between 0 and 1.
 pub(crate) fn check_open_probability(name: &str, v: f64) -> Result<(), DgpError> {
     if !(v > 0.0 && v < 1.0) {
-        return Err(DgpError::param(name, v, "a probability strictly between 0 and 1"));
+        return Err(SettingsError::new(name, v, "a probability strictly between 0 and 1").into());
     }
     Ok(())
 }

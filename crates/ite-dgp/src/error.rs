@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use ite_core::CoreError;
+use ite_core::{CoreError, SettingsError};
 
 /// Everything that can go wrong in `ite-dgp`.
 #[derive(Debug, thiserror::Error)]
@@ -14,15 +14,8 @@ pub enum DgpError {
     Core(#[from] CoreError),
 
     /// A parameter outside its valid range.
-    #[error("invalid parameter `{name}` = {value}: expected {expected}")]
-    InvalidParam {
-        /// Parameter name as the user spells it.
-        name: String,
-        /// The offending value, formatted.
-        value: String,
-        /// What would have been accepted.
-        expected: String,
-    },
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
 
     /// Accept–reject sampling drew too many candidates without filling the sample.
     #[error(
@@ -45,11 +38,4 @@ pub enum DgpError {
         /// What is wrong, with line and column where known.
         message: String,
     },
-}
-
-impl DgpError {
-    /// Shorthand for [`DgpError::InvalidParam`].
-    pub fn param(name: impl Into<String>, value: impl ToString, expected: impl Into<String>) -> Self {
-        DgpError::InvalidParam { name: name.into(), value: value.to_string(), expected: expected.into() }
-    }
 }

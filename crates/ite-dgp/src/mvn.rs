@@ -1,7 +1,7 @@
 //! Multivariate normal draws (Cholesky factor of the covariance), with a shortcut
 //! for the equicorrelated covariances the simulations use.
 
-use ite_core::IteRng;
+use ite_core::{IteRng, SettingsError};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
@@ -33,28 +33,34 @@ impl MvNormal {
     pub fn new(mean: Vec<f64>, cov: &[f64]) -> Result<Self, DgpError> {
         let p = mean.len();
         if p == 0 {
-            return Err(DgpError::param("dim", 0, "at least 1"));
+            return Err(SettingsError::new("dim", 0, "at least 1").into());
         }
         if cov.len() != p * p {
-            return Err(DgpError::param("cov", format!("{} values", cov.len()), format!("{p}×{p} = {} values", p * p)));
+            return Err(SettingsError::described(
+                "cov",
+                format!("{} values", cov.len()),
+                format!("{p}×{p} = {} values", p * p),
+            )
+            .into());
         }
         if let Some(k) = mean.iter().position(|v| !v.is_finite()) {
-            return Err(DgpError::param("mean", mean[k], "finite numbers"));
+            return Err(SettingsError::new("mean", mean[k], "finite numbers").into());
         }
         for i in 0..p {
             for j in 0..i {
                 let (a, b) = (cov[i * p + j], cov[j * p + i]);
                 if !a.is_finite() || (a - b).abs() > 1e-12 * (1.0 + a.abs()) {
-                    return Err(DgpError::param(
+                    return Err(SettingsError::described(
                         "cov",
                         format!("[{i}][{j}] = {a}, [{j}][{i}] = {b}"),
                         "a symmetric matrix",
-                    ));
+                    )
+                    .into());
                 }
             }
         }
         let chol = cholesky(cov, p).ok_or_else(|| {
-            DgpError::param("cov", "a matrix that is not positive definite", "a positive definite matrix")
+            SettingsError::described("cov", "a matrix that is not positive definite", "a positive definite matrix")
         })?;
         Ok(MvNormal { mean, chol })
     }
@@ -63,7 +69,7 @@ impl MvNormal {
     /// Σ = (1 − ρ) I + ρ 11ᵀ. Positive definite iff −1/(dim − 1) < ρ < 1.
     pub fn equicorrelated(dim: usize, mean: f64, rho: f64) -> Result<Self, DgpError> {
         if dim == 0 {
-            return Err(DgpError::param("dim", 0, "at least 1"));
+            return Err(SettingsError::new("dim", 0, "at least 1").into());
         }
         check_equicorrelation("correlation", dim, rho)?;
         let mut cov = vec![rho; dim * dim];
@@ -106,11 +112,12 @@ impl MvNormal {
 pub(crate) fn check_equicorrelation(name: &str, dim: usize, rho: f64) -> Result<(), DgpError> {
     let lower = if dim > 1 { -1.0 / (dim as f64 - 1.0) } else { f64::NEG_INFINITY };
     if !rho.is_finite() || rho >= 1.0 || rho <= lower {
-        return Err(DgpError::param(
+        return Err(SettingsError::new(
             name,
             rho,
             format!("a correlation in ({}, 1) so that the covariance is positive definite", fmt_bound(lower)),
-        ));
+        )
+        .into());
     }
     Ok(())
 }

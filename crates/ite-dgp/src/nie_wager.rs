@@ -22,7 +22,7 @@
 
 use std::f64::consts::PI;
 
-use ite_core::{CausalData, Dgp, IteRng, Params};
+use ite_core::{CausalData, Dgp, IteRng, Params, SettingsError};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
@@ -95,11 +95,12 @@ impl Params for NieWager {
     fn validate(&self) -> Result<(), DgpError> {
         let min = self.setup.min_dim();
         if self.dim < min {
-            return Err(DgpError::param(
+            return Err(SettingsError::new(
                 "dim",
                 self.dim,
                 format!("at least {min} covariates for setup {:?}", self.setup),
-            ));
+            )
+            .into());
         }
         check_positive("sigma", self.sigma, true)?;
         check_finite("propensity_adj", self.propensity_adj)?;

@@ -18,7 +18,7 @@
 //! low Y(0) are kept, so the naive difference in means is ≈ 2.7 against a true
 //! average effect ≈ 1.0 (the crate's tests measure both on large draws).
 
-use ite_core::{CausalData, Dgp, IteRng, Params, Truth};
+use ite_core::{CausalData, Dgp, IteRng, Params, SettingsError, Truth};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
@@ -85,7 +85,7 @@ impl Params for Sim1Params {
 
     fn validate(&self) -> Result<(), DgpError> {
         if self.dim == 0 {
-            return Err(DgpError::param("dim", 0, "at least 1 covariate"));
+            return Err(SettingsError::new("dim", 0, "at least 1 covariate").into());
         }
         check_equicorrelation("correlation", self.dim, self.correlation)?;
         check_finite("prognostic", self.prognostic)?;
@@ -258,20 +258,21 @@ impl Sim1Target {
     pub fn validate(&self) -> Result<(), DgpError> {
         self.params.validate()?;
         if self.max_draws_per_unit == 0 {
-            return Err(DgpError::param("max_draws_per_unit", 0, "at least 1"));
+            return Err(SettingsError::new("max_draws_per_unit", 0, "at least 1").into());
         }
         if let TargetDraw::Resample(src) = &self.draw
             && src.truth().is_none()
             && src.p() != self.params.dim
         {
-            return Err(DgpError::param(
+            return Err(SettingsError::new(
                 "dim",
                 self.params.dim,
                 format!(
                     "the {} covariates of the source data, which has no truth (mu0, mu1) to take the effect from",
                     src.p()
                 ),
-            ));
+            )
+            .into());
         }
         Ok(())
     }

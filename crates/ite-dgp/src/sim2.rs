@@ -25,7 +25,7 @@
 //! seed, not on `n` — so a biased target's assignment rule is the same for
 //! every sample size and replication.
 
-use ite_core::{CausalData, Dgp, IteRng, Params};
+use ite_core::{CausalData, Dgp, IteRng, Params, SettingsError};
 use rand::RngExt;
 use rand_distr::StandardNormal;
 
@@ -73,7 +73,7 @@ impl std::str::FromStr for Shift {
             "covariate" => Ok(Shift::Covariate),
             "effect" => Ok(Shift::Effect),
             "prognostic" => Ok(Shift::Prognostic),
-            other => Err(DgpError::param("shift", other, "`none`, `covariate`, `effect` or `prognostic`")),
+            other => Err(SettingsError::new("shift", other, "`none`, `covariate`, `effect` or `prognostic`").into()),
         }
     }
 }
@@ -135,7 +135,7 @@ impl Params for Sim2Params {
 
     fn validate(&self) -> Result<(), DgpError> {
         if self.dim < 4 {
-            return Err(DgpError::param("dim", self.dim, "at least 4 covariates (g and q use x1..x4)"));
+            return Err(SettingsError::new("dim", self.dim, "at least 4 covariates (g and q use x1..x4)").into());
         }
         check_finite("gamma", self.gamma)?;
         check_finite("omega", self.omega)?;
@@ -159,7 +159,7 @@ impl Sim2Params {
     pub fn population(&self, shift: Shift, level: f64) -> Result<Sim2Population, DgpError> {
         self.validate()?;
         if !level.is_finite() || level < 0.0 {
-            return Err(DgpError::param("level", level, "a finite shift level ≥ 0"));
+            return Err(SettingsError::new("level", level, "a finite shift level ≥ 0").into());
         }
         let k = self.dim;
         let v = self.direction();
@@ -176,7 +176,7 @@ impl Sim2Params {
                 pop.mean = self.mean_shift * level;
                 pop.correlation = self.correlation_shift * level;
                 if check_equicorrelation("level", k, pop.correlation).is_err() {
-                    return Err(DgpError::param(
+                    return Err(SettingsError::new(
                         "level",
                         level,
                         format!(
@@ -185,7 +185,8 @@ impl Sim2Params {
                             pop.correlation,
                             k - 1
                         ),
-                    ));
+                    )
+                    .into());
                 }
                 check_finite("level", pop.mean)?;
             }

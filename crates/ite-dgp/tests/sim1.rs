@@ -173,7 +173,7 @@ fn bad_parameters_name_the_field() {
         let t = Sim1Target { params: p, ..Sim1Target::new(Assignment::Biased) };
         assert!(t.sample_seeded(10, Seed::new(1)).unwrap_err().to_string().contains(want));
     }
-    assert!(matches!(Sim1Source::default().sample_seeded(0, Seed::new(1)), Err(DgpError::InvalidParam { .. })));
+    assert!(matches!(Sim1Source::default().sample_seeded(0, Seed::new(1)), Err(DgpError::Settings(_))));
     // Other dimensions and correlations work and keep the formulas.
     let p = Sim1Params { dim: 3, correlation: -0.2, ..base };
     let d = Sim1Source::new(p).sample_seeded(2000, Seed::new(1)).unwrap();

@@ -1,6 +1,6 @@
 //! The error type of `ite-eval`: mismatched inputs to metrics and invalid settings.
 
-use ite_core::CoreError;
+use ite_core::{CoreError, SettingsError};
 
 /// Everything that can go wrong in `ite-eval`.
 #[derive(Debug, thiserror::Error)]
@@ -66,13 +66,10 @@ pub enum EvalError {
     },
 
     /// A setting outside its valid range.
-    #[error("invalid parameter `{name}` = {value}: expected {expected}")]
-    InvalidParam {
-        /// Parameter name.
-        name: String,
-        /// The offending value.
-        value: String,
-        /// What would have been accepted.
-        expected: String,
-    },
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+
+    /// A metric or interval could not be computed (mismatched or empty inputs, bad settings).
+    #[error(transparent)]
+    Metrics(#[from] ite_metrics::MetricsError),
 }

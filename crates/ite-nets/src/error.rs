@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use ite_core::CoreError;
+use ite_core::{CoreError, SettingsError};
 
 /// Result alias for `ite-nets`.
 pub type Result<T, E = NetsError> = std::result::Result<T, E>;
@@ -16,15 +16,8 @@ pub enum NetsError {
     Core(#[from] CoreError),
 
     /// A hyperparameter outside its valid range.
-    #[error("invalid parameter `{name}` = {value}: expected {expected}")]
-    InvalidParam {
-        /// The field name, as written in the params struct.
-        name: String,
-        /// The offending value, formatted.
-        value: String,
-        /// The valid range.
-        expected: String,
-    },
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
 
     /// A failure in the candle tensor backend.
     #[error("tensor backend: {0}")]
@@ -55,9 +48,11 @@ pub enum NetsError {
 }
 
 impl NetsError {
-    /// Shorthand for [`NetsError::InvalidParam`].
+    /// A [`SettingsError`] for a value already formatted (`value.to_string()`, shown as
+    /// written). New code writes `SettingsError::new(name, value, expected).into()`, which shows
+    /// the value in its `Debug` form like every other settings error.
     pub fn param(name: impl Into<String>, value: impl ToString, expected: impl Into<String>) -> Self {
-        NetsError::InvalidParam { name: name.into(), value: value.to_string(), expected: expected.into() }
+        SettingsError::described(name, value.to_string(), expected).into()
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {

@@ -1,5 +1,6 @@
 //! Hyperparameters of TARNet / CFR ([`TarNetParams`]) and their validation.
 
+use ite_core::SettingsError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::NetsError;
@@ -226,7 +227,7 @@ impl TarNetParams {
 }
 
 fn check(ok: bool, name: &str, value: impl std::fmt::Debug, expected: &str) -> Result<(), NetsError> {
-    if ok { Ok(()) } else { Err(NetsError::param(name, format!("{value:?}"), expected)) }
+    if ok { Ok(()) } else { Err(SettingsError::new(name, value, expected).into()) }
 }
 
 impl ite_core::Params for TarNetParams {

@@ -78,7 +78,7 @@ fn ridge_shrinks_and_is_validated() {
         let e = OlsTLearnerParams { ridge: bad }.validate().unwrap_err().to_string();
         assert!(e.contains("`ridge`"), "{e}");
         let e = OlsSLearnerParams { ridge: bad, ..Default::default() }.fit(&data, Seed::new(0)).unwrap_err();
-        assert!(matches!(e, NetsError::InvalidParam { .. }), "{e}");
+        assert!(matches!(e, NetsError::Settings(_)), "{e}");
     }
 }
 

@@ -137,7 +137,7 @@ fn params_validation_names_the_field() {
     ];
     for (p, field) in cases {
         let e = p.validate().unwrap_err();
-        assert!(matches!(e, NetsError::InvalidParam { ref name, .. } if name == field), "{field}: {e}");
+        assert!(matches!(e, NetsError::Settings(ref s) if s.name == field), "{field}: {e}");
         assert!(e.to_string().contains(&format!("`{field}`")), "{e}");
     }
     for p in

@@ -1,6 +1,6 @@
 //! The error type of `ite-transfer`.
 
-use ite_core::CoreError;
+use ite_core::{CoreError, SettingsError};
 use ite_nets::NetsError;
 
 /// Everything that can go wrong in `ite-transfer`.
@@ -16,15 +16,8 @@ pub enum TransferError {
     Nets(#[from] NetsError),
 
     /// A strategy parameter outside its valid range.
-    #[error("invalid parameter `{name}` = {value}: expected {expected}")]
-    InvalidParam {
-        /// Parameter name.
-        name: String,
-        /// The offending value.
-        value: String,
-        /// What would have been accepted.
-        expected: String,
-    },
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
 
     /// A strategy name that is not registered.
     #[error("unknown strategy `{name}`; valid strategies: {}", valid.join(", "))]
@@ -70,9 +63,9 @@ impl From<candle_core::Error> for TransferError {
 }
 
 impl TransferError {
-    /// Shorthand for [`TransferError::InvalidParam`].
+    /// Shorthand for `SettingsError::new(name, value, expected).into()`.
     pub fn param(name: impl Into<String>, value: impl std::fmt::Debug, expected: impl Into<String>) -> Self {
-        TransferError::InvalidParam { name: name.into(), value: format!("{value:?}"), expected: expected.into() }
+        SettingsError::new(name, value, expected).into()
     }
 }
 

@@ -3,15 +3,11 @@
 
 use ite_core::CausalData;
 
-/// Mean of `v`.
-pub fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
-}
+pub use ite_core::stats::mean;
 
-/// Sample variance of `v`.
+/// Sample variance of `v` (n − 1 denominator).
 pub fn var(v: &[f64]) -> f64 {
-    let m = mean(v);
-    v.iter().map(|a| (a - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0)
+    ite_core::stats::variance(v)
 }
 
 /// Standard error of the sample variance: sqrt((m4 − s⁴)/n).

@@ -41,7 +41,7 @@ use style::{Figure, Point};
 /// size or level, or a single replication (no error bar), are drawn too.
 ///
 /// # Errors
-/// [`EvalError::InvalidParam`] for an unknown experiment, [`EvalError::Empty`] when no row
+/// [`EvalError::Settings`] for an unknown experiment, [`EvalError::Empty`] when no row
 /// belongs to the experiment, [`EvalError::Core`] when `dir` or a file cannot be written, and
 /// [`EvalError::Figure`] when drawing fails.
 ///
@@ -70,11 +70,7 @@ fn build(rows: &[ResultRow], experiment: &str) -> Result<Vec<Figure>, EvalError>
         "sim1" => sim1::figures,
         "sim2" => sim2::figures,
         other => {
-            return Err(EvalError::InvalidParam {
-                name: "experiment".into(),
-                value: other.into(),
-                expected: "sim1 or sim2".into(),
-            });
+            return Err(ite_core::SettingsError::new("experiment", other, "sim1 or sim2").into());
         }
     };
     let mine: Vec<&ResultRow> =

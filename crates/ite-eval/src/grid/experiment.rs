@@ -43,11 +43,7 @@ impl FromStr for Experiment {
         match s {
             "sim1" => Ok(Experiment::Sim1),
             "sim2" => Ok(Experiment::Sim2),
-            other => Err(EvalError::InvalidParam {
-                name: "experiment".into(),
-                value: other.into(),
-                expected: "`sim1` or `sim2`".into(),
-            }),
+            other => Err(ite_core::SettingsError::new("experiment", other, "`sim1` or `sim2`").into()),
         }
     }
 }
@@ -238,7 +234,7 @@ fn parse_all<T: FromStr<Err = ite_dgp::DgpError>>(names: &[String]) -> Result<Ve
 }
 
 fn invalid(name: &str, value: impl std::fmt::Debug, expected: &str) -> EvalError {
-    EvalError::InvalidParam { name: name.into(), value: format!("{value:?}"), expected: expected.into() }
+    ite_core::SettingsError::new(name, value, expected).into()
 }
 
 fn check_unique<T: PartialEq + std::fmt::Debug>(name: &str, v: &[T]) -> Result<(), EvalError> {

@@ -15,7 +15,6 @@ use ite_transfer::{
     BoxedStrategy, CitaParams, FineTune, FreezeRepresentation, L2Sp, StagedAlignment, TargetOnly, TargetTraining,
     strategy_by_name, task_affinity,
 };
-use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
 use crate::error::EvalError;
@@ -195,12 +194,7 @@ pub fn cell_data(
         TestSet::FreshDraw(n) => Ok((target, draw_target(spec.experiment, c, n, seeds.test(c, rep))?)),
         TestSet::HoldOut(share) => {
             let n_test = ((target.n() as f64) * share).round() as usize;
-            let mut order: Vec<usize> = (0..target.n()).collect();
-            order.shuffle(&mut seeds.test(c, rep).rng());
-            let mut is_test = vec![false; target.n()];
-            for &i in &order[..n_test] {
-                is_test[i] = true;
-            }
+            let is_test = ite_core::sampling::holdout_mask(target.n(), n_test, &mut seeds.test(c, rep).rng());
             Ok(target.split_by(|i| is_test[i])?)
         }
     }
@@ -305,7 +299,7 @@ type Prepared = (ResultsFile, Vec<ResultRow>, Vec<TaskKey>);
 fn prepare(spec: &GridSpec, opts: &RunOptions, out: &Path) -> Result<Prepared, EvalError> {
     spec.validate()?;
     if opts.jobs == 0 {
-        return Err(EvalError::InvalidParam { name: "jobs".into(), value: "0".into(), expected: "at least 1".into() });
+        return Err(ite_core::SettingsError::new("jobs", 0, "at least 1").into());
     }
     let manifest = RunManifest {
         seed: opts.seed.value(),
@@ -402,10 +396,8 @@ pub fn run_grid(
         .num_threads(opts.jobs)
         .thread_name(|i| format!("ite-grid-{i}"))
         .build()
-        .map_err(|e| EvalError::InvalidParam {
-            name: "jobs".into(),
-            value: opts.jobs.to_string(),
-            expected: format!("a thread count the system allows ({e})"),
+        .map_err(|e| {
+            ite_core::SettingsError::new("jobs", opts.jobs, format!("a thread count the system allows ({e})"))
         })?;
     // `par_bridge` hands the groups out in this order as workers become free (a plain
     // `par_iter` splits the list in halves, so one worker started on the smallest groups and the

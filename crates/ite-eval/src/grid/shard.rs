@@ -3,6 +3,7 @@
 
 use std::str::FromStr;
 
+use ite_core::SettingsError;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EvalError;
@@ -37,10 +38,8 @@ impl FromStr for Shard {
     type Err = EvalError;
     /// Parses `K/N` with 0 ≤ K < N.
     fn from_str(s: &str) -> Result<Self, EvalError> {
-        let bad = || EvalError::InvalidParam {
-            name: "shard".into(),
-            value: s.into(),
-            expected: "K/N with whole numbers 0 ≤ K < N (0-based, e.g. 0/3, 1/3, 2/3)".into(),
+        let bad = || -> EvalError {
+            SettingsError::new("shard", s, "K/N with whole numbers 0 ≤ K < N (0-based, e.g. 0/3, 1/3, 2/3)").into()
         };
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let (k, n) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
@@ -55,11 +54,7 @@ impl Shard {
     /// Shard `index` of `count`, checked.
     pub fn new(index: usize, count: usize) -> Result<Shard, EvalError> {
         if count == 0 || index >= count {
-            return Err(EvalError::InvalidParam {
-                name: "shard".into(),
-                value: format!("{index}/{count}"),
-                expected: "0 ≤ K < N".into(),
-            });
+            return Err(SettingsError::described("shard", format!("{index}/{count}"), "0 ≤ K < N").into());
         }
         Ok(Shard { index, count })
     }
@@ -86,26 +81,22 @@ impl Shard {
         let num = |name: &str| -> Result<Option<usize>, EvalError> {
             match var(name) {
                 None => Ok(None),
-                Some(v) => v.trim().parse::<usize>().map(Some).map_err(|_| EvalError::InvalidParam {
-                    name: name.into(),
-                    value: v.clone(),
-                    expected: "a whole number".into(),
-                }),
+                Some(v) => v
+                    .trim()
+                    .parse::<usize>()
+                    .map(Some)
+                    .map_err(|_| SettingsError::new(name, &v, "a whole number").into()),
             }
         };
-        let missing = |name: &str, with: &str| EvalError::InvalidParam {
-            name: name.into(),
-            value: "(unset)".into(),
-            expected: format!("set alongside {with}"),
+        let missing = |name: &str, with: &str| -> EvalError {
+            SettingsError::described(name, "(unset)", format!("set alongside {with}")).into()
         };
         if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
             let count = num("SLURM_ARRAY_TASK_COUNT")?
                 .ok_or_else(|| missing("SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_ID"))?;
             let min = num("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
-            let index = id.checked_sub(min).ok_or_else(|| EvalError::InvalidParam {
-                name: "SLURM_ARRAY_TASK_ID".into(),
-                value: id.to_string(),
-                expected: format!("at least SLURM_ARRAY_TASK_MIN = {min}"),
+            let index = id.checked_sub(min).ok_or_else(|| {
+                SettingsError::new("SLURM_ARRAY_TASK_ID", id, format!("at least SLURM_ARRAY_TASK_MIN = {min}"))
             })?;
             return Shard::new(index, count).map(Some);
         }

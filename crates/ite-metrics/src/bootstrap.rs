@@ -5,11 +5,12 @@
 //! of the predicted effects. It reflects sampling variability of the units,
 //! given the fitted model; it does not refit the model.
 
-use ite_core::{Params, Seed};
+use ite_core::stats::{mean_of, quantile_sorted};
+use ite_core::{Params, Seed, SettingsError};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use crate::error::EvalError;
+use crate::error::MetricsError;
 
 /// Settings of the ATE bootstrap.
 ///
@@ -32,21 +33,13 @@ impl Default for BootstrapParams {
 }
 
 impl Params for BootstrapParams {
-    type Error = EvalError;
-    fn validate(&self) -> Result<(), EvalError> {
+    type Error = MetricsError;
+    fn validate(&self) -> Result<(), MetricsError> {
         if self.resamples < 100 {
-            return Err(EvalError::InvalidParam {
-                name: "resamples".into(),
-                value: self.resamples.to_string(),
-                expected: "at least 100".into(),
-            });
+            return Err(SettingsError::new("resamples", self.resamples, "at least 100").into());
         }
         if !(self.level > 0.0 && self.level < 1.0) {
-            return Err(EvalError::InvalidParam {
-                name: "level".into(),
-                value: self.level.to_string(),
-                expected: "a number strictly between 0 and 1".into(),
-            });
+            return Err(SettingsError::new("level", self.level, "a number strictly between 0 and 1").into());
         }
         Ok(())
     }
@@ -65,35 +58,42 @@ pub struct Interval {
     pub level: f64,
 }
 
-/// Percentile bootstrap interval for mean(τ̂), resampling within arms of `t`.
+/// Percentile bootstrap interval for mean(τ̂), resampling within arms of `t` (the percentile
+/// method of Efron and Tibshirani 1993, ch. 13): `params.resamples` resamples, each drawn with
+/// replacement within the treated and the control units, and the type-7 quantiles
+/// ([`quantile_sorted`]) at `(1 − level)/2` and `(1 + level)/2` of their means.
+///
+/// `ite_hat` (τ̂ per unit) and `t` (0/1 per unit) have one entry per unit. Errors:
+/// [`MetricsError::Settings`] for invalid `params`, [`MetricsError::LengthMismatch`] when
+/// the lengths differ, [`MetricsError::Empty`] for no units.
 ///
 /// ```
 /// use ite_core::Seed;
-/// use ite_eval::{ate_interval, BootstrapParams};
+/// use ite_metrics::{ate_interval, BootstrapParams};
 /// let ite: Vec<f32> = (0..200).map(|i| (i % 7) as f32).collect();
 /// let t: Vec<u8> = (0..200).map(|i| (i % 2) as u8).collect();
 /// let ci = ate_interval(&ite, &t, &BootstrapParams::default(), Seed::new(1))?;
 /// assert!(ci.lower < ci.estimate && ci.estimate < ci.upper);
-/// # Ok::<(), ite_eval::EvalError>(())
+/// # Ok::<(), ite_metrics::MetricsError>(())
 /// ```
-pub fn ate_interval(ite_hat: &[f32], t: &[u8], params: &BootstrapParams, seed: Seed) -> Result<Interval, EvalError> {
+pub fn ate_interval(ite_hat: &[f32], t: &[u8], params: &BootstrapParams, seed: Seed) -> Result<Interval, MetricsError> {
     params.validate()?;
     if ite_hat.len() != t.len() {
-        return Err(EvalError::LengthMismatch {
+        return Err(MetricsError::LengthMismatch {
             what: "predicted ITE and treatment".into(),
             left: ite_hat.len(),
             right: t.len(),
         });
     }
     if ite_hat.is_empty() {
-        return Err(EvalError::Empty("predicted ITE".into()));
+        return Err(MetricsError::Empty("predicted ITE".into()));
     }
     let arms: Vec<Vec<f64>> = [0u8, 1]
         .iter()
         .map(|&a| (0..t.len()).filter(|&i| t[i] == a).map(|i| f64::from(ite_hat[i])).collect())
         .collect();
     let n = ite_hat.len() as f64;
-    let estimate = ite_hat.iter().map(|v| f64::from(*v)).sum::<f64>() / n;
+    let estimate = mean_of(ite_hat.iter().map(|v| f64::from(*v)));
     let mut rng = seed.stream("ate-bootstrap").rng();
     let mut means = Vec::with_capacity(params.resamples);
     for _ in 0..params.resamples {
@@ -113,13 +113,6 @@ pub fn ate_interval(ite_hat: &[f32], t: &[u8], params: &BootstrapParams, seed: S
         upper: quantile_sorted(&means, 1.0 - alpha),
         level: params.level,
     })
-}
-
-/// Linear-interpolation quantile (type 7) of sorted values.
-fn quantile_sorted(v: &[f64], q: f64) -> f64 {
-    let h = (v.len() - 1) as f64 * q;
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
 }
 
 #[cfg(test)]
