@@ -26,8 +26,8 @@ mod store;
 
 pub use experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, TestSet};
 pub use runner::{
-    Plan, Progress, RunOptions, RunReport, cell_data, plan_grid, run_grid, shard_task_keys, source_params,
-    strategy_with_cap,
+    Plan, Progress, RunOptions, RunReport, cell_data, plan_grid, plan_grid_with, run_grid, run_grid_with,
+    shard_task_keys, source_params,
 };
 pub use shard::Shard;
 pub use store::{

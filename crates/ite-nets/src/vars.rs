@@ -6,10 +6,81 @@ use std::collections::BTreeMap;
 use candle_core::{Tensor, Var};
 use candle_nn::VarMap;
 
+/// The three variable groups of a TARNet (Shalit, Johansson & Sontag 2017): the shared
+/// representation Φ and the outcome heads h0 (control) and h1 (treated).
+///
+/// A variable's name is `<group>.<layer>.<weight|bias>`, e.g. `phi.0.weight`; select a group's
+/// variables by its [`VarGroup::prefix`] (what [`TarNetVars::select`] and
+/// `TrainOptions::trainable` take) instead of writing the strings.
+///
+/// ```
+/// use ite_nets::vars::VarGroup;
+/// assert_eq!(VarGroup::Phi.prefix(), "phi.");
+/// assert_eq!(VarGroup::prefixes(&VarGroup::HEADS), vec!["h0.".to_string(), "h1.".to_string()]);
+/// assert_eq!(VarGroup::of("h1.0.weight"), Some(VarGroup::H1));
+/// assert!(VarGroup::Phi.holds("phi.2.bias") && !VarGroup::Phi.holds("h0.0.bias"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum VarGroup {
+    /// The representation Φ (`phi.*`).
+    Phi,
+    /// The control outcome head h0 (`h0.*`).
+    H0,
+    /// The treated outcome head h1 (`h1.*`).
+    H1,
+}
+
+impl VarGroup {
+    /// Every group, in the order the network creates them (Φ, h0, h1).
+    pub const ALL: [VarGroup; 3] = [VarGroup::Phi, VarGroup::H0, VarGroup::H1];
+
+    /// The two outcome heads.
+    pub const HEADS: [VarGroup; 2] = [VarGroup::H0, VarGroup::H1];
+
+    /// The group's name, the first part of its variables' names: `phi`, `h0` or `h1`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            VarGroup::Phi => "phi",
+            VarGroup::H0 => "h0",
+            VarGroup::H1 => "h1",
+        }
+    }
+
+    /// The prefix of the group's variable names: `phi.`, `h0.` or `h1.`.
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            VarGroup::Phi => "phi.",
+            VarGroup::H0 => "h0.",
+            VarGroup::H1 => "h1.",
+        }
+    }
+
+    /// Whether the variable called `var_name` belongs to this group.
+    pub fn holds(self, var_name: &str) -> bool {
+        var_name.starts_with(self.prefix())
+    }
+
+    /// The group of the variable called `var_name`, if it belongs to one.
+    pub fn of(var_name: &str) -> Option<VarGroup> {
+        VarGroup::ALL.into_iter().find(|g| g.holds(var_name))
+    }
+
+    /// The prefixes of `groups`, as [`TarNetVars::select`] and `TrainOptions::trainable` take them.
+    pub fn prefixes(groups: &[VarGroup]) -> Vec<String> {
+        groups.iter().map(|g| g.prefix().to_string()).collect()
+    }
+}
+
+impl std::fmt::Display for VarGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The named variables of a network, kept in a candle [`VarMap`].
 ///
-/// Names are `<part>.<layer>.<weight|bias>` with part `phi`, `h0` or `h1`. Every listing is
-/// sorted by name, so orders never depend on the hash map.
+/// Names are `<group>.<layer>.<weight|bias>` with group `phi`, `h0` or `h1` ([`VarGroup`]).
+/// Every listing is sorted by name, so orders never depend on the hash map.
 #[derive(Clone)]
 pub struct TarNetVars {
     map: VarMap,
@@ -58,7 +129,8 @@ impl TarNetVars {
         self.sorted().into_iter().collect()
     }
 
-    /// Variables whose name starts with one of `prefixes` (e.g. `["h0.", "h1."]`), sorted by name.
+    /// Variables whose name starts with one of `prefixes` (e.g. `VarGroup::prefixes(&VarGroup::HEADS)`,
+    /// that is `["h0.", "h1."]`), sorted by name.
     pub fn select(&self, prefixes: &[String]) -> Vec<(String, Var)> {
         self.sorted().into_iter().filter(|(n, _)| prefixes.iter().any(|p| n.starts_with(p.as_str()))).collect()
     }

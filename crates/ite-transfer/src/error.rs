@@ -28,6 +28,22 @@ pub enum TransferError {
         valid: Vec<String>,
     },
 
+    /// A strategy registered under a name that is already taken.
+    #[error("a strategy called `{name}` is already registered")]
+    DuplicateStrategy {
+        /// The name.
+        name: String,
+    },
+
+    /// A registered strategy that reports another name than its registry entry.
+    #[error("the strategy registered as `{registered}` calls itself `{reported}`; the names must agree")]
+    MisnamedStrategy {
+        /// The entry's name.
+        registered: String,
+        /// What the built strategy's `name()` returns.
+        reported: String,
+    },
+
     /// A strategy (possibly user-written) failed.
     #[error("strategy `{name}` failed: {error}")]
     Strategy {

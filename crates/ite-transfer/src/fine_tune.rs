@@ -9,6 +9,7 @@ use ite_core::{Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::{FittedTarNet, TrainOptions};
 
 use crate::error::{Result, TransferError};
+use crate::registry::StrategyEntry;
 use crate::training::TargetTraining;
 
 /// Fine-tuning of all weights.
@@ -28,6 +29,22 @@ impl Default for FineTune {
     }
 }
 
+impl FineTune {
+    /// The strategy's name, `fine-tune`.
+    pub const NAME: &str = "fine-tune";
+
+    /// Its registry entry.
+    pub const ENTRY: StrategyEntry =
+        StrategyEntry::new(Self::NAME, "every source weight trained further on the target", |c| {
+            Box::new(FineTune::default().with_epoch_cap(c.max_epochs))
+        });
+
+    /// These settings with the target training's epochs and patience capped at `max_epochs`.
+    pub fn with_epoch_cap(self, max_epochs: Option<usize>) -> Self {
+        FineTune { training: self.training.with_epoch_cap(max_epochs) }
+    }
+}
+
 impl Params for FineTune {
     type Error = TransferError;
     fn validate(&self) -> Result<()> {
@@ -40,7 +57,7 @@ impl TransferStrategy<FittedTarNet> for FineTune {
     type Error = TransferError;
 
     fn name(&self) -> &str {
-        "fine-tune"
+        Self::NAME
     }
 
     fn transfer(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> Result<FittedTarNet> {

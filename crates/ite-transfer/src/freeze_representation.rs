@@ -7,13 +7,12 @@
 //! never needed (strong covariate or effect shift): Φ cannot adapt.
 
 use ite_core::{Params, Seed, TransferInput, TransferStrategy};
+use ite_nets::vars::VarGroup;
 use ite_nets::{FittedTarNet, TrainOptions};
 
 use crate::error::{Result, TransferError};
+use crate::registry::StrategyEntry;
 use crate::training::TargetTraining;
-
-/// Variable-name prefixes of the outcome heads.
-pub const HEAD_PREFIXES: [&str; 2] = ["h0.", "h1."];
 
 /// Frozen Φ, heads refit (starting from the source heads).
 ///
@@ -32,6 +31,23 @@ impl Default for FreezeRepresentation {
     }
 }
 
+impl FreezeRepresentation {
+    /// The strategy's name, `freeze-representation`.
+    pub const NAME: &str = "freeze-representation";
+
+    /// Its registry entry.
+    pub const ENTRY: StrategyEntry = StrategyEntry::new(
+        Self::NAME,
+        "the source's representation Φ kept, the heads h0, h1 refit on the target",
+        |c| Box::new(FreezeRepresentation::default().with_epoch_cap(c.max_epochs)),
+    );
+
+    /// These settings with the target training's epochs and patience capped at `max_epochs`.
+    pub fn with_epoch_cap(self, max_epochs: Option<usize>) -> Self {
+        FreezeRepresentation { training: self.training.with_epoch_cap(max_epochs) }
+    }
+}
+
 impl Params for FreezeRepresentation {
     type Error = TransferError;
     fn validate(&self) -> Result<()> {
@@ -41,7 +57,7 @@ impl Params for FreezeRepresentation {
 
 /// Training options that train the heads only.
 pub(crate) fn heads_only<'a>() -> TrainOptions<'a> {
-    TrainOptions { trainable: Some(HEAD_PREFIXES.iter().map(|s| s.to_string()).collect()), ..TrainOptions::default() }
+    TrainOptions { trainable: Some(VarGroup::prefixes(&VarGroup::HEADS)), ..TrainOptions::default() }
 }
 
 impl TransferStrategy<FittedTarNet> for FreezeRepresentation {
@@ -49,7 +65,7 @@ impl TransferStrategy<FittedTarNet> for FreezeRepresentation {
     type Error = TransferError;
 
     fn name(&self) -> &str {
-        "freeze-representation"
+        Self::NAME
     }
 
     fn transfer(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> Result<FittedTarNet> {

@@ -13,6 +13,7 @@ use ite_core::{Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::{FittedTarNet, LossContext, TarNetVars, TrainOptions};
 
 use crate::error::{Result, TransferError};
+use crate::registry::StrategyEntry;
 use crate::training::TargetTraining;
 
 /// L2-SP fine-tuning.
@@ -32,6 +33,23 @@ pub struct L2Sp {
 impl Default for L2Sp {
     fn default() -> Self {
         L2Sp { lambda: 0.1, training: TargetTraining::transfer() }
+    }
+}
+
+impl L2Sp {
+    /// The strategy's name, `l2-sp`.
+    pub const NAME: &str = "l2-sp";
+
+    /// Its registry entry.
+    pub const ENTRY: StrategyEntry = StrategyEntry::new(
+        Self::NAME,
+        "fine-tuning penalised by λ·Σ‖θ − θ_source‖² (Li et al. 2018)",
+        |c| Box::new(L2Sp::default().with_epoch_cap(c.max_epochs)),
+    );
+
+    /// These settings with the target training's epochs and patience capped at `max_epochs`.
+    pub fn with_epoch_cap(self, max_epochs: Option<usize>) -> Self {
+        L2Sp { training: self.training.with_epoch_cap(max_epochs), ..self }
     }
 }
 
@@ -68,7 +86,7 @@ impl TransferStrategy<FittedTarNet> for L2Sp {
     type Error = TransferError;
 
     fn name(&self) -> &str {
-        "l2-sp"
+        Self::NAME
     }
 
     fn transfer(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> Result<FittedTarNet> {

@@ -8,9 +8,12 @@
 //! Depends on `ite-core` and `ite-nets`.
 //!
 //! Each strategy lives in its own module, with its parameters documented in a
-//! table and a note on when it helps and when it hurts. A new strategy is one
-//! type implementing `TransferStrategy<FittedTarNet>` — see
-//! `examples/custom_strategy.rs` — and needs no edit here.
+//! table, a note on when it helps and when it hurts, and its [`StrategyEntry`]
+//! (name, description, constructor with the epoch cap) for the [`Registry`] that
+//! the CLI and the grids of `ite-eval` choose strategies from. A new strategy is
+//! one type implementing `TransferStrategy<FittedTarNet>`; to choose it by name
+//! (e.g. in a grid) register its entry in a [`Registry`] — see
+//! `examples/custom_strategy.rs`. Neither needs an edit here.
 
 #![deny(unsafe_code)]
 
@@ -35,7 +38,7 @@ pub use fisher::{CitaParams, task_affinity};
 pub use freeze_representation::FreezeRepresentation;
 pub use l2_sp::L2Sp;
 pub use pooled::Pooled;
-pub use registry::{BoxedStrategy, STRATEGY_NAMES, strategy_by_name};
+pub use registry::{BoxedStrategy, Registry, STRATEGY_NAMES, StrategyConfig, StrategyEntry, strategy_by_name};
 pub use run::{TransferOutcome, transfer_with_cita};
 pub use source_only::SourceOnly;
 pub use staged_alignment::StagedAlignment;

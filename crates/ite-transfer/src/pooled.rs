@@ -11,6 +11,7 @@ use ite_core::{Fit, Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::FittedTarNet;
 
 use crate::error::{Result, TransferError};
+use crate::registry::StrategyEntry;
 
 /// Pooled training.
 ///
@@ -29,6 +30,18 @@ impl Default for Pooled {
     }
 }
 
+impl Pooled {
+    /// The strategy's name, `pooled`.
+    pub const NAME: &str = "pooled";
+
+    /// Its registry entry. It trains with the source model's hyperparameters (a grid caps
+    /// those), so the epoch cap does not change it.
+    pub const ENTRY: StrategyEntry =
+        StrategyEntry::new(Self::NAME, "one network trained on the source and target samples together", |_| {
+            Box::new(Pooled::default())
+        });
+}
+
 impl Params for Pooled {
     type Error = TransferError;
     fn validate(&self) -> Result<()> {
@@ -44,7 +57,7 @@ impl TransferStrategy<FittedTarNet> for Pooled {
     type Error = TransferError;
 
     fn name(&self) -> &str {
-        "pooled"
+        Self::NAME
     }
 
     fn transfer(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> Result<FittedTarNet> {

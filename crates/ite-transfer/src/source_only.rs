@@ -9,10 +9,22 @@ use ite_core::{Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::FittedTarNet;
 
 use crate::error::{Result, TransferError};
+use crate::registry::StrategyEntry;
 
 /// The source model, copied (its weights are not shared with the source).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SourceOnly;
+
+impl SourceOnly {
+    /// The strategy's name, `source-only`.
+    pub const NAME: &str = "source-only";
+
+    /// Its registry entry. It trains nothing, so an epoch cap does not change it.
+    pub const ENTRY: StrategyEntry =
+        StrategyEntry::new(Self::NAME, "the source model unchanged (the no-adaptation baseline)", |_| {
+            Box::new(SourceOnly)
+        });
+}
 
 impl Params for SourceOnly {
     type Error = TransferError;
@@ -26,7 +38,7 @@ impl TransferStrategy<FittedTarNet> for SourceOnly {
     type Error = TransferError;
 
     fn name(&self) -> &str {
-        "source-only"
+        Self::NAME
     }
 
     fn transfer(&self, input: TransferInput<'_, FittedTarNet>, _seed: Seed) -> Result<FittedTarNet> {

@@ -20,10 +20,12 @@
 use candle_core::{DType, Device, Tensor};
 use ite_core::{CausalData, Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::ipm::{sinkhorn_divergence, sinkhorn_divergence_to_fixed};
+use ite_nets::vars::VarGroup;
 use ite_nets::{FittedTarNet, LossContext, SinkhornConfig, TrainOptions};
 
 use crate::error::{Result, TransferError};
 use crate::freeze_representation::heads_only;
+use crate::registry::StrategyEntry;
 use crate::sampling::subsample;
 use crate::training::TargetTraining;
 
@@ -63,6 +65,25 @@ impl Default for StagedAlignment {
             sinkhorn: SinkhornConfig::default(),
             training: TargetTraining::transfer(),
         }
+    }
+}
+
+impl StagedAlignment {
+    /// The strategy's name, `staged-alignment`.
+    pub const NAME: &str = "staged-alignment";
+
+    /// Its registry entry.
+    pub const ENTRY: StrategyEntry = StrategyEntry::new(
+        Self::NAME,
+        "the study's TL-TARNet: Φ aligned to the source (Sinkhorn), then the heads refit",
+        |c| Box::new(StagedAlignment::default().with_epoch_cap(c.max_epochs)),
+    );
+
+    /// These settings with the alignment epochs and the heads' epochs and patience capped at
+    /// `max_epochs`.
+    pub fn with_epoch_cap(self, max_epochs: Option<usize>) -> Self {
+        let align_epochs = max_epochs.map_or(self.align_epochs, |cap| self.align_epochs.min(cap));
+        StagedAlignment { align_epochs, training: self.training.with_epoch_cap(max_epochs), ..self }
     }
 }
 
@@ -183,7 +204,7 @@ impl StagedAlignment {
         let cfg = self.sinkhorn;
         let loss = move |ctx: &LossContext<'_>| alignment_loss(ctx.phi, ctx.t, embeddings, &cfg, false);
         let options = TrainOptions {
-            trainable: Some(vec!["phi.".to_string()]),
+            trainable: Some(VarGroup::prefixes(&[VarGroup::Phi])),
             extra_loss: Some(&loss),
             only_extra_loss: true,
             clip_grad_norm: Some(self.clip_grad_norm),
@@ -197,7 +218,7 @@ impl TransferStrategy<FittedTarNet> for StagedAlignment {
     type Error = TransferError;
 
     fn name(&self) -> &str {
-        "staged-alignment"
+        Self::NAME
     }
 
     fn transfer(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> Result<FittedTarNet> {

@@ -8,6 +8,7 @@ use ite_core::{Fit, Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::{FittedTarNet, TarNetParams};
 
 use crate::error::{Result, TransferError};
+use crate::registry::StrategyEntry;
 use crate::training::TargetTraining;
 
 /// A fresh network on the target. With `params: None` it takes the source model's architecture
@@ -25,6 +26,31 @@ pub struct TargetOnly {
     pub training: TargetTraining,
 }
 
+impl TargetOnly {
+    /// The strategy's name, `target-only`.
+    pub const NAME: &str = "target-only";
+
+    /// Its registry entry (it ignores the source sample and model apart from their settings).
+    pub const ENTRY: StrategyEntry =
+        StrategyEntry::new(Self::NAME, "a fresh TARNet fitted on the target alone (no transfer)", |c| {
+            Box::new(TargetOnly::default().with_epoch_cap(c.max_epochs))
+        })
+        .without_source();
+
+    /// These settings with the epochs and patience of the fit capped at `max_epochs` (of the
+    /// explicit `params` too, when given).
+    pub fn with_epoch_cap(self, max_epochs: Option<usize>) -> Self {
+        let params = match (self.params, max_epochs) {
+            (Some(p), Some(cap)) => {
+                let (e, pat) = (p.max_epochs.min(cap), p.patience.min(cap));
+                Some(p.with_max_epochs(e).with_patience(pat))
+            }
+            (params, _) => params,
+        };
+        TargetOnly { params, training: self.training.with_epoch_cap(max_epochs) }
+    }
+}
+
 impl Params for TargetOnly {
     type Error = TransferError;
     fn validate(&self) -> Result<()> {
@@ -40,7 +66,7 @@ impl TransferStrategy<FittedTarNet> for TargetOnly {
     type Error = TransferError;
 
     fn name(&self) -> &str {
-        "target-only"
+        Self::NAME
     }
 
     fn transfer(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> Result<FittedTarNet> {

@@ -67,6 +67,17 @@ impl Params for TargetTraining {
 }
 
 impl TargetTraining {
+    /// These settings with the epochs and the patience capped at `max_epochs` (unchanged with
+    /// `None`); how every strategy applies [`crate::StrategyConfig::max_epochs`].
+    pub fn with_epoch_cap(self, max_epochs: Option<usize>) -> Self {
+        match max_epochs {
+            Some(cap) => {
+                TargetTraining { max_epochs: self.max_epochs.min(cap), patience: self.patience.min(cap), ..self }
+            }
+            None => self,
+        }
+    }
+
     /// The network hyperparameters for the target phase, derived from the source's.
     pub fn params_from(&self, source: &TarNetParams) -> TarNetParams {
         let mut p = source

@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ite_core::Seed;
 use ite_eval::grid::{Experiment, GridSpec, RunOptions, Shard, SummaryRow, TestSet, plan_grid, run_grid};
-use ite_transfer::STRATEGY_NAMES;
+use ite_transfer::Registry;
 
 /// Arguments of `ite reproduce`.
 #[derive(Debug, clap::Args)]
@@ -81,13 +81,14 @@ impl Args {
             spec.replications = r;
         }
         if let Some(ms) = &self.methods {
+            let registry = Registry::builtin();
             spec.methods = if ms.len() == 1 && ms[0] == "all" {
-                STRATEGY_NAMES.iter().map(|s| s.to_string()).collect()
+                registry.names().into_iter().map(String::from).collect()
             } else {
                 ms.iter().map(|s| s.trim().to_string()).collect()
             };
-            if let Some(bad) = spec.methods.iter().find(|m| !STRATEGY_NAMES.contains(&m.as_str())) {
-                bail!("--methods: unknown method `{bad}`; valid methods: {}, or `all`", STRATEGY_NAMES.join(", "));
+            if let Some(bad) = spec.methods.iter().find(|m| !registry.contains(m)) {
+                bail!("--methods: unknown method `{bad}`; valid methods: {}, or `all`", registry.names().join(", "));
             }
         }
         if let Some(v) = &self.source_n {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use ite_core::{Covariates, Fit, IteModel, Seed, TransferInput, Truth};
 use ite_nets::{FittedTarNet, TarNetParams};
-use ite_transfer::{CitaParams, STRATEGY_NAMES, strategy_by_name, transfer_with_cita};
+use ite_transfer::{CitaParams, Registry, StrategyConfig, transfer_with_cita};
 use serde_json::json;
 
 use crate::args::{ColumnArgs, ReportArgs};
@@ -21,9 +21,8 @@ pub struct Args {
     /// The small target sample (CSV), with the same covariates as the source.
     #[arg(long, value_name = "TGT.csv")]
     pub target: PathBuf,
-    /// Transfer strategy: source-only, target-only, fine-tune, freeze-representation, l2-sp,
-    /// staged-alignment (the study's TL-TARNet), pooled.
-    #[arg(long, default_value = "staged-alignment")]
+    /// Transfer strategy (the names and descriptions come from the built-in strategy registry).
+    #[arg(long, default_value = "staged-alignment", help = strategy_help(false), long_help = strategy_help(true))]
     pub strategy: String,
     /// A source model saved by an earlier run (OUT/source_model), instead of training one.
     #[arg(long, value_name = "DIR")]
@@ -48,11 +47,23 @@ pub struct Args {
     pub columns: ColumnArgs,
 }
 
+/// The help of `--strategy`, from [`Registry::builtin`]: the names (`-h`), or a line per
+/// strategy with its description (`--help`).
+fn strategy_help(long: bool) -> String {
+    let registry = Registry::builtin();
+    if !long {
+        return format!("Transfer strategy: {}", registry.names().join(", "));
+    }
+    let lines: Vec<String> = registry.entries().iter().map(|e| format!("  {}: {}", e.name, e.description)).collect();
+    format!("Transfer strategy, one of:\n{}", lines.join("\n"))
+}
+
 /// Runs the transfer and writes OUT/{predictions.csv, summary.json, model/, source_model/}.
 pub fn run(args: Args) -> Result<()> {
-    if !STRATEGY_NAMES.contains(&args.strategy.as_str()) {
-        bail!("--strategy: unknown strategy `{}`; valid strategies: {}", args.strategy, STRATEGY_NAMES.join(", "));
-    }
+    let strategy = match Registry::builtin().build(&args.strategy, &StrategyConfig::default()) {
+        Ok(s) => s,
+        Err(e) => bail!("--strategy: {e}"),
+    };
     output::check_out_dir(&args.out, "--out")?;
     let ui = Ui::new("transfer", &args.report);
     let layout = args.columns.layout();
@@ -83,7 +94,6 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
 
-    let strategy = strategy_by_name(&args.strategy)?;
     let phase = ui.phase(format!("adapting to {} target units with `{}`", target.n(), args.strategy));
     let input = TransferInput::new(&source_model, &source, &target)?;
     let outcome = transfer_with_cita(strategy.as_ref(), input, &CitaParams::default(), seed.stream("transfer"))?;

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use ite_core::{Params, Seed};
 use ite_dgp::{Assignment, Shift};
-use ite_transfer::STRATEGY_NAMES;
+use ite_transfer::Registry;
 use serde::{Deserialize, Serialize};
 
 use crate::error::EvalError;
@@ -71,7 +71,7 @@ pub enum TestSet {
 /// | `assignments` | randomized, biased | target assignments | `randomized`, `biased` |
 /// | `shifts` | none | shift kinds (Simulation 2: covariate, effect, prognostic) | `none`, `covariate`, `effect`, `prognostic` (sim1: only `none`) |
 /// | `levels` | 0 | shift levels c | finite, in [0, 1]; sim1: only 0 |
-/// | `methods` | target-only, staged-alignment | strategy names ([`STRATEGY_NAMES`]) | non-empty, no repeats |
+/// | `methods` | target-only, staged-alignment | strategy names | non-empty, no repeats; registered (built-in: [`Registry::builtin`]) |
 /// | `replications` | 100 | replications per cell | ≥ 1 |
 /// | `test` | `FreshDraw(2000)` | where the metrics are measured | `FreshDraw(n ≥ 10)`, `HoldOut(share in [0.1, 0.9])` |
 /// | `max_epochs` | `None` | caps every training phase's epochs (source, target, alignment); for tests and smoke runs | ≥ 1 |
@@ -185,7 +185,7 @@ impl GridSpec {
 
     /// The cells of the grid, in canonical order (source n, target n, assignment, shift, level).
     pub fn cells(&self) -> Result<Vec<Cell>, EvalError> {
-        self.validate()?;
+        self.validate_fields()?;
         let assignments = parse_all::<Assignment>(&self.assignments)?;
         let shifts = parse_all::<Shift>(&self.shifts)?;
         let mut cells = Vec::new();
@@ -206,12 +206,26 @@ impl GridSpec {
     /// The task groups, in canonical order (source n, then replication): each group shares one
     /// source sample and one fitted source model.
     pub fn groups(&self) -> Result<Vec<Group>, EvalError> {
-        self.validate()?;
+        self.validate_fields()?;
         Ok(self
             .source_ns
             .iter()
             .flat_map(|&source_n| (0..self.replications).map(move |replication| Group { source_n, replication }))
             .collect())
+    }
+
+    /// Checks the grid like [`Params::validate`], with `registry` as the strategies its
+    /// `methods` may name (`validate` takes the built-in ones); what a grid run calls.
+    ///
+    /// # Errors
+    /// [`EvalError::InvalidParam`] naming the first field out of range, or a method `registry`
+    /// does not hold (the message lists the registered names).
+    pub fn validate_with(&self, registry: &Registry) -> Result<(), EvalError> {
+        self.validate_fields()?;
+        if let Some(m) = self.methods.iter().find(|m| !registry.contains(m)) {
+            return Err(invalid("methods", m, &format!("strategy names: {}", registry.names().join(", "))));
+        }
+        Ok(())
     }
 
     /// Every task of the grid, as keys, in canonical order.
@@ -251,7 +265,16 @@ fn check_unique<T: PartialEq + std::fmt::Debug>(name: &str, v: &[T]) -> Result<(
 
 impl Params for GridSpec {
     type Error = EvalError;
+    /// Checks every field, the methods against the built-in strategies
+    /// ([`GridSpec::validate_with`] takes another registry).
     fn validate(&self) -> Result<(), EvalError> {
+        self.validate_with(&Registry::builtin())
+    }
+}
+
+impl GridSpec {
+    /// Every check but whether the methods are registered.
+    fn validate_fields(&self) -> Result<(), EvalError> {
         check_unique("source_ns", &self.source_ns)?;
         if let Some(n) = self.source_ns.iter().find(|n| **n < 20) {
             return Err(invalid("source_ns", n, "sample sizes of at least 20"));
@@ -272,9 +295,6 @@ impl Params for GridSpec {
             return Err(invalid("shifts", &self.shifts, "Simulation 1 has no shifts: shifts = [none], levels = [0]"));
         }
         check_unique("methods", &self.methods)?;
-        if let Some(m) = self.methods.iter().find(|m| !STRATEGY_NAMES.contains(&m.as_str())) {
-            return Err(invalid("methods", m, &format!("strategy names: {}", STRATEGY_NAMES.join(", "))));
-        }
         if self.replications == 0 {
             return Err(invalid("replications", self.replications, "at least 1"));
         }

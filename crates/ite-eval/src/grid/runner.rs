@@ -8,13 +8,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use ite_core::{CausalData, Dgp, Fit, IteModel, Params, Seed, TransferInput};
+use ite_core::{CausalData, Dgp, Fit, IteModel, Seed, TransferInput};
 use ite_dgp::{Sim1Source, Sim1Target, Sim2Source, Sim2Target};
 use ite_nets::{FittedTarNet, TarNetParams};
-use ite_transfer::{
-    BoxedStrategy, CitaParams, FineTune, FreezeRepresentation, L2Sp, StagedAlignment, TargetOnly, TargetTraining,
-    strategy_by_name, task_affinity,
-};
+use ite_transfer::{CitaParams, Registry, StrategyConfig, StrategyEntry, task_affinity};
 use rayon::prelude::*;
 
 use crate::error::EvalError;
@@ -107,40 +104,6 @@ pub fn source_params(max_epochs: Option<usize>) -> TarNetParams {
     }
 }
 
-/// The built-in strategy `name` with its default settings, every training phase's epochs (and
-/// patience) capped by `max_epochs` when given.
-pub fn strategy_with_cap(name: &str, max_epochs: Option<usize>) -> Result<BoxedStrategy, EvalError> {
-    let Some(cap) = max_epochs else {
-        return Ok(strategy_by_name(name)?);
-    };
-    let cap_training =
-        |t: TargetTraining| TargetTraining { max_epochs: t.max_epochs.min(cap), patience: t.patience.min(cap), ..t };
-    Ok(match name {
-        "target-only" => {
-            let d = TargetOnly::default();
-            Box::new(TargetOnly { training: cap_training(d.training), ..d })
-        }
-        "fine-tune" => Box::new(FineTune { training: cap_training(FineTune::default().training) }),
-        "freeze-representation" => {
-            Box::new(FreezeRepresentation { training: cap_training(FreezeRepresentation::default().training) })
-        }
-        "l2-sp" => {
-            let d = L2Sp::default();
-            Box::new(L2Sp { training: cap_training(d.training.clone()), ..d })
-        }
-        "staged-alignment" => {
-            let d = StagedAlignment::default();
-            Box::new(StagedAlignment {
-                align_epochs: d.align_epochs.min(cap),
-                training: cap_training(d.training.clone()),
-                ..d
-            })
-        }
-        // source-only trains nothing; pooled trains with the (capped) source hyperparameters.
-        other => strategy_by_name(other)?,
-    })
-}
-
 /// The task groups of `shard` with their cells (canonical order).
 fn shard_groups(spec: &GridSpec, shard: Shard) -> Result<Vec<(Group, Vec<Cell>)>, EvalError> {
     let cells = spec.cells()?;
@@ -202,6 +165,7 @@ pub fn cell_data(
 
 struct Ctx<'a> {
     spec: &'a GridSpec,
+    registry: &'a Registry,
     seeds: GridSeeds,
     done: &'a HashSet<TaskKey>,
     file: &'a ResultsFile,
@@ -247,14 +211,18 @@ impl Ctx<'_> {
             test.truth().ok_or_else(|| EvalError::Empty("true potential outcomes of the test sample".into()))?.clone();
         let seed = self.seeds.fit(c, rep);
         let input = TransferInput::new(model, source, &train).map_err(EvalError::Core)?;
-        // CITA depends on the source model, source and target only: once per cell.
-        let cita = if methods.iter().any(|m| m != "target-only") {
+        let entries = methods.iter().map(|m| self.registry.entry(m)).collect::<Result<Vec<&StrategyEntry>, _>>()?;
+        // CITA depends on the source model, source and target only: once per cell, recorded on
+        // the rows of the methods that use the source.
+        let cita = if entries.iter().any(|e| e.uses_source) {
             Some(task_affinity(input, &CitaParams::default(), seed)?)
         } else {
             None
         };
-        for m in methods {
-            let strategy = strategy_with_cap(m, self.spec.max_epochs)?;
+        let config = StrategyConfig { max_epochs: self.spec.max_epochs };
+        for (m, entry) in methods.iter().zip(entries) {
+            // Every training phase of the strategy capped like the source's (`source_params`).
+            let strategy = self.registry.build(m, &config)?;
             let start = Instant::now();
             let fitted = strategy.transfer(input, seed)?;
             let fit_seconds = start.elapsed().as_secs_f64();
@@ -275,7 +243,7 @@ impl Ctx<'_> {
                 ite_mean: em.ite.mean,
                 ite_median: em.ite.median,
                 ite_sd: em.ite.sd,
-                cita: if m == "target-only" { None } else { cita },
+                cita: if entry.uses_source { cita } else { None },
                 fit_seconds,
             };
             self.file.append(&row)?;
@@ -290,14 +258,19 @@ impl Ctx<'_> {
 /// Prepares `out` for a run and says how many tasks it holds and how many are finished, without
 /// running anything (creates `out`, `run.json` and `results.csv` when missing).
 pub fn plan_grid(spec: &GridSpec, opts: &RunOptions, out: &Path) -> Result<Plan, EvalError> {
-    let (_, existing, keys) = prepare(spec, opts, out)?;
+    plan_grid_with(spec, opts, &Registry::builtin(), out)
+}
+
+/// [`plan_grid`] for a grid whose methods are strategies of `registry`.
+pub fn plan_grid_with(spec: &GridSpec, opts: &RunOptions, registry: &Registry, out: &Path) -> Result<Plan, EvalError> {
+    let (_, existing, keys) = prepare(spec, opts, registry, out)?;
     Ok(Plan { tasks: keys.len(), finished: existing.len() })
 }
 
 type Prepared = (ResultsFile, Vec<ResultRow>, Vec<TaskKey>);
 
-fn prepare(spec: &GridSpec, opts: &RunOptions, out: &Path) -> Result<Prepared, EvalError> {
-    spec.validate()?;
+fn prepare(spec: &GridSpec, opts: &RunOptions, registry: &Registry, out: &Path) -> Result<Prepared, EvalError> {
+    spec.validate_with(registry)?;
     if opts.jobs == 0 {
         return Err(ite_core::SettingsError::new("jobs", 0, "at least 1").into());
     }
@@ -355,7 +328,8 @@ fn prepare(spec: &GridSpec, opts: &RunOptions, out: &Path) -> Result<Prepared, E
     Ok((file, existing, keys))
 }
 
-/// Runs (or resumes) the tasks of `opts.shard` of `spec` into `out`.
+/// Runs (or resumes) the tasks of `opts.shard` of `spec` into `out`, its methods chosen among
+/// the built-in strategies ([`run_grid_with`] takes a registry with strategies of your own).
 ///
 /// `out` receives `run.json` at once, `results.csv` one row per finished task (appended and
 /// flushed as each finishes), and at the end `results.csv` sorted by task key and `summary.csv`.
@@ -372,13 +346,31 @@ pub fn run_grid(
     out: &Path,
     on_row: &(dyn Fn(&ResultRow, Progress) + Sync),
 ) -> Result<RunReport, EvalError> {
-    let (file, existing, keys) = prepare(spec, opts, out)?;
+    run_grid_with(spec, opts, &Registry::builtin(), out, on_row)
+}
+
+/// [`run_grid`] for a grid whose methods are strategies of `registry`: the built-in ones and any
+/// a user registered ([`Registry::register`]). Each is built with its entry's defaults and the
+/// grid's epoch cap ([`StrategyConfig::max_epochs`]); the rows carry the registered name.
+///
+/// # Errors
+/// As [`run_grid`]; a method `registry` does not hold is refused before anything runs
+/// ([`EvalError::InvalidParam`] on `methods`, listing the registered names).
+pub fn run_grid_with(
+    spec: &GridSpec,
+    opts: &RunOptions,
+    registry: &Registry,
+    out: &Path,
+    on_row: &(dyn Fn(&ResultRow, Progress) + Sync),
+) -> Result<RunReport, EvalError> {
+    let (file, existing, keys) = prepare(spec, opts, registry, out)?;
     let done: HashSet<TaskKey> = existing.iter().map(ResultRow::key).collect();
     let total = keys.len() - done.len();
     let rows = Mutex::new(Vec::new());
     let counter = AtomicUsize::new(0);
     let ctx = Ctx {
         spec,
+        registry,
         seeds: GridSeeds::new(opts.seed, spec.experiment),
         done: &done,
         file: &file,
