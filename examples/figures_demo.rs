@@ -17,47 +17,94 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
+use clap::{Parser, ValueEnum};
 use ite::core::Seed;
 use ite::eval::grid::{GridSpec, RunOptions, run_grid};
 use ite::eval::{figures, read_results};
 
-fn sizes(arg: Option<String>, default: Vec<usize>, what: &str) -> Result<Vec<usize>> {
-    match arg {
-        None => Ok(default),
-        Some(s) => s
-            .split(',')
-            .map(|v| v.trim().parse::<usize>().with_context(|| format!("{what}: `{v}` is not a whole number")))
-            .collect(),
+/// Run a Simulation 1 or 2 grid and draw its figures, or redraw the figures of a finished run.
+#[derive(Debug, Parser)]
+enum Cli {
+    /// Run a Simulation 1 grid (the study's settings, sizes as given) and draw its figures.
+    Sim1(GridArgs),
+    /// Run a Simulation 2 grid (the study's settings, sizes as given) and draw its figures.
+    Sim2(GridArgs),
+    /// Redraw the figures from OUT/results.csv.
+    Redraw {
+        /// Which simulation the results are of.
+        #[arg(value_enum)]
+        experiment: Experiment,
+        /// The output directory of a finished run.
+        out: PathBuf,
+    },
+}
+
+/// The grid's output directory and the settings that differ from the study's.
+#[derive(Debug, clap::Args)]
+struct GridArgs {
+    /// Output directory (results.csv, summary.csv, figures/).
+    out: PathBuf,
+    /// Replications per cell [default: the study's].
+    reps: Option<u64>,
+    /// Source sizes, comma-separated [default: the study's].
+    #[arg(value_parser = parse_sizes)]
+    source_ns: Option<Sizes>,
+    /// Target sizes, comma-separated [default: the study's].
+    #[arg(value_parser = parse_sizes)]
+    target_ns: Option<Sizes>,
+    /// Root seed.
+    #[arg(default_value_t = 1)]
+    seed: u64,
+}
+
+/// The two simulations.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Experiment {
+    Sim1,
+    Sim2,
+}
+
+impl Experiment {
+    fn name(self) -> &'static str {
+        match self {
+            Experiment::Sim1 => "sim1",
+            Experiment::Sim2 => "sim2",
+        }
     }
 }
 
+/// Comma-separated sample sizes.
+#[derive(Debug, Clone)]
+struct Sizes(Vec<usize>);
+
+fn parse_sizes(s: &str) -> Result<Sizes, String> {
+    s.split(',')
+        .map(|v| v.trim().parse::<usize>().map_err(|_| format!("`{v}` is not a whole number")))
+        .collect::<Result<_, _>>()
+        .map(Sizes)
+}
+
 fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
-    let experiment = args.next().context("first argument: sim1, sim2 or redraw")?;
-    if experiment == "redraw" {
-        let exp = args.next().context("redraw: second argument sim1 or sim2")?;
-        let out = PathBuf::from(args.next().context("redraw: third argument, the output directory")?);
-        let rows = read_results(&out.join("results.csv"))?;
-        let files = figures::draw_all(&rows, &exp, &out.join("figures"))?;
-        println!("{} figure files in {}", files.len(), out.join("figures").display());
-        return Ok(());
-    }
-    let mut spec = match experiment.as_str() {
-        "sim1" => GridSpec::sim1(),
-        "sim2" => GridSpec::sim2(),
-        other => bail!("first argument: `{other}` is not sim1, sim2 or redraw"),
+    let (experiment, args) = match Cli::parse() {
+        Cli::Redraw { experiment, out } => {
+            let rows = read_results(&out.join("results.csv"))?;
+            let files = figures::draw_all(&rows, experiment.name(), &out.join("figures"))?;
+            println!("{} figure files in {}", files.len(), out.join("figures").display());
+            return Ok(());
+        }
+        Cli::Sim1(args) => (Experiment::Sim1, args),
+        Cli::Sim2(args) => (Experiment::Sim2, args),
     };
-    let out = PathBuf::from(args.next().context("second argument: the output directory")?);
-    if let Some(r) = args.next() {
-        spec.replications = r.parse().with_context(|| format!("REPS: `{r}` is not a whole number"))?;
-    }
-    spec.source_ns = sizes(args.next(), spec.source_ns, "SOURCE_NS")?;
-    spec.target_ns = sizes(args.next(), spec.target_ns, "TARGET_NS")?;
-    let seed = match args.next() {
-        Some(s) => s.parse().with_context(|| format!("SEED: `{s}` is not a whole number"))?,
-        None => 1,
+    let mut spec = match experiment {
+        Experiment::Sim1 => GridSpec::sim1(),
+        Experiment::Sim2 => GridSpec::sim2(),
     };
+    let out = args.out;
+    spec.replications = args.reps.unwrap_or(spec.replications);
+    spec.source_ns = args.source_ns.map_or(spec.source_ns, |s| s.0);
+    spec.target_ns = args.target_ns.map_or(spec.target_ns, |s| s.0);
+    let seed = args.seed;
     let opts = RunOptions { seed: Seed::new(seed), ..RunOptions::default() };
     let start = Instant::now();
     let last = Mutex::new(0usize);
@@ -80,7 +127,7 @@ fn main() -> Result<()> {
         *last = p.done;
     })?;
     eprintln!("{} tasks run, {} skipped, {:.0} s", report.ran, report.skipped, start.elapsed().as_secs_f64());
-    let files = figures::draw_all(&report.rows, &experiment, &out.join("figures"))?;
+    let files = figures::draw_all(&report.rows, experiment.name(), &out.join("figures"))?;
     println!("{} figure files in {}", files.len(), out.join("figures").display());
     Ok(())
 }

@@ -20,12 +20,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
+use clap::Parser;
 use ite::core::rand::RngExt;
 use ite::core::{CausalData, Covariates, CsvLayout, Fit, IteModel, IteRng, Seed, TransferInput, Truth};
+use ite::dgp::expit;
 use ite::nets::{FittedTarNet, TarNetParams};
 use ite::transfer::{CitaParams, strategy_by_name, transfer_with_cita};
 use plotters::prelude::*;
+use rand_distr::StandardNormal;
 
 /// The survey's covariates, in this order.
 const COVARIATES: [&str; 6] = ["ln_income", "mother_edu", "caste_religion_group", "elec", "dist_school_km", "poor"];
@@ -39,68 +42,38 @@ const METHODS: [(&str, &str); 3] = [
 static FONT: &[u8] = include_bytes!("../crates/ite-eval/assets/DejaVuSans.ttf");
 
 /// Command-line options.
+#[derive(Debug, Parser)]
+#[command(about = "The survey application (IHDS-II) on a real extract, or on a synthetic stand-in without --source")]
 struct Opts {
+    /// The source extract (CSV); without it the example runs on the synthetic stand-in.
+    #[arg(long, value_name = "FILE", requires = "targets")]
     source: Option<PathBuf>,
+    /// The target extracts (CSV), comma-separated.
+    #[arg(long, value_name = "F1,F2", value_delimiter = ',', requires = "source")]
     targets: Vec<PathBuf>,
+    /// Treatment column.
+    #[arg(long, value_name = "COL", default_value = "collect_fw")]
     treatment: String,
+    /// Outcome column.
+    #[arg(long, value_name = "COL", default_value = "study_min_wk")]
     outcome: String,
+    /// Covariate columns, comma-separated.
+    #[arg(long, value_name = "A,B,..", value_delimiter = ',', default_values = COVARIATES)]
     covariates: Vec<String>,
+    /// Seed of the stand-in and of every fit.
+    #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
+    /// Output directory.
+    #[arg(long, value_name = "DIR", default_value = "ihds_out")]
     out: PathBuf,
-}
-
-fn parse_args() -> Result<Opts> {
-    let mut o = Opts {
-        source: None,
-        targets: Vec::new(),
-        treatment: "collect_fw".into(),
-        outcome: "study_min_wk".into(),
-        covariates: COVARIATES.iter().map(|s| s.to_string()).collect(),
-        seed: 1,
-        out: PathBuf::from("ihds_out"),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{flag}: expected a value"));
-        match flag.as_str() {
-            "--source" => o.source = Some(value()?.into()),
-            "--targets" => o.targets = value()?.split(',').map(PathBuf::from).collect(),
-            "--treatment" => o.treatment = value()?,
-            "--outcome" => o.outcome = value()?,
-            "--covariates" => o.covariates = value()?.split(',').map(str::to_string).collect(),
-            "--seed" => {
-                let v = value()?;
-                o.seed = v.parse().with_context(|| format!("--seed: `{v}` is not a whole number ≥ 0"))?;
-            }
-            "--out" => o.out = value()?.into(),
-            "--help" | "-h" => {
-                println!(
-                    "ihds_application [--source FILE --targets F1,F2] [--treatment COL] [--outcome COL] \
-                     [--covariates A,B,..] [--seed S] [--out DIR]"
-                );
-                std::process::exit(0);
-            }
-            other => bail!("unknown option `{other}` (try --help)"),
-        }
-    }
-    if o.source.is_some() == o.targets.is_empty() {
-        bail!("--source and --targets go together (a real extract needs both)");
-    }
-    Ok(o)
 }
 
 // ---------------------------------------------------------------------------------------------
 // The synthetic stand-in.
 
+/// A standard normal draw.
 fn normal(rng: &mut IteRng) -> f64 {
-    // Box–Muller; u1 in (0, 1].
-    let u1: f64 = 1.0 - rng.random::<f64>();
-    let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
-fn expit(z: f64) -> f64 {
-    1.0 / (1.0 + (-z).exp())
+    rng.sample(StandardNormal)
 }
 
 /// How one population (a state, or the pool of other states) differs.
@@ -288,7 +261,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> Result<()> {
-    let opts = parse_args()?;
+    let opts = Opts::parse();
     let seed = Seed::new(opts.seed);
     let synthetic_run = opts.source.is_none();
     let (source, targets) = match &opts.source {

@@ -9,25 +9,37 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use clap::Parser;
 use ite::core::Seed;
 use ite::eval::grid::{GridSpec, RunOptions, run_grid};
+
+/// Simulation 1 of the study through the library API (the quick grid unless --full).
+#[derive(Debug, Parser)]
+struct Args {
+    /// Output directory; rerunning the same command resumes an interrupted run.
+    #[arg(default_value = "out/sim1-example")]
+    out: PathBuf,
+    /// The study's full grid instead of the quick one.
+    #[arg(long)]
+    full: bool,
+    /// Replications per cell [default: the grid's].
+    #[arg(long, value_name = "N")]
+    reps: Option<u64>,
+    /// Root seed.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
+}
 
 fn main() -> Result<()> {
     // One thread per fit: the tensor backend's matmul threads follow RAYON_NUM_THREADS.
     // SAFETY: no thread has started yet.
     unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
-    let full = args.iter().any(|a| a == "--full");
-    let out = PathBuf::from(args.first().filter(|a| !a.starts_with("--")).map_or("out/sim1-example", |s| s.as_str()));
+    let Args { out, full, reps, seed } = Args::parse();
 
     // The grid: cells (source n × target n × assignment) × methods × replications.
     let mut spec = if full { GridSpec::sim1() } else { GridSpec::sim1_quick() };
-    if let Some(r) = flag("--reps") {
-        spec.replications = r.parse().with_context(|| format!("--reps `{r}`"))?;
-    }
-    let seed = flag("--seed").map_or(Ok(1), |s| s.parse()).context("--seed")?;
+    spec.replications = reps.unwrap_or(spec.replications);
     let opts = RunOptions { seed: Seed::new(seed), quick: !full, ..RunOptions::default() };
     println!(
         "Simulation 1: source n {:?}, target n {:?}, {:?}, methods {:?}, {} replications, {} jobs",

@@ -8,23 +8,35 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use clap::Parser;
 use ite::core::Seed;
 use ite::eval::grid::{GridSpec, RunOptions, run_grid};
+
+/// Simulation 2 of the study through the library API (the quick grid unless --full).
+#[derive(Debug, Parser)]
+struct Args {
+    /// Output directory; rerunning the same command resumes an interrupted run.
+    #[arg(default_value = "out/sim2-example")]
+    out: PathBuf,
+    /// The study's full grid instead of the quick one.
+    #[arg(long)]
+    full: bool,
+    /// Replications per cell [default: the grid's].
+    #[arg(long, value_name = "N")]
+    reps: Option<u64>,
+    /// Root seed.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    seed: u64,
+}
 
 fn main() -> Result<()> {
     // SAFETY: no thread has started yet; one thread per fit.
     unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
-    let full = args.iter().any(|a| a == "--full");
-    let out = PathBuf::from(args.first().filter(|a| !a.starts_with("--")).map_or("out/sim2-example", |s| s.as_str()));
+    let Args { out, full, reps, seed } = Args::parse();
 
     let mut spec = if full { GridSpec::sim2() } else { GridSpec::sim2_quick() };
-    if let Some(r) = flag("--reps") {
-        spec.replications = r.parse().with_context(|| format!("--reps `{r}`"))?;
-    }
-    let seed = flag("--seed").map_or(Ok(1), |s| s.parse()).context("--seed")?;
+    spec.replications = reps.unwrap_or(spec.replications);
     let opts = RunOptions { seed: Seed::new(seed), quick: !full, ..RunOptions::default() };
     let report = run_grid(&spec, &opts, &out, &|_, p| {
         if p.done % 20 == 0 || p.done == p.total {

@@ -7,6 +7,7 @@
 //! ```
 
 use anyhow::{Context, Result};
+use clap::Parser;
 use ite::core::{Dgp, Fit, IteModel, Seed, TransferInput};
 use ite::dgp::{Assignment, Sim1Source, Sim1Target};
 use ite::eval::Summary;
@@ -14,15 +15,22 @@ use ite::eval::metrics::{ate_bias, pehe};
 use ite::nets::TarNetParams;
 use ite::transfer::{CitaParams, STRATEGY_NAMES, strategy_by_name, transfer_with_cita};
 
-fn arg(i: usize, default: usize) -> Result<usize> {
-    match std::env::args().nth(i) {
-        Some(s) => s.parse().with_context(|| format!("argument {i}: `{s}` is not a whole number")),
-        None => Ok(default),
-    }
+/// Every built-in transfer strategy on Simulation 1 (randomized source, biased targets).
+#[derive(Debug, Parser)]
+struct Args {
+    /// Replications.
+    #[arg(default_value_t = 5)]
+    replications: usize,
+    /// Source sample size.
+    #[arg(default_value_t = 5000)]
+    n_source: usize,
+    /// Target sample size.
+    #[arg(default_value_t = 100)]
+    n_target: usize,
 }
 
 fn main() -> Result<()> {
-    let (reps, n_source, n_target) = (arg(1, 5)?, arg(2, 5000)?, arg(3, 100)?);
+    let Args { replications: reps, n_source, n_target } = Args::parse();
     let root = Seed::new(2025);
     let mut pehes = vec![Vec::new(); STRATEGY_NAMES.len()];
     let mut biases = vec![Vec::new(); STRATEGY_NAMES.len()];

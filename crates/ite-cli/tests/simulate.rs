@@ -188,6 +188,8 @@ fn errors_name_the_flag_fail_and_leave_no_file() {
         (vec!["nie-wager-a", "--role", "source", "--n", "10"], "--role"),
         (vec!["nie-wager-b", "--dim", "4", "--n", "10"], "--dim"),
         (vec!["nie-wager-c", "--propensity-adj", "1", "--n", "10"], "--propensity-adj"),
+        (vec!["sim1", "--role", "target", "--shift", "effect", "--n", "10"], "--shift"),
+        (vec!["ihdp-like", "--data", "/nonexistent", "--dim", "3", "--n", "10"], "--dim"),
         (vec!["ihdp-like", "--n", "10"], "--data"),
         (vec!["ihdp-like", "--data", "/nonexistent", "--n", "10"], "/nonexistent"),
     ];

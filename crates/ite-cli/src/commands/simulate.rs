@@ -1,8 +1,10 @@
 //! `ite simulate`: draw a sample from one of the project's data-generating
 //! processes and write it as CSV (`x1,…,xp,t,y,mu0,mu1`).
 //!
-//! Every flag is checked before anything is drawn, and the file is written
-//! atomically, so an invalid command leaves no file behind.
+//! Each scenario is a clap subcommand with only the flags that apply to it, so a
+//! flag that does not apply is rejected by the parser. Every value is checked
+//! before anything is drawn, and the file is written atomically, so an invalid
+//! command leaves no file behind.
 
 use std::path::PathBuf;
 
@@ -15,20 +17,16 @@ use ite_dgp::{
 };
 
 const SCENARIOS: &str = "\
-Scenarios:
-  sim1          Aydın–Brandt Simulation 1 (linear, 5 correlated covariates, τ(x) = 1 + 0.05·Σx)
-                  --role source
-                  --role target [--assignment randomized|biased] [--from-source SRC.csv]
-                  (--from-source resamples the rows of SRC.csv with replacement, as the study does;
-                   without it the target is a fresh draw from the population)
-  sim2          Aydın–Brandt Simulation 2 (nonlinear, shifts)
-                  --role source
-                  --role target [--shift none|covariate|effect|prognostic --level C] [--assignment randomized|biased]
-  nie-wager-a   Nie–Wager setup A: difficult nuisance, easy effect     [--propensity-adj ADJ]
-  nie-wager-b   Nie–Wager setup B: randomized trial
-  nie-wager-c   Nie–Wager setup C: easy propensity, difficult baseline
-  nie-wager-d   Nie–Wager setup D: unrelated arms                      [--propensity-adj ADJ]
-  ihdp-like     rows of one IHDP replication drawn with replacement    --data DIR [--replication R]
+Flags of each scenario (`ite simulate SCENARIO --help` describes them):
+  sim1          --role source
+                --role target [--assignment randomized|biased] [--from-source SRC.csv]
+                (--from-source resamples the rows of SRC.csv with replacement, as the study does;
+                 without it the target is a fresh draw from the population)
+  sim2          --role source
+                --role target [--shift none|covariate|effect|prognostic --level C] [--assignment randomized|biased]
+  nie-wager-a   [--propensity-adj ADJ]
+  nie-wager-d   [--propensity-adj ADJ]
+  ihdp-like     --data DIR [--replication R]
 
 Common: --n N (units, > 0), --seed S, --out FILE.csv; --dim P and --noise-sd SD change the
 population (sim1, sim2, nie-wager-*). The sample equals the library's `sample_seeded(N, Seed::new(S))`.
@@ -38,71 +36,143 @@ Examples:
   ite simulate sim1 --role target --assignment biased --n 250 --seed 2 --from-source source.csv --out target.csv
   ite simulate sim2 --role target --shift covariate --level 0.5 --assignment biased --n 500 --seed 3 --out t.csv";
 
-/// Arguments of `ite simulate`.
+/// Arguments of `ite simulate`: the scenario and its flags.
 #[derive(Debug, clap::Args)]
-#[command(after_long_help = SCENARIOS, after_help = SCENARIOS)]
+#[command(
+    subcommand_value_name = "SCENARIO",
+    subcommand_help_heading = "Scenarios",
+    disable_help_subcommand = true,
+    after_long_help = SCENARIOS,
+    after_help = SCENARIOS
+)]
 pub struct Args {
-    /// The data-generating process (listed below).
-    #[arg(value_enum, value_name = "SCENARIO")]
+    /// The data-generating process.
+    #[command(subcommand)]
     pub scenario: Scenario,
-    /// Source or target population (sim1, sim2).
-    #[arg(long, value_enum)]
-    pub role: Option<Role>,
-    /// Treatment assignment of a target [default: randomized].
-    #[arg(long, value_enum)]
-    pub assignment: Option<AssignmentArg>,
-    /// Shift of a sim2 target [default: none].
-    #[arg(long, value_enum)]
-    pub shift: Option<ShiftArg>,
-    /// Shift level c ≥ 0 of a sim2 target (the study: 0, 0.25, 0.5, 0.75, 1).
-    #[arg(long, value_name = "C", allow_negative_numbers = true)]
-    pub level: Option<f64>,
+}
+
+/// The scenarios `ite simulate` knows, each with its own flags.
+#[derive(Debug, clap::Subcommand)]
+pub enum Scenario {
+    /// Aydın–Brandt Simulation 1 (linear, 5 correlated covariates, τ(x) = 1 + 0.05·Σx).
+    Sim1(Sim1Args),
+    /// Aydın–Brandt Simulation 2 (nonlinear, shifts).
+    Sim2(Sim2Args),
+    /// Nie–Wager setup A: difficult nuisance, easy effect.
+    NieWagerA(NieWagerAdjustableArgs),
+    /// Nie–Wager setup B: randomized trial.
+    NieWagerB(NieWagerArgs),
+    /// Nie–Wager setup C: easy propensity, difficult baseline.
+    NieWagerC(NieWagerArgs),
+    /// Nie–Wager setup D: unrelated arms.
+    NieWagerD(NieWagerAdjustableArgs),
+    /// Rows of one IHDP replication drawn with replacement.
+    IhdpLike(IhdpLikeArgs),
+}
+
+/// How many units, which seed, where to write: every scenario has these.
+#[derive(Debug, clap::Args)]
+pub struct OutputArgs {
     /// Number of units to draw (> 0).
-    #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub n: i64,
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_units)]
+    pub n: usize,
     /// Seed; the same seed gives the same file, byte for byte.
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
-    /// A sim1 source CSV whose rows a sim1 target resamples with replacement.
-    #[arg(long, value_name = "SRC.csv")]
-    pub from_source: Option<PathBuf>,
-    /// Number of covariates [default: 5].
-    #[arg(long, value_name = "P")]
-    pub dim: Option<usize>,
-    /// Standard deviation of the outcome noise [default: 1].
-    #[arg(long, value_name = "SD", allow_negative_numbers = true)]
-    pub noise_sd: Option<f64>,
-    /// Logit shift of the propensity in nie-wager-a and nie-wager-d (higher: fewer treated) [default: 0].
-    #[arg(long, value_name = "ADJ", allow_negative_numbers = true)]
-    pub propensity_adj: Option<f64>,
-    /// Directory with ihdp_npci_R.csv files (ihdp-like).
-    #[arg(long, value_name = "DIR")]
-    pub data: Option<PathBuf>,
-    /// IHDP replication to resample (ihdp-like) [default: 1].
-    #[arg(long, value_name = "R")]
-    pub replication: Option<usize>,
     /// Output CSV file (written atomically: on any error no file is left).
     #[arg(long, value_name = "FILE.csv")]
     pub out: PathBuf,
 }
 
-/// The scenarios `ite simulate` knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Scenario {
-    /// Simulation 1 (linear).
-    Sim1,
-    /// Simulation 2 (nonlinear, shifts).
-    Sim2,
-    /// Nie–Wager setup A.
-    NieWagerA,
-    /// Nie–Wager setup B.
-    NieWagerB,
-    /// Nie–Wager setup C.
-    NieWagerC,
-    /// Nie–Wager setup D.
-    NieWagerD,
-    /// IHDP rows resampled with replacement.
-    IhdpLike,
+/// Changes to a simulated population (sim1, sim2, nie-wager-*).
+#[derive(Debug, clap::Args)]
+pub struct PopulationArgs {
+    /// Number of covariates [default: 5].
+    #[arg(long, value_name = "P", value_parser = parse_dim)]
+    pub dim: Option<usize>,
+    /// Standard deviation of the outcome noise [default: 1].
+    #[arg(long, value_name = "SD", allow_negative_numbers = true, value_parser = parse_noise_sd)]
+    pub noise_sd: Option<f64>,
+}
+
+/// Flags of `ite simulate sim1`.
+#[derive(Debug, clap::Args)]
+pub struct Sim1Args {
+    /// Source or target population.
+    #[arg(long, value_enum)]
+    pub role: Role,
+    /// Treatment assignment of a target [default: randomized].
+    #[arg(long, value_enum)]
+    pub assignment: Option<AssignmentArg>,
+    /// A sim1 source CSV whose rows the target resamples with replacement (without it the
+    /// target is a fresh draw from the population).
+    #[arg(long, value_name = "SRC.csv")]
+    pub from_source: Option<PathBuf>,
+    /// Changes to the population.
+    #[command(flatten)]
+    pub population: PopulationArgs,
+    /// Units, seed and output file.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Flags of `ite simulate sim2`.
+#[derive(Debug, clap::Args)]
+pub struct Sim2Args {
+    /// Source or target population.
+    #[arg(long, value_enum)]
+    pub role: Role,
+    /// Treatment assignment of a target [default: randomized].
+    #[arg(long, value_enum)]
+    pub assignment: Option<AssignmentArg>,
+    /// Shift of a target [default: none].
+    #[arg(long, value_enum)]
+    pub shift: Option<ShiftArg>,
+    /// Shift level c ≥ 0 of a target (the study: 0, 0.25, 0.5, 0.75, 1).
+    #[arg(long, value_name = "C", allow_negative_numbers = true, value_parser = parse_level)]
+    pub level: Option<f64>,
+    /// Changes to the population.
+    #[command(flatten)]
+    pub population: PopulationArgs,
+    /// Units, seed and output file.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Flags of `ite simulate nie-wager-b` and `nie-wager-c`.
+#[derive(Debug, clap::Args)]
+pub struct NieWagerArgs {
+    /// Changes to the population.
+    #[command(flatten)]
+    pub population: PopulationArgs,
+    /// Units, seed and output file.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Flags of `ite simulate nie-wager-a` and `nie-wager-d`, whose propensity can be shifted.
+#[derive(Debug, clap::Args)]
+pub struct NieWagerAdjustableArgs {
+    /// Logit shift of the propensity (higher: fewer treated) [default: 0].
+    #[arg(long, value_name = "ADJ", allow_negative_numbers = true)]
+    pub propensity_adj: Option<f64>,
+    /// The flags every Nie–Wager setup has.
+    #[command(flatten)]
+    pub common: NieWagerArgs,
+}
+
+/// Flags of `ite simulate ihdp-like`.
+#[derive(Debug, clap::Args)]
+pub struct IhdpLikeArgs {
+    /// Directory with ihdp_npci_R.csv files.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// IHDP replication to resample.
+    #[arg(long, value_name = "R", default_value_t = 1)]
+    pub replication: usize,
+    /// Units, seed and output file.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Source or target.
@@ -156,6 +226,37 @@ impl From<ShiftArg> for Shift {
     }
 }
 
+fn parse_units(s: &str) -> Result<usize, String> {
+    let n: i64 = s.parse().map_err(|e| format!("{e}"))?;
+    if n <= 0 {
+        return Err(format!("must be a positive number of units, got {n}"));
+    }
+    usize::try_from(n).map_err(|_| format!("{n} is too large for this machine"))
+}
+
+fn parse_dim(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>().map_err(|e| format!("{e}"))? {
+        0 => Err("must be at least 1, got 0".to_string()),
+        d => Ok(d),
+    }
+}
+
+fn parse_noise_sd(s: &str) -> Result<f64, String> {
+    let sd: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if !(sd.is_finite() && sd >= 0.0) {
+        return Err(format!("must be a finite number ≥ 0, got {sd}"));
+    }
+    Ok(sd)
+}
+
+fn parse_level(s: &str) -> Result<f64, String> {
+    let level: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if !(level.is_finite() && level >= 0.0) {
+        return Err(format!("must be a shift level ≥ 0, got {level}"));
+    }
+    Ok(level)
+}
+
 /// What to sample, fully resolved and validated.
 enum Plan {
     Sim1Source(Sim1Source),
@@ -194,176 +295,120 @@ impl Plan {
 
 /// Draws the sample and writes it.
 pub fn run(args: Args) -> Result<()> {
-    let n = check_n(args.n)?;
-    let plan = plan(&args)?;
-    let data = plan.sample(n, Seed::new(args.seed)).context("cannot draw the sample")?;
-    ite_core::write_csv(&args.out, &data)?;
+    let (plan, out) = match &args.scenario {
+        Scenario::Sim1(a) => (a.plan()?, &a.output),
+        Scenario::Sim2(a) => (a.plan()?, &a.output),
+        Scenario::NieWagerA(a) => (Plan::NieWager(a.dgp(NieWagerSetup::A)), &a.common.output),
+        Scenario::NieWagerB(a) => (Plan::NieWager(a.dgp(NieWagerSetup::B)), &a.output),
+        Scenario::NieWagerC(a) => (Plan::NieWager(a.dgp(NieWagerSetup::C)), &a.output),
+        Scenario::NieWagerD(a) => (Plan::NieWager(a.dgp(NieWagerSetup::D)), &a.common.output),
+        Scenario::IhdpLike(a) => (a.plan()?, &a.output),
+    };
+    plan.validate().map_err(|e| anyhow::anyhow!("{}", flag_message(e)))?;
+    let data = plan.sample(out.n, Seed::new(out.seed)).context("cannot draw the sample")?;
+    ite_core::write_csv(&out.out, &data)?;
     let truth = data.truth().map(|t| format!(", true ATE {:.4}", t.ate())).unwrap_or_default();
     println!(
         "wrote {} units ({} treated), {} covariates{truth} to {}",
         data.n(),
         data.n_treated(),
         data.p(),
-        args.out.display()
+        out.out.display()
     );
     Ok(())
 }
 
-fn check_n(n: i64) -> Result<usize> {
-    if n <= 0 {
-        bail!("--n must be a positive number of units, got {n}");
-    }
-    usize::try_from(n).with_context(|| format!("--n {n} is too large for this machine"))
-}
-
-fn scenario_name(s: Scenario) -> String {
-    s.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()
-}
-
-/// Errors when `flag` was given for a scenario that does not use it.
-fn reject(given: bool, flag: &str, scenario: Scenario, why: &str) -> Result<()> {
+/// Errors when `flag` was given to a source, which only targets use.
+fn reject_for_source(given: bool, flag: &str, scenario: &str, why: &str) -> Result<()> {
     if given {
-        bail!("{flag} does not apply to {}: {why}", scenario_name(scenario));
+        bail!("{flag} does not apply to a {scenario} source: {why}");
     }
     Ok(())
 }
 
-fn plan(a: &Args) -> Result<Plan> {
-    let s = a.scenario;
-    if let Some(level) = a.level
-        && !(level.is_finite() && level >= 0.0)
-    {
-        bail!("--level must be a shift level ≥ 0, got {level}");
-    }
-    if let Some(sd) = a.noise_sd
-        && !(sd.is_finite() && sd >= 0.0)
-    {
-        bail!("--noise-sd must be a finite number ≥ 0, got {sd}");
-    }
-    if let Some(d) = a.dim
-        && d == 0
-    {
-        bail!("--dim must be at least 1, got 0");
-    }
-    let is_sim = matches!(s, Scenario::Sim1 | Scenario::Sim2);
-    let is_nw = matches!(s, Scenario::NieWagerA | Scenario::NieWagerB | Scenario::NieWagerC | Scenario::NieWagerD);
-    reject(!is_sim && a.role.is_some(), "--role", s, "only sim1 and sim2 have source and target roles")?;
-    reject(!is_sim && a.assignment.is_some(), "--assignment", s, "only sim1 and sim2 targets have it")?;
-    reject(s != Scenario::Sim2 && (a.shift.is_some() || a.level.is_some()), "--shift/--level", s, "only sim2 shifts")?;
-    reject(s != Scenario::Sim1 && a.from_source.is_some(), "--from-source", s, "only sim1 targets resample a source")?;
-    reject(!is_nw && a.propensity_adj.is_some(), "--propensity-adj", s, "only nie-wager-a..d have it")?;
-    reject(s != Scenario::IhdpLike && a.data.is_some(), "--data", s, "only ihdp-like reads a dataset")?;
-    reject(s != Scenario::IhdpLike && a.replication.is_some(), "--replication", s, "only ihdp-like reads a dataset")?;
-    reject(
-        s == Scenario::IhdpLike && (a.dim.is_some() || a.noise_sd.is_some()),
-        "--dim/--noise-sd",
-        s,
-        "the rows are IHDP's own",
-    )?;
-    let role = if is_sim {
-        let Some(role) = a.role else {
-            bail!("--role is required for {}: `--role source` or `--role target`", scenario_name(s));
+impl Sim1Args {
+    fn plan(&self) -> Result<Plan> {
+        let mut params = Sim1Params::default();
+        params.dim = self.population.dim.unwrap_or(params.dim);
+        params.noise_sd = self.population.noise_sd.unwrap_or(params.noise_sd);
+        if self.role == Role::Source {
+            let why = "the source is always randomized; use --role target";
+            reject_for_source(self.assignment.is_some(), "--assignment", "sim1", why)?;
+            reject_for_source(self.from_source.is_some(), "--from-source", "sim1", "it is for targets")?;
+            return Ok(Plan::Sim1Source(Sim1Source::new(params)));
+        }
+        let draw = match &self.from_source {
+            Some(path) => {
+                let src = self.read_source(path)?;
+                params.dim = src.p();
+                TargetDraw::Resample(src)
+            }
+            None => TargetDraw::Population,
         };
-        if role == Role::Source {
-            reject(a.assignment.is_some(), "--assignment", s, "the source is always randomized; use --role target")?;
-            reject(a.shift.is_some() || a.level.is_some(), "--shift/--level", s, "the source is never shifted")?;
-            reject(a.from_source.is_some(), "--from-source", s, "it is for targets")?;
+        let assignment = self.assignment.map(Into::into).unwrap_or_default();
+        Ok(Plan::Sim1Target(Sim1Target { params, assignment, draw, ..Sim1Target::default() }))
+    }
+
+    /// Reads `--from-source`, whose covariate count must agree with `--dim` if given.
+    fn read_source(&self, path: &std::path::Path) -> Result<CausalData> {
+        // `{e}` rather than context: the I/O error already names the path.
+        let src = ite_core::read_csv(path, &CsvLayout::default()).map_err(|e| anyhow::anyhow!("--from-source: {e}"))?;
+        if let Some(d) = self.population.dim
+            && d != src.p()
+        {
+            bail!("--dim {d} differs from the {} covariates of --from-source {}", src.p(), path.display());
         }
-        Some(role)
-    } else {
-        None
-    };
-    let assignment: Assignment = a.assignment.map(Into::into).unwrap_or_default();
-    let plan = match s {
-        Scenario::Sim1 => {
-            let mut params = Sim1Params::default();
-            if let Some(d) = a.dim {
-                params.dim = d;
-            }
-            if let Some(sd) = a.noise_sd {
-                params.noise_sd = sd;
-            }
-            if role == Some(Role::Source) {
-                Plan::Sim1Source(Sim1Source::new(params))
-            } else {
-                let draw = match &a.from_source {
-                    Some(path) => {
-                        // `{e}` rather than context: the I/O error already names the path.
-                        let src = ite_core::read_csv(path, &CsvLayout::default())
-                            .map_err(|e| anyhow::anyhow!("--from-source: {e}"))?;
-                        if let Some(d) = a.dim
-                            && d != src.p()
-                        {
-                            bail!(
-                                "--dim {d} differs from the {} covariates of --from-source {}",
-                                src.p(),
-                                path.display()
-                            );
-                        }
-                        params.dim = src.p();
-                        TargetDraw::Resample(src)
-                    }
-                    None => TargetDraw::Population,
-                };
-                Plan::Sim1Target(Sim1Target { params, assignment, draw, ..Sim1Target::default() })
-            }
+        Ok(src)
+    }
+}
+
+impl Sim2Args {
+    fn plan(&self) -> Result<Plan> {
+        let mut params = Sim2Params::default();
+        params.dim = self.population.dim.unwrap_or(params.dim);
+        params.noise_sd = self.population.noise_sd.unwrap_or(params.noise_sd);
+        if self.role == Role::Source {
+            let why = "the source is always randomized; use --role target";
+            reject_for_source(self.assignment.is_some(), "--assignment", "sim2", why)?;
+            let shifted = self.shift.is_some() || self.level.is_some();
+            reject_for_source(shifted, "--shift/--level", "sim2", "the source is never shifted")?;
+            return Ok(Plan::Sim2Source(Sim2Source::new(params)));
         }
-        Scenario::Sim2 => {
-            let mut params = Sim2Params::default();
-            if let Some(d) = a.dim {
-                params.dim = d;
-            }
-            if let Some(sd) = a.noise_sd {
-                params.noise_sd = sd;
-            }
-            if role == Some(Role::Source) {
-                Plan::Sim2Source(Sim2Source::new(params))
-            } else {
-                let shift: Shift = a.shift.map(Into::into).unwrap_or_default();
-                let level = match (shift, a.level) {
-                    (_, Some(level)) => level,
-                    (Shift::None, None) => 0.0,
-                    (_, None) => bail!("--level is required with --shift {shift}"),
-                };
-                Plan::Sim2Target(Sim2Target { params, shift, level, assignment })
-            }
-        }
-        Scenario::NieWagerA | Scenario::NieWagerB | Scenario::NieWagerC | Scenario::NieWagerD => {
-            let setup = match s {
-                Scenario::NieWagerA => NieWagerSetup::A,
-                Scenario::NieWagerB => NieWagerSetup::B,
-                Scenario::NieWagerC => NieWagerSetup::C,
-                _ => NieWagerSetup::D,
-            };
-            let mut dgp = NieWager::new(setup);
-            if let Some(d) = a.dim {
-                dgp.dim = d;
-            }
-            if let Some(sd) = a.noise_sd {
-                dgp.sigma = sd;
-            }
-            if let Some(adj) = a.propensity_adj {
-                if !matches!(setup, NieWagerSetup::A | NieWagerSetup::D) {
-                    bail!(
-                        "--propensity-adj applies to nie-wager-a and nie-wager-d only (B is randomized, C's propensity is fixed)"
-                    );
-                }
-                dgp.propensity_adj = adj;
-            }
-            Plan::NieWager(dgp)
-        }
-        Scenario::IhdpLike => {
-            let Some(dir) = &a.data else {
-                bail!("--data DIR is required for ihdp-like (the directory with ihdp_npci_R.csv files)");
-            };
-            let r = a.replication.unwrap_or(1);
-            let data =
-                ihdp::load_file(&ihdp::replication_path(dir, r)).with_context(|| format!("--data, replication {r}"))?;
-            Plan::Resample(Resample::new(data))
-        }
-    };
-    plan.validate().map_err(|e| anyhow::anyhow!("{}", flag_message(e)))?;
-    Ok(plan)
+        let shift: Shift = self.shift.map(Into::into).unwrap_or_default();
+        let level = match (shift, self.level) {
+            (_, Some(level)) => level,
+            (Shift::None, None) => 0.0,
+            (_, None) => bail!("--level is required with --shift {shift}"),
+        };
+        let assignment = self.assignment.map(Into::into).unwrap_or_default();
+        Ok(Plan::Sim2Target(Sim2Target { params, shift, level, assignment }))
+    }
+}
+
+impl NieWagerArgs {
+    fn dgp(&self, setup: NieWagerSetup) -> NieWager {
+        let mut dgp = NieWager::new(setup);
+        dgp.dim = self.population.dim.unwrap_or(dgp.dim);
+        dgp.sigma = self.population.noise_sd.unwrap_or(dgp.sigma);
+        dgp
+    }
+}
+
+impl NieWagerAdjustableArgs {
+    fn dgp(&self, setup: NieWagerSetup) -> NieWager {
+        let mut dgp = self.common.dgp(setup);
+        dgp.propensity_adj = self.propensity_adj.unwrap_or(dgp.propensity_adj);
+        dgp
+    }
+}
+
+impl IhdpLikeArgs {
+    fn plan(&self) -> Result<Plan> {
+        let r = self.replication;
+        let data = ihdp::load_file(&ihdp::replication_path(&self.data, r))
+            .with_context(|| format!("--data, replication {r}"))?;
+        Ok(Plan::Resample(Resample::new(data)))
+    }
 }
 
 /// Rewords a library parameter error with the flag a user would change.

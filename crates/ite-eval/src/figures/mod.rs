@@ -31,7 +31,7 @@ use plotters::prelude::{BitMapBackend, IntoDrawingArea, SVGBackend};
 use crate::error::EvalError;
 use crate::results::ResultRow;
 use crate::summary::Summary;
-use style::{Figure, Point};
+use style::{Figure, Point, Series};
 
 /// Draws every figure of `experiment` (`sim1` or `sim2`) from `rows` into `dir` as PNG and SVG
 /// files (900 × 600 pixels) and returns their paths, PNG before SVG for each figure.
@@ -179,6 +179,24 @@ fn points_by(rows: &[&ResultRow], x: impl Fn(&ResultRow) -> f64, metric: impl Fn
     groups
         .into_values()
         .filter_map(|(xv, vals)| Summary::of(&vals).map(|s| Point { x: xv, mean: s.mean, se: s.se }))
+        .collect()
+}
+
+/// A line per method (in `methods` order, colored by method) of `metric` against `x` over
+/// `rows`; methods without a point are left out.
+fn method_series(
+    rows: &[&ResultRow],
+    methods: &[String],
+    x: impl Fn(&ResultRow) -> f64 + Copy,
+    metric: impl Fn(&ResultRow) -> f64 + Copy,
+) -> Vec<Series> {
+    methods
+        .iter()
+        .filter_map(|m| {
+            let of_m: Vec<&ResultRow> = rows.iter().copied().filter(|r| &r.method == m).collect();
+            let points = points_by(&of_m, x, metric);
+            (!points.is_empty()).then(|| Series { label: m.clone(), color: style::method_color(m), line: true, points })
+        })
         .collect()
 }
 
