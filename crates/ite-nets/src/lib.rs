@@ -31,6 +31,7 @@ pub mod baselines;
 pub mod bench;
 pub mod dense;
 pub mod error;
+mod history;
 pub mod hyperparams;
 pub mod init;
 pub mod ipm;
