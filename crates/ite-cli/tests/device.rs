@@ -28,9 +28,9 @@ fn run_to(dir: &Path, name: &str, args: &[&str], extra: &[&str]) -> (String, Str
 fn fit_on_cpu_is_the_default() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let data = simulate(d, "d.csv", &["--n", "200", "--seed", "1"]);
+    let data = simulate(d, "d.csv", &["--role", "source", "--n", "200", "--seed", "1"]);
     for model in ["study", "t-learner-mlp"] {
-        let args = ["fit", "--data", &data, "--model", model, "--max-epochs", "3", "--quiet", "--json"];
+        let args = ["fit", "--data", &data, "--model", model, "--epochs", "3", "--quiet", "--json"];
         let plain = run_to(d, &format!("{model}-plain"), &args, &[]);
         let cpu = run_to(d, &format!("{model}-cpu"), &args, &["--device", "cpu"]);
         assert_eq!(plain, cpu, "{model}");
