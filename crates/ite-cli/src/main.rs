@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 mod args;
 mod commands;
 mod config;
+mod device;
 mod output;
 mod threads;
 

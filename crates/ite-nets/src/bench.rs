@@ -9,7 +9,8 @@
 
 use std::time::Instant;
 
-use ite_core::{CausalData, Covariates, Fit, Seed};
+use candle_core::Device;
+use ite_core::{CausalData, Covariates, Seed};
 use rand::RngExt;
 
 use crate::error::{NetsError, Result};
@@ -101,6 +102,18 @@ pub fn sample(net: BenchNet, n: usize, seed: Seed) -> Result<CausalData> {
 /// per epoch) and returns the number run. Includes the network's initialisation, which is
 /// negligible against a few hundred steps.
 pub fn train_steps(net: BenchNet, data: &CausalData, batch: usize, steps: usize, seed: Seed) -> Result<usize> {
+    train_steps_on(net, data, batch, steps, seed, &Device::Cpu)
+}
+
+/// [`train_steps`] on `device`.
+pub fn train_steps_on(
+    net: BenchNet,
+    data: &CausalData,
+    batch: usize,
+    steps: usize,
+    seed: Seed,
+    device: &Device,
+) -> Result<usize> {
     if batch == 0 {
         return Err(NetsError::param("batch", batch, "at least 1"));
     }
@@ -113,7 +126,7 @@ pub fn train_steps(net: BenchNet, data: &CausalData, batch: usize, steps: usize,
     }
     let per_epoch = data.n().div_ceil(batch);
     let epochs = steps.div_ceil(per_epoch).max(1);
-    net.params(batch).with_max_epochs(epochs).fit(data, seed)?;
+    net.params(batch).with_max_epochs(epochs).fit_on(data, seed, device)?;
     Ok(epochs * per_epoch)
 }
 
@@ -169,6 +182,11 @@ pub struct BenchReport {
 /// Times `steps` training steps after a warm-up of `warmup` steps (both rounded up to whole
 /// epochs). Set `RAYON_NUM_THREADS` before calling to fix the thread count.
 pub fn measure(net: BenchNet, batch: usize, steps: usize, warmup: usize) -> Result<BenchReport> {
+    measure_on(net, batch, steps, warmup, &Device::Cpu)
+}
+
+/// [`measure`] on `device`.
+pub fn measure_on(net: BenchNet, batch: usize, steps: usize, warmup: usize, device: &Device) -> Result<BenchReport> {
     if steps == 0 {
         return Err(NetsError::param("steps", steps, "at least 1"));
     }
@@ -177,10 +195,10 @@ pub fn measure(net: BenchNet, batch: usize, steps: usize, warmup: usize) -> Resu
     }
     let data = sample(net, batch * BATCHES_PER_EPOCH, Seed::new(1))?;
     if warmup > 0 {
-        train_steps(net, &data, batch, warmup, Seed::new(0))?;
+        train_steps_on(net, &data, batch, warmup, Seed::new(0), device)?;
     }
     let start = Instant::now();
-    let done = train_steps(net, &data, batch, steps, Seed::new(1))?;
+    let done = train_steps_on(net, &data, batch, steps, Seed::new(1), device)?;
     let secs = start.elapsed().as_secs_f64();
     Ok(BenchReport {
         net: net.name(),

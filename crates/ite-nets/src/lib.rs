@@ -32,6 +32,7 @@ pub mod baselines;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod error;
+mod history;
 pub mod hyperparams;
 pub mod init;
 pub mod ipm;

@@ -1,7 +1,7 @@
 //! Dense layers and multilayer perceptrons over named candle variables (`<prefix>.<k>.weight`,
 //! `<prefix>.<k>.bias`).
 
-use candle_core::{Tensor, Var};
+use candle_core::{Device, Tensor, Var};
 use ite_core::IteRng;
 
 use crate::activation::activate;
@@ -63,19 +63,21 @@ pub struct Mlp {
 
 impl Mlp {
     /// Builds layers `widths[0] → widths[1] → …`, naming variables `<prefix>.<k>.weight|bias`
-    /// and drawing weights from `rng` in layer order; returns the MLP and its named variables.
+    /// and drawing weights from `rng` in layer order (on the host, then copied to `device`);
+    /// returns the MLP and its named variables.
     pub fn new(
         prefix: &str,
         widths: &[usize],
         activation: Activation,
         activate_last: bool,
         rng: &mut IteRng,
+        device: &Device,
     ) -> candle_core::Result<(Self, Vec<(String, Var)>)> {
         let mut layers = Vec::new();
         let mut named = Vec::new();
         for (k, w) in widths.windows(2).enumerate() {
-            let weight = init::glorot_uniform(w[0], w[1], rng)?;
-            let bias = init::zeros(w[1])?;
+            let weight = init::glorot_uniform(w[0], w[1], rng, device)?;
+            let bias = init::zeros(w[1], device)?;
             named.push((format!("{prefix}.{k}.weight"), weight.clone()));
             named.push((format!("{prefix}.{k}.bias"), bias.clone()));
             layers.push(Dense { weight, bias });

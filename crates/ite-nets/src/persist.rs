@@ -10,10 +10,10 @@ use ite_core::Seed;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{NetsError, Result};
+use crate::history::TrainHistory;
 use crate::hyperparams::TarNetParams;
 use crate::scaler::Standardizer;
 use crate::tarnet::{FittedTarNet, TarNet};
-use crate::train::TrainHistory;
 
 /// File name of the weights.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -60,10 +60,16 @@ impl FittedTarNet {
         Ok(())
     }
 
-    /// Reads a model written by [`Self::save`]. Errors when the crate version differs, the
-    /// metadata is malformed, or a tensor is missing or has the wrong shape. Feature names are
-    /// checked at prediction.
+    /// Reads a model written by [`Self::save`] onto the CPU. Errors when the crate version
+    /// differs, the metadata is malformed, or a tensor is missing or has the wrong shape.
+    /// Feature names are checked at prediction.
     pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::load_on(dir, &Device::Cpu)
+    }
+
+    /// [`Self::load`] onto `device`: the model predicts there, and transfer strategies started
+    /// from it train there.
+    pub fn load_on(dir: impl AsRef<Path>, device: &Device) -> Result<Self> {
         let dir = dir.as_ref();
         let meta_path = dir.join(META_FILE);
         let text = std::fs::read_to_string(&meta_path).map_err(|e| NetsError::io(&meta_path, e))?;
@@ -82,10 +88,10 @@ impl FittedTarNet {
         if meta.x_scaler.mean.len() != p || meta.x_scaler.sd.len() != p || meta.y_scaler.mean.len() != 1 {
             return Err(NetsError::model(&meta_path, "scaler sizes do not match the feature names"));
         }
-        let net = TarNet::new(&meta.params, p, Seed::new(0))?;
+        let net = TarNet::new_on(&meta.params, p, Seed::new(0), device)?;
         let weights_path = dir.join(WEIGHTS_FILE);
         let bytes = std::fs::read(&weights_path).map_err(|e| NetsError::io(&weights_path, e))?;
-        let loaded = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+        let loaded = candle_core::safetensors::load_buffer(&bytes, device)
             .map_err(|e| NetsError::model(&weights_path, format!("cannot read tensors: {e}")))?;
         for name in net.vars().names() {
             let Some(t) = loaded.get(&name) else {

@@ -11,7 +11,8 @@ use crate::hyperparams::Activation;
 use crate::mlp::Mlp;
 use crate::optim::{Adam, AdamConfig};
 use crate::scaler::Standardizer;
-use crate::train::{shuffle, stratified_split};
+use crate::train::batch::{index_tensor, shuffle, stratified_split};
+use crate::train::early_stop::{EarlyStopping, check_finite};
 use crate::vars::TarNetVars;
 
 /// Hyperparameters of the MLP T-learner.
@@ -99,11 +100,39 @@ pub struct MlpTLearner {
     x_scaler: Standardizer,
     y_scaler: Standardizer,
     feature_names: Vec<String>,
+    device: Device,
+}
+
+impl MlpTLearner {
+    /// The device the model's weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
 }
 
 impl MlpTLearnerParams {
-    /// Fits one regressor on the rows of `arm`, returning it after restoring its best weights.
-    fn fit_arm(&self, data: &CausalData, xs: &[f32], ys: &[f32], arm: u8, seed: Seed) -> Result<Mlp> {
+    /// Fits on `device` (the same as [`Fit::fit`] on [`Device::Cpu`]): μ̂0 on the controls with
+    /// `seed.stream("arm0")`, μ̂1 on the treated with `seed.stream("arm1")`.
+    ///
+    /// # Errors
+    /// Invalid parameters, data without both arms, a diverged loss, or a device error.
+    pub fn fit_on(&self, data: &CausalData, seed: Seed, device: &Device) -> Result<MlpTLearner> {
+        self.validate()?;
+        data.require_both_arms("training data")?;
+        let x_scaler = Standardizer::fit_skip_binary(data.x().values(), data.p());
+        let y_scaler = Standardizer::fit(data.y(), 1);
+        let xs = x_scaler.transform(data.x().values());
+        let ys = y_scaler.transform(data.y());
+        let m0 = self.fit_arm(data, (&xs, &ys), 0, seed.stream("arm0"), device)?;
+        let m1 = self.fit_arm(data, (&xs, &ys), 1, seed.stream("arm1"), device)?;
+        let feature_names = data.feature_names().to_vec();
+        Ok(MlpTLearner { m0, m1, x_scaler, y_scaler, feature_names, device: device.clone() })
+    }
+
+    /// Fits one regressor on the rows of `arm` (standardised `xs`, `ys`), returning it after
+    /// restoring its best weights.
+    fn fit_arm(&self, data: &CausalData, std: (&[f32], &[f32]), arm: u8, seed: Seed, dev: &Device) -> Result<Mlp> {
+        let (xs, ys) = std;
         let p = data.p();
         let rows: Vec<usize> = (0..data.n()).filter(|&i| data.t()[i] == arm).collect();
         let zeros = vec![0u8; rows.len()];
@@ -111,7 +140,7 @@ impl MlpTLearnerParams {
         let block = |idx: &[usize]| -> Result<(Tensor, Tensor)> {
             let x: Vec<f32> = idx.iter().flat_map(|&k| xs[rows[k] * p..(rows[k] + 1) * p].iter().copied()).collect();
             let y: Vec<f32> = idx.iter().map(|&k| ys[rows[k]]).collect();
-            Ok((Tensor::from_vec(x, (idx.len(), p), &Device::Cpu)?, Tensor::from_vec(y, idx.len(), &Device::Cpu)?))
+            Ok((Tensor::from_vec(x, (idx.len(), p), dev)?, Tensor::from_vec(y, idx.len(), dev)?))
         };
         let (xt, yt) = block(&tr)?;
         let val = if va.is_empty() { None } else { Some(block(&va)?) };
@@ -119,7 +148,7 @@ impl MlpTLearnerParams {
         widths.extend_from_slice(&self.layers);
         widths.push(1);
         let mut rng = seed.stream("init").rng();
-        let (mlp, named) = Mlp::new(&format!("m{arm}"), &widths, self.activation, false, &mut rng)?;
+        let (mlp, named) = Mlp::new(&format!("m{arm}"), &widths, self.activation, false, &mut rng, dev)?;
         let weights: Vec<Tensor> =
             named.iter().filter(|(n, _)| n.ends_with(".weight")).map(|(_, v)| v.as_tensor().clone()).collect();
         let vars = TarNetVars::from_named(named);
@@ -129,57 +158,43 @@ impl MlpTLearnerParams {
         )?;
         let mut order: Vec<usize> = (0..tr.len()).collect();
         let mut batch_rng = seed.stream("batches").rng();
-        let mut best: Option<(f32, _)> = None;
-        let mut since = 0;
+        let mut stopping = EarlyStopping::new(self.patience);
+        let what = format!("arm {arm} loss");
         for epoch in 0..self.max_epochs {
             shuffle(&mut order, &mut batch_rng);
             for chunk in order.chunks(self.batch_size) {
-                let idx =
-                    Tensor::from_vec(chunk.iter().map(|&i| i as u32).collect::<Vec<_>>(), chunk.len(), &Device::Cpu)?;
+                let idx = index_tensor(chunk, dev)?;
                 let pred = mlp.forward(&xt.index_select(&idx, 0)?)?.squeeze(1)?;
                 let mut loss = (pred - yt.index_select(&idx, 0)?)?.sqr()?.mean_all()?;
                 if let Some(l2) = crate::loss::l2_penalty(&weights, self.l2)? {
                     loss = (loss + l2)?;
                 }
-                let value = loss.to_scalar::<f32>()?;
-                if !value.is_finite() {
-                    return Err(NetsError::Diverged(format!("arm {arm} loss is {value} at epoch {epoch}")));
-                }
+                check_finite(f64::from(loss.to_scalar::<f32>()?), &what, epoch)?;
                 opt.backward_step(&loss)?;
             }
-            if let Some((xv, yv)) = &val {
-                let vl = (mlp.forward(xv)?.squeeze(1)? - yv)?.sqr()?.mean_all()?.to_scalar::<f32>()?;
-                if best.as_ref().is_none_or(|(b, _)| vl < *b) {
-                    best = Some((vl, vars.snapshot()?));
-                    since = 0;
-                } else {
-                    since += 1;
-                    if since >= self.patience {
-                        break;
-                    }
-                }
+            let val_loss = match &val {
+                Some((xv, yv)) => Some(f64::from(mse(&mlp.forward(xv)?.squeeze(1)?, yv)?)),
+                None => None,
+            };
+            if stopping.observe(epoch, val_loss, &vars)? {
+                break;
             }
         }
-        if let Some((_, snap)) = best {
-            vars.restore(&snap)?;
-        }
+        stopping.restore_best(&vars)?;
         Ok(mlp)
     }
+}
+
+/// Mean squared difference of two `(n,)` tensors, read back to the host.
+fn mse(pred: &Tensor, y: &Tensor) -> Result<f32> {
+    Ok((pred - y)?.sqr()?.mean_all()?.to_scalar::<f32>()?)
 }
 
 impl Fit for MlpTLearnerParams {
     type Model = MlpTLearner;
 
     fn fit(&self, data: &CausalData, seed: Seed) -> Result<MlpTLearner> {
-        self.validate()?;
-        data.require_both_arms("training data")?;
-        let x_scaler = Standardizer::fit_skip_binary(data.x().values(), data.p());
-        let y_scaler = Standardizer::fit(data.y(), 1);
-        let xs = x_scaler.transform(data.x().values());
-        let ys = y_scaler.transform(data.y());
-        let m0 = self.fit_arm(data, &xs, &ys, 0, seed.stream("arm0"))?;
-        let m1 = self.fit_arm(data, &xs, &ys, 1, seed.stream("arm1"))?;
-        Ok(MlpTLearner { m0, m1, x_scaler, y_scaler, feature_names: data.feature_names().to_vec() })
+        self.fit_on(data, seed, &Device::Cpu)
     }
 }
 
@@ -192,7 +207,7 @@ impl IteModel for MlpTLearner {
 
     fn predict(&self, x: &Covariates) -> Result<PotentialOutcomes> {
         self.check_features(x)?;
-        let xs = Tensor::from_vec(self.x_scaler.transform(x.values()), (x.n_rows(), x.n_cols()), &Device::Cpu)?;
+        let xs = Tensor::from_vec(self.x_scaler.transform(x.values()), (x.n_rows(), x.n_cols()), &self.device)?;
         let out = |m: &Mlp| -> Result<Vec<f32>> {
             Ok(m.forward(&xs)?.squeeze(1)?.to_vec1::<f32>()?.into_iter().map(|v| self.y_scaler.inverse_1(v)).collect())
         };

@@ -2,13 +2,13 @@
 //! [`FittedTarNet`], which implements [`ite_core::IteModel`].
 
 use candle_core::{Device, Tensor};
-use ite_core::{CausalData, Covariates, Fit, FitWith, IteModel, PotentialOutcomes, Seed};
+use ite_core::{Covariates, IteModel, PotentialOutcomes, Seed};
 
 use crate::error::{NetsError, Result};
+use crate::history::TrainHistory;
 use crate::hyperparams::TarNetParams;
 use crate::mlp::Mlp;
 use crate::scaler::Standardizer;
-use crate::train::{self, TrainHistory, TrainOptions};
 use crate::vars::TarNetVars;
 
 /// A TARNet: Φ (p → `phi_layers`), and two heads h0, h1 (rep → `head_layers` → 1).
@@ -19,24 +19,37 @@ pub struct TarNet {
     h1: Mlp,
     unit_norm: bool,
     vars: TarNetVars,
+    device: Device,
 }
 
 impl TarNet {
-    /// A freshly initialised network for `p` covariates; weights are drawn from
+    /// A freshly initialised network for `p` covariates on the CPU; weights are drawn from
     /// `seed.stream("init")` in the order Φ, h0, h1.
     pub fn new(params: &TarNetParams, p: usize, seed: Seed) -> Result<Self> {
+        Self::new_on(params, p, seed, &Device::Cpu)
+    }
+
+    /// [`TarNet::new`] on `device`: the weights are drawn on the host (the same for every
+    /// device) and copied there.
+    pub fn new_on(params: &TarNetParams, p: usize, seed: Seed, device: &Device) -> Result<Self> {
         let mut rng = seed.stream("init").rng();
         let mut phi_w = vec![p];
         phi_w.extend_from_slice(&params.phi_layers);
         let mut head_w = vec![params.rep_dim()];
         head_w.extend_from_slice(&params.head_layers);
         head_w.push(1);
-        let (phi, mut named) = Mlp::new("phi", &phi_w, params.activation, true, &mut rng)?;
-        let (h0, n0) = Mlp::new("h0", &head_w, params.activation, false, &mut rng)?;
-        let (h1, n1) = Mlp::new("h1", &head_w, params.activation, false, &mut rng)?;
+        let (phi, mut named) = Mlp::new("phi", &phi_w, params.activation, true, &mut rng, device)?;
+        let (h0, n0) = Mlp::new("h0", &head_w, params.activation, false, &mut rng, device)?;
+        let (h1, n1) = Mlp::new("h1", &head_w, params.activation, false, &mut rng, device)?;
         named.extend(n0);
         named.extend(n1);
-        Ok(TarNet { phi, h0, h1, unit_norm: params.unit_norm, vars: TarNetVars::from_named(named) })
+        let vars = TarNetVars::from_named(named);
+        Ok(TarNet { phi, h0, h1, unit_norm: params.unit_norm, vars, device: device.clone() })
+    }
+
+    /// The device every variable lives on.
+    pub fn device(&self) -> &Device {
+        &self.device
     }
 
     /// The named variables (`phi.*`, `h0.*`, `h1.*`).
@@ -101,12 +114,17 @@ impl FittedTarNet {
         &self.y_scaler
     }
 
-    /// An independent copy: same parameters, scalers and history, weights copied into new
-    /// storage.
+    /// An independent copy: same parameters, scalers, history and device, weights copied into
+    /// new storage.
     pub fn deep_clone(&self) -> Result<FittedTarNet> {
-        let net = TarNet::new(&self.params, self.feature_names.len(), Seed::new(0))?;
+        let net = TarNet::new_on(&self.params, self.feature_names.len(), Seed::new(0), self.device())?;
         net.vars().restore(&self.vars().snapshot()?)?;
         Ok(FittedTarNet { net, ..self.clone() })
+    }
+
+    /// The device the model's weights live on (where it was trained or loaded).
+    pub fn device(&self) -> &Device {
+        self.net.device()
     }
 
     /// Epoch losses and the epoch whose weights were kept.
@@ -117,7 +135,7 @@ impl FittedTarNet {
     /// `x` standardised with the model's scaler, as an `n × p` tensor (checks feature names).
     pub fn standardized(&self, x: &Covariates) -> Result<Tensor> {
         self.check_features(x)?;
-        Ok(Tensor::from_vec(self.x_scaler.transform(x.values()), (x.n_rows(), x.n_cols()), &Device::Cpu)?)
+        Ok(Tensor::from_vec(self.x_scaler.transform(x.values()), (x.n_rows(), x.n_cols()), self.device())?)
     }
 
     /// The representation Φ(x) of the rows of `x` (`n × rep_dim`).
@@ -140,70 +158,5 @@ impl IteModel for FittedTarNet {
             Ok(t.to_vec1::<f32>()?.into_iter().map(|v| self.y_scaler.inverse_1(v)).collect())
         };
         Ok(PotentialOutcomes::new(back(m0)?, back(m1)?)?)
-    }
-}
-
-impl TarNetParams {
-    /// Fits with explicit training options (which variables train, an extra loss term) and an
-    /// optional prior model to start from. With a prior the network starts from a copy of its
-    /// weights and reuses its covariate and outcome scalers, so Φ keeps its meaning.
-    pub fn fit_with_options(
-        &self,
-        data: &CausalData,
-        seed: Seed,
-        prior: Option<&FittedTarNet>,
-        options: &TrainOptions<'_>,
-    ) -> Result<FittedTarNet> {
-        use ite_core::Params;
-        self.validate()?;
-        data.require_both_arms("training data")?;
-        let net = TarNet::new(self, data.p(), seed)?;
-        let (x_scaler, y_scaler) = match prior {
-            Some(prior) => {
-                prior.check_features(data.x())?;
-                let snapshot = prior.vars().snapshot()?;
-                if snapshot.keys().ne(net.vars().names().iter()) {
-                    return Err(NetsError::param(
-                        "phi_layers/head_layers",
-                        format!("{:?}/{:?}", self.phi_layers, self.head_layers),
-                        "the prior model's architecture (warm start needs the same layers)",
-                    ));
-                }
-                net.vars().restore(&snapshot)?;
-                (prior.x_scaler.clone(), prior.y_scaler.clone())
-            }
-            None => {
-                let xs = if self.standardize_x {
-                    Standardizer::fit_skip_binary(data.x().values(), data.p())
-                } else {
-                    Standardizer::identity(data.p())
-                };
-                let ys = if self.standardize_y { Standardizer::fit(data.y(), 1) } else { Standardizer::identity(1) };
-                (xs, ys)
-            }
-        };
-        let history = train::train(self, &net, data, &x_scaler, &y_scaler, seed, options)?;
-        Ok(FittedTarNet {
-            params: self.clone(),
-            net,
-            x_scaler,
-            y_scaler,
-            feature_names: data.feature_names().to_vec(),
-            history,
-        })
-    }
-}
-
-impl Fit for TarNetParams {
-    type Model = FittedTarNet;
-
-    fn fit(&self, data: &CausalData, seed: Seed) -> Result<FittedTarNet> {
-        self.fit_with_options(data, seed, None, &TrainOptions::default())
-    }
-}
-
-impl FitWith for TarNetParams {
-    fn fit_with(&self, prior: &FittedTarNet, data: &CausalData, seed: Seed) -> Result<FittedTarNet> {
-        self.fit_with_options(data, seed, Some(prior), &TrainOptions::default())
     }
 }

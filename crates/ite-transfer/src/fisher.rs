@@ -5,7 +5,7 @@
 //! error (on standardised outcomes) of the factual head, with respect to every weight of
 //! the network, in name order. With flipped labels each unit is scored on the other head.
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use ite_core::{CausalData, Params, Seed, TransferInput};
 use ite_nets::FittedTarNet;
 use serde::{Deserialize, Serialize};
@@ -58,7 +58,7 @@ pub fn fisher_diagonal(model: &FittedTarNet, data: &CausalData, rows: &[usize], 
         let (h0, h1) = net.heads(&net.representation(&xi)?)?;
         let arm = data.t()[i] ^ u8::from(flip);
         let pred = if arm == 1 { h1 } else { h0 };
-        let target = Tensor::from_vec(vec![y_std[k]], 1, &Device::Cpu)?;
+        let target = Tensor::from_vec(vec![y_std[k]], 1, model.device())?;
         let loss = (pred - target)?.sqr()?.sum_all()?;
         let grads = loss.backward()?;
         let mut off = 0;

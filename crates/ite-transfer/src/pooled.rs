@@ -7,7 +7,7 @@
 //! Unlike the other strategies it does not start from the source model's weights, only its
 //! hyperparameters.
 
-use ite_core::{Fit, Params, Seed, TransferInput, TransferStrategy};
+use ite_core::{Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::FittedTarNet;
 
 use crate::error::{Result, TransferError};
@@ -65,6 +65,7 @@ impl TransferStrategy<FittedTarNet> for Pooled {
         let target = input.target;
         let repeated: Vec<usize> = (0..self.target_weight).flat_map(|_| 0..target.n()).collect();
         let pooled = input.source.concat(&target.select(&repeated)?)?;
-        Ok(input.source_model.params().fit(&pooled, seed.stream("pooled"))?)
+        let device = input.source_model.device();
+        Ok(input.source_model.params().fit_on(&pooled, seed.stream("pooled"), device)?)
     }
 }

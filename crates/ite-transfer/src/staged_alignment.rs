@@ -17,7 +17,7 @@
 //! 0.1× (the defaults) 0.35. Under real covariate or effect shift it also pulls target ITEs
 //! toward the source's.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use ite_core::{CausalData, Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::ipm::{sinkhorn_divergence, sinkhorn_divergence_to_fixed};
 use ite_nets::vars::VarGroup;
@@ -142,7 +142,7 @@ fn rows(r: &Tensor, t: &[u8], arm: u8) -> candle_core::Result<Option<Tensor>> {
         return Ok(None);
     }
     let n = idx.len();
-    r.index_select(&Tensor::from_vec(idx, n, &Device::Cpu)?, 0).map(Some)
+    r.index_select(&Tensor::from_vec(idx, n, r.device())?, 0).map(Some)
 }
 
 /// The phase-1 objective on representations `phi` of target units with treatment `t`.
@@ -159,7 +159,7 @@ pub fn alignment_loss(
     // fixed) is dropped; the gradient is the divergence's.
     let to_source = if exact { sinkhorn_divergence } else { sinkhorn_divergence_to_fixed };
     let (c, tr) = (rows(phi, t, 0)?, rows(phi, t, 1)?);
-    let mut total = Tensor::zeros((), DType::F32, &Device::Cpu)?;
+    let mut total = Tensor::zeros((), DType::F32, phi.device())?;
     if let Some(tr) = &tr {
         total = (total + to_source(tr, &source.treated, cfg)?)?;
     }
@@ -208,6 +208,7 @@ impl StagedAlignment {
             extra_loss: Some(&loss),
             only_extra_loss: true,
             clip_grad_norm: Some(self.clip_grad_norm),
+            ..TrainOptions::default()
         };
         Ok(params.fit_with_options(target, seed.stream("align"), Some(source_model), &options)?)
     }

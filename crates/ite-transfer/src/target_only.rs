@@ -4,7 +4,7 @@
 //! source is far from the target. **Hurts** on small targets (high variance) and on
 //! non-randomized targets, whose selection bias it cannot remove.
 
-use ite_core::{Fit, Params, Seed, TransferInput, TransferStrategy};
+use ite_core::{Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::{FittedTarNet, TarNetParams};
 
 use crate::error::{Result, TransferError};
@@ -75,6 +75,6 @@ impl TransferStrategy<FittedTarNet> for TargetOnly {
             Some(p) => p.clone(),
             None => self.training.params_from(input.source_model.params()),
         };
-        Ok(params.fit(input.target, seed.stream("target-only"))?)
+        Ok(params.fit_on(input.target, seed.stream("target-only"), input.source_model.device())?)
     }
 }

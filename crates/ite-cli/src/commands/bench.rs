@@ -5,6 +5,8 @@ use anyhow::Result;
 use clap::Subcommand;
 use ite_nets::bench::{self, BenchNet};
 
+use crate::device::DeviceArgs;
+
 /// What to measure.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,6 +41,8 @@ struct TrainArgs {
     /// Also time the step's matrix products alone and report the fraction of that roofline reached.
     #[arg(long)]
     roofline: bool,
+    #[command(flatten)]
+    device: DeviceArgs,
 }
 
 /// Runs `ite bench`.
@@ -67,7 +71,7 @@ fn train(a: TrainArgs) -> Result<()> {
         anyhow::bail!("--steps must be at least 1 (got 0)");
     }
     let warmup = a.warmup.unwrap_or(steps / 10);
-    let mut report = bench::measure(net, batch, steps, warmup)?;
+    let mut report = bench::measure_on(net, batch, steps, warmup, &a.device.device()?)?;
     if a.roofline {
         let (roof, _flops) = bench::matmul_roofline(net, batch, steps)?;
         report.matmul_roofline_steps_per_sec = Some(roof);

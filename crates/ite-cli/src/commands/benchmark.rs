@@ -5,11 +5,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use candle_core::Device;
 use ite_core::{CausalData, Fit, IteModel, PotentialOutcomes, Seed};
 use ite_eval::Summary;
 use ite_eval::metrics::{ate_abs_error, sqrt_pehe};
 use ite_nets::TarNetParams;
 use serde_json::{Value, json};
+
+use crate::device::DeviceArgs;
 
 /// Arguments of `ite benchmark`.
 #[derive(Debug, clap::Args)]
@@ -65,6 +68,8 @@ pub struct IhdpArgs {
     /// Override the L2 weight on the heads.
     #[arg(long)]
     pub l2_heads: Option<f64>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 impl IhdpArgs {
@@ -121,17 +126,21 @@ fn fit_predict(
     train: &CausalData,
     test: &CausalData,
     seed: Seed,
+    device: &Device,
 ) -> Result<(PotentialOutcomes, PotentialOutcomes, String)> {
     if let Some(params) = params {
         use ite_core::Params;
         params.validate()?;
-        let m = params.fit(train, seed)?;
+        let m = params.fit_on(train, seed, device)?;
         let h = m.history();
         let note = format!("  (best epoch {} of {})", h.best_epoch + 1, h.epochs.len());
         return Ok((m.predict(train.x())?, m.predict(test.x())?, note));
     }
     match model {
-        "t-learner-mlp" => fit_any(&ite_nets::MlpTLearnerParams::default(), train, test, seed),
+        "t-learner-mlp" => {
+            let m = ite_nets::MlpTLearnerParams::default().fit_on(train, seed, device)?;
+            Ok((m.predict(train.x())?, m.predict(test.x())?, String::new()))
+        }
         "t-learner-ols" => fit_any(&ite_nets::baselines::OlsTLearnerParams::default(), train, test, seed),
         "s-learner-ols" => fit_any(&ite_nets::baselines::OlsSLearnerParams::default(), train, test, seed),
         _ => bail!("unknown model `{model}`; expected one of {}", MODELS.join(", ")),
@@ -165,6 +174,7 @@ fn run_ihdp(a: IhdpArgs) -> Result<()> {
         bail!("--threads must be at least 1");
     }
     crate::threads::set_backend_threads(a.threads, crate::threads::Override::KeepUsers);
+    let device = a.device.device()?;
     let root = Seed::new(a.seed);
     let mut rows = Vec::new();
     for &r in &a.replications {
@@ -175,7 +185,7 @@ fn run_ihdp(a: IhdpArgs) -> Result<()> {
             _ => bail!("IHDP replication {r} has no mu0/mu1"),
         };
         let start = Instant::now();
-        let (pin, pout, note) = fit_predict(&a.model, a.params(), &rep.train, &rep.test, root.index(r as u64))
+        let (pin, pout, note) = fit_predict(&a.model, a.params(), &rep.train, &rep.test, root.index(r as u64), &device)
             .with_context(|| format!("fitting `{}` on replication {r}", a.model))?;
         let secs = start.elapsed().as_secs_f64();
         let vals = [

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
+use candle_core::Device;
 use clap::ValueEnum;
 use ite_core::{CausalData, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed, Truth};
 use ite_nets::baselines::{OlsSLearner, OlsSLearnerParams, OlsTLearner, OlsTLearnerParams};
@@ -13,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::args::{ColumnArgs, ReportArgs};
 use crate::config;
+use crate::device::DeviceArgs;
 use crate::output::{self, Ui};
 
 /// The models `ite fit` can train.
@@ -102,6 +104,8 @@ pub struct Args {
     pub report: ReportArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 impl Args {
@@ -232,12 +236,12 @@ fn settings_json(s: &Settings) -> Value {
     }
 }
 
-fn fit(settings: &Settings, data: &CausalData, seed: Seed) -> Result<Fitted> {
+fn fit(settings: &Settings, data: &CausalData, seed: Seed, device: &Device) -> Result<Fitted> {
     Ok(match settings {
-        Settings::Net(p) => Fitted::Net(Box::new(p.fit(data, seed)?)),
+        Settings::Net(p) => Fitted::Net(Box::new(p.fit_on(data, seed, device)?)),
         Settings::TOls(p) => Fitted::TOls(p.fit(data, seed)?),
         Settings::SOls(p) => Fitted::SOls(p.fit(data, seed)?),
-        Settings::Mlp(p) => Fitted::Mlp(p.fit(data, seed)?),
+        Settings::Mlp(p) => Fitted::Mlp(p.fit_on(data, seed, device)?),
     })
 }
 
@@ -249,6 +253,7 @@ pub fn run(args: Args) -> Result<()> {
     output::check_out_dir(&args.out, "--out")?;
     let ui = Ui::new("fit", &args.report);
     let settings = settings(&args)?;
+    let device = args.device.device()?;
     let layout = args.columns.layout();
     let data = ite_core::read_csv(&args.data, &layout)?;
     data.require_both_arms(&args.data.display().to_string())?;
@@ -267,7 +272,7 @@ pub fn run(args: Args) -> Result<()> {
     let seed = Seed::new(args.seed);
 
     let phase = ui.phase(format!("fitting {} on {} units ({} covariates)", args.model.name(), data.n(), data.p()));
-    let model = fit(&settings, &data, seed.stream("fit"))?;
+    let model = fit(&settings, &data, seed.stream("fit"), &device)?;
     phase.done();
 
     let (x, truth, ids, t): (&Covariates, Option<&Truth>, Option<&[String]>, Vec<u8>) = match &predict {

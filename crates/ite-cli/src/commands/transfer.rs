@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use ite_core::{Covariates, Fit, IteModel, Seed, TransferInput, Truth};
+use ite_core::{Covariates, IteModel, Seed, TransferInput, Truth};
 use ite_nets::{FittedTarNet, TarNetParams};
 use ite_transfer::{CitaParams, Registry, StrategyConfig, transfer_with_cita};
 use serde_json::json;
 
 use crate::args::{ColumnArgs, ReportArgs};
+use crate::device::DeviceArgs;
 use crate::output::{self, Ui};
 
 /// Arguments of `ite transfer`.
@@ -45,6 +46,8 @@ pub struct Args {
     pub report: ReportArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 /// The help of `--strategy`, from [`Registry::builtin`]: the names (`-h`), or a line per
@@ -77,10 +80,12 @@ pub fn run(args: Args) -> Result<()> {
         &format!("target {}", args.target.display()),
     )?;
     let seed = Seed::new(args.seed);
+    // Strategies train on the source model's device.
+    let device = args.device.device()?;
 
     let (source_model, trained_source) = match &args.source_model {
         Some(dir) => {
-            let m = FittedTarNet::load(dir).with_context(|| format!("--source-model {}", dir.display()))?;
+            let m = FittedTarNet::load_on(dir, &device).with_context(|| format!("--source-model {}", dir.display()))?;
             m.check_features(source.x()).with_context(|| format!("--source-model {}", dir.display()))?;
             ui.note(&format!("loaded source model from {}", dir.display()));
             (m, false)
@@ -88,7 +93,7 @@ pub fn run(args: Args) -> Result<()> {
         None => {
             let params = if args.net == "ihdp" { TarNetParams::ihdp() } else { TarNetParams::study_source() };
             let phase = ui.phase(format!("training the source model ({} net) on {} units", args.net, source.n()));
-            let m = params.fit(&source, seed.stream("source"))?;
+            let m = params.fit_on(&source, seed.stream("source"), &device)?;
             phase.done();
             (m, true)
         }
