@@ -4,6 +4,7 @@
 
 use candle_core::{Device, Tensor};
 use candle_nn::Optimizer;
+use ite_core::sampling::{fisher_yates, stratified_split};
 use ite_core::{CausalData, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed};
 
 use crate::error::{NetsError, Result};
@@ -11,7 +12,7 @@ use crate::hyperparams::Activation;
 use crate::mlp::Mlp;
 use crate::optim::{Adam, AdamConfig};
 use crate::scaler::Standardizer;
-use crate::train::batch::{index_tensor, shuffle, stratified_split};
+use crate::train::batch::index_tensor;
 use crate::train::early_stop::{EarlyStopping, check_finite};
 use crate::vars::TarNetVars;
 
@@ -161,7 +162,7 @@ impl MlpTLearnerParams {
         let mut stopping = EarlyStopping::new(self.patience);
         let what = format!("arm {arm} loss");
         for epoch in 0..self.max_epochs {
-            shuffle(&mut order, &mut batch_rng);
+            fisher_yates(&mut order, &mut batch_rng);
             for chunk in order.chunks(self.batch_size) {
                 let idx = index_tensor(chunk, dev)?;
                 let pred = mlp.forward(&xt.index_select(&idx, 0)?)?.squeeze(1)?;

@@ -9,7 +9,7 @@ use crate::history::TrainHistory;
 use crate::hyperparams::TarNetParams;
 use crate::mlp::Mlp;
 use crate::scaler::Standardizer;
-use crate::vars::TarNetVars;
+use crate::vars::{TarNetVars, VarGroup};
 
 /// A TARNet: Φ (p → `phi_layers`), and two heads h0, h1 (rep → `head_layers` → 1).
 #[derive(Debug, Clone)]
@@ -38,9 +38,9 @@ impl TarNet {
         let mut head_w = vec![params.rep_dim()];
         head_w.extend_from_slice(&params.head_layers);
         head_w.push(1);
-        let (phi, mut named) = Mlp::new("phi", &phi_w, params.activation, true, &mut rng, device)?;
-        let (h0, n0) = Mlp::new("h0", &head_w, params.activation, false, &mut rng, device)?;
-        let (h1, n1) = Mlp::new("h1", &head_w, params.activation, false, &mut rng, device)?;
+        let (phi, mut named) = Mlp::new(VarGroup::Phi.name(), &phi_w, params.activation, true, &mut rng, device)?;
+        let (h0, n0) = Mlp::new(VarGroup::H0.name(), &head_w, params.activation, false, &mut rng, device)?;
+        let (h1, n1) = Mlp::new(VarGroup::H1.name(), &head_w, params.activation, false, &mut rng, device)?;
         named.extend(n0);
         named.extend(n1);
         let vars = TarNetVars::from_named(named);

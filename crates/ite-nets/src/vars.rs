@@ -104,11 +104,6 @@ impl TarNetVars {
         TarNetVars { map }
     }
 
-    /// The underlying candle `VarMap` (shares storage with the network).
-    pub fn var_map(&self) -> &VarMap {
-        &self.map
-    }
-
     fn sorted(&self) -> BTreeMap<String, Var> {
         let data = self.map.data().lock().unwrap_or_else(|e| e.into_inner());
         data.iter().map(|(k, v)| (k.clone(), v.clone())).collect()

@@ -1,43 +1,17 @@
-//! Batching: the seeded shuffle and stratified validation split (the one place both TARNet and
-//! the MLP T-learner take them from), the training and validation rows as tensors on the
+//! Batching: the stratified validation split (from `ite_core::sampling`, where every seeded
+//! shuffle of the workspace lives), the training and validation rows as tensors on the
 //! training device, the frozen-Φ precompute, and each epoch's shuffled block with its
 //! minibatch views.
 
 use candle_core::{Device, Tensor};
+use ite_core::sampling::{fisher_yates, stratified_split};
 use ite_core::{CausalData, IteRng, Seed};
-use rand::RngExt;
 
 use crate::error::Result;
 use crate::hyperparams::TarNetParams;
 use crate::loss;
 use crate::scaler::Standardizer;
 use crate::tarnet::TarNet;
-
-/// Uniform integer in `0..=hi` then Fisher–Yates, written out so that the order depends only
-/// on the generator.
-pub(crate) fn shuffle(v: &mut [usize], rng: &mut IteRng) {
-    for i in (1..v.len()).rev() {
-        let j = rng.random_range(0..=i);
-        v.swap(i, j);
-    }
-}
-
-/// Splits row indices into (training, validation), stratified on `t`; each arm gives
-/// `round(fraction · n_arm)` rows to validation but keeps at least one for training.
-pub fn stratified_split(t: &[u8], fraction: f64, seed: Seed) -> (Vec<usize>, Vec<usize>) {
-    let mut rng = seed.rng();
-    let (mut train, mut val) = (Vec::new(), Vec::new());
-    for arm in [0u8, 1] {
-        let mut idx: Vec<usize> = (0..t.len()).filter(|&i| t[i] == arm).collect();
-        shuffle(&mut idx, &mut rng);
-        let n_val = ((fraction * idx.len() as f64).round() as usize).min(idx.len().saturating_sub(1));
-        val.extend_from_slice(&idx[..n_val]);
-        train.extend_from_slice(&idx[n_val..]);
-    }
-    train.sort_unstable();
-    val.sort_unstable();
-    (train, val)
-}
 
 /// `rows` as a `u32` index tensor on `device` (for `index_select`).
 pub(crate) fn index_tensor(rows: &[usize], device: &Device) -> Result<Tensor> {
@@ -180,7 +154,7 @@ impl Epochs {
         if self.order.len() <= self.batch_size {
             return Ok((rows.train.clone(), rows.train_rep.clone()));
         }
-        shuffle(&mut self.order, &mut self.rng);
+        fisher_yates(&mut self.order, &mut self.rng);
         rows.train.rows_with(&self.order, rows.train_rep.as_ref())
     }
 

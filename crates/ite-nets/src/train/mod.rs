@@ -13,6 +13,6 @@ mod options;
 mod run;
 
 pub use crate::history::{EpochRecord, TrainHistory};
-pub use batch::stratified_split;
+pub use ite_core::sampling::stratified_split;
 pub use options::{ExtraLoss, LossContext, TrainOptions};
 pub use run::{clip_gradients, train};

@@ -12,6 +12,7 @@ use crate::optim::Adam;
 use crate::tarnet::TarNet;
 use crate::train::batch::{Block, index_tensor};
 use crate::train::options::{ExtraLoss, LossContext, TrainOptions};
+use crate::vars::VarGroup;
 
 /// Where the heads' L2 term λ·Σ‖W‖² goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +44,7 @@ impl<'a> Objective<'a> {
             .vars()
             .iter_sorted()
             .into_iter()
-            .filter(|(n, _)| (n.starts_with("h0.") || n.starts_with("h1.")) && n.ends_with(".weight"))
+            .filter(|(n, _)| VarGroup::HEADS.iter().any(|g| g.holds(n)) && n.ends_with(".weight"))
             .map(|(_, v)| v)
             .collect();
         let l2 = if params.l2_heads <= 0.0 || options.only_extra_loss {

@@ -17,6 +17,7 @@ use crate::train::batch::{Epochs, TrainingRows};
 use crate::train::early_stop::{EarlyStopping, check_finite};
 use crate::train::objective::{Objective, validation_loss};
 use crate::train::options::TrainOptions;
+use crate::vars::VarGroup;
 
 /// Trains `net` in place on `data` and returns the history; the network ends with the best
 /// validation epoch's weights (or the last epoch's without a validation split).
@@ -45,7 +46,7 @@ pub fn train(
     {
         return Err(NetsError::param("clip_grad_norm", c, "a finite number > 0"));
     }
-    if !trained.iter().any(|(n, _)| n.starts_with("phi.")) {
+    if !trained.iter().any(|(n, _)| VarGroup::Phi.holds(n)) {
         rows.freeze_representation(net)?;
     }
     let trained: Vec<Var> = trained.into_iter().map(|(_, v)| v).collect();
