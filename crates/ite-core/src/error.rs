@@ -11,14 +11,16 @@ use std::path::PathBuf;
 ///
 /// The one settings error of the workspace: every crate's error enum wraps it
 /// (`#[error(transparent)] Settings(#[from] SettingsError)`), so every such message reads the
-/// same, `` invalid parameter `NAME` = VALUE: expected EXPECTED ``, with the value in its
-/// `Debug` form (`0.5`, `1e-6`, `"3/3"`, `[100, 0]`).
+/// same, `` invalid parameter `NAME` = VALUE: expected EXPECTED ``. A value is shown in its
+/// `Debug` form (`0.5`, `1e-6`, `NaN`, `[100, 0]`) by [`SettingsError::new`]; text the user
+/// typed (a name, `3/3`) is shown as written by [`SettingsError::text`].
 ///
 /// ```
 /// use ite_core::SettingsError;
 /// let e = SettingsError::new("level", 1.5, "a number in (0, 1)");
 /// assert_eq!(e.to_string(), "invalid parameter `level` = 1.5: expected a number in (0, 1)");
-/// assert_eq!(SettingsError::new("shard", "3/3", "0 ≤ K < N").value, "\"3/3\"");
+/// let e = SettingsError::text("assignment", "random", "`randomized` or `biased`");
+/// assert_eq!(e.to_string(), "invalid parameter `assignment` = random: expected `randomized` or `biased`");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid parameter `{name}` = {value}: expected {expected}")]
@@ -26,7 +28,7 @@ use std::path::PathBuf;
 pub struct SettingsError {
     /// The setting's name as the user spells it (field, flag or variable).
     pub name: String,
-    /// The offending value, formatted (see [`SettingsError::new`]).
+    /// The offending value, formatted (see [`SettingsError::new`] and [`SettingsError::text`]).
     pub value: String,
     /// What would have been accepted (a range, a list of choices).
     pub expected: String,
@@ -38,16 +40,17 @@ impl SettingsError {
         SettingsError { name: name.into(), value: format!("{value:?}"), expected: expected.into() }
     }
 
-    /// Like [`SettingsError::new`] for a value that cannot be shown whole (a matrix, an unset
-    /// variable): `description` stands in its place, as written.
+    /// Like [`SettingsError::new`] for a value given as text, shown as written: text the user
+    /// typed (a strategy or experiment name, `3/3`), or a description standing in for a value
+    /// that cannot be shown whole (a matrix, an unset variable).
     ///
     /// ```
     /// use ite_core::SettingsError;
-    /// let e = SettingsError::described("cov", "a matrix that is not positive definite", "a positive definite matrix");
+    /// let e = SettingsError::text("cov", "a matrix that is not positive definite", "a positive definite matrix");
     /// assert!(e.to_string().starts_with("invalid parameter `cov` = a matrix that"));
     /// ```
-    pub fn described(name: impl Into<String>, description: impl Into<String>, expected: impl Into<String>) -> Self {
-        SettingsError { name: name.into(), value: description.into(), expected: expected.into() }
+    pub fn text(name: impl Into<String>, text: impl Into<String>, expected: impl Into<String>) -> Self {
+        SettingsError { name: name.into(), value: text.into(), expected: expected.into() }
     }
 }
 

@@ -38,7 +38,7 @@ impl std::str::FromStr for Assignment {
         match s {
             "randomized" => Ok(Assignment::Randomized),
             "biased" => Ok(Assignment::Biased),
-            other => Err(SettingsError::new("assignment", other, "`randomized` or `biased`").into()),
+            other => Err(SettingsError::text("assignment", other, "`randomized` or `biased`").into()),
         }
     }
 }

@@ -36,7 +36,7 @@ impl MvNormal {
             return Err(SettingsError::new("dim", 0, "at least 1").into());
         }
         if cov.len() != p * p {
-            return Err(SettingsError::described(
+            return Err(SettingsError::text(
                 "cov",
                 format!("{} values", cov.len()),
                 format!("{p}×{p} = {} values", p * p),
@@ -50,7 +50,7 @@ impl MvNormal {
             for j in 0..i {
                 let (a, b) = (cov[i * p + j], cov[j * p + i]);
                 if !a.is_finite() || (a - b).abs() > 1e-12 * (1.0 + a.abs()) {
-                    return Err(SettingsError::described(
+                    return Err(SettingsError::text(
                         "cov",
                         format!("[{i}][{j}] = {a}, [{j}][{i}] = {b}"),
                         "a symmetric matrix",
@@ -60,7 +60,7 @@ impl MvNormal {
             }
         }
         let chol = cholesky(cov, p).ok_or_else(|| {
-            SettingsError::described("cov", "a matrix that is not positive definite", "a positive definite matrix")
+            SettingsError::text("cov", "a matrix that is not positive definite", "a positive definite matrix")
         })?;
         Ok(MvNormal { mean, chol })
     }

@@ -73,7 +73,7 @@ impl std::str::FromStr for Shift {
             "covariate" => Ok(Shift::Covariate),
             "effect" => Ok(Shift::Effect),
             "prognostic" => Ok(Shift::Prognostic),
-            other => Err(SettingsError::new("shift", other, "`none`, `covariate`, `effect` or `prognostic`").into()),
+            other => Err(SettingsError::text("shift", other, "`none`, `covariate`, `effect` or `prognostic`").into()),
         }
     }
 }

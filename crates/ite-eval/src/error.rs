@@ -1,4 +1,5 @@
-//! The error type of `ite-eval`: mismatched inputs to metrics and invalid settings.
+//! The error type of `ite-eval`: invalid settings, failed metrics, fits and strategies, grid files
+//! and figures.
 
 use ite_core::{CoreError, SettingsError};
 
@@ -10,18 +11,7 @@ pub enum EvalError {
     #[error(transparent)]
     Core(#[from] CoreError),
 
-    /// Two inputs that must have one value per unit have different lengths.
-    #[error("{what}: {left} values against {right}")]
-    LengthMismatch {
-        /// Which inputs disagree.
-        what: String,
-        /// Length of the first input.
-        left: usize,
-        /// Length of the second input.
-        right: usize,
-    },
-
-    /// A metric over no values.
+    /// Nothing to work on (no rows for a figure, no directories to merge, no truth).
     #[error("{0}: no values")]
     Empty(String),
 

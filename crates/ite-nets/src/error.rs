@@ -48,11 +48,11 @@ pub enum NetsError {
 }
 
 impl NetsError {
-    /// A [`SettingsError`] for a value already formatted (`value.to_string()`, shown as
-    /// written). New code writes `SettingsError::new(name, value, expected).into()`, which shows
-    /// the value in its `Debug` form like every other settings error.
+    /// A [`SettingsError`] for a value already formatted: [`SettingsError::text`] of
+    /// `value.to_string()`. New code writes `SettingsError::new(name, value, expected).into()`
+    /// for values and `SettingsError::text` for text.
     pub fn param(name: impl Into<String>, value: impl ToString, expected: impl Into<String>) -> Self {
-        SettingsError::described(name, value.to_string(), expected).into()
+        SettingsError::text(name, value.to_string(), expected).into()
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {

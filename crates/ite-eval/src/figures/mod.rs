@@ -70,7 +70,7 @@ fn build(rows: &[ResultRow], experiment: &str) -> Result<Vec<Figure>, EvalError>
         "sim1" => sim1::figures,
         "sim2" => sim2::figures,
         other => {
-            return Err(ite_core::SettingsError::new("experiment", other, "sim1 or sim2").into());
+            return Err(ite_core::SettingsError::text("experiment", other, "sim1 or sim2").into());
         }
     };
     let mine: Vec<&ResultRow> =

@@ -43,7 +43,7 @@ impl FromStr for Experiment {
         match s {
             "sim1" => Ok(Experiment::Sim1),
             "sim2" => Ok(Experiment::Sim2),
-            other => Err(ite_core::SettingsError::new("experiment", other, "`sim1` or `sim2`").into()),
+            other => Err(ite_core::SettingsError::text("experiment", other, "`sim1` or `sim2`").into()),
         }
     }
 }

@@ -39,7 +39,7 @@ impl FromStr for Shard {
     /// Parses `K/N` with 0 ≤ K < N.
     fn from_str(s: &str) -> Result<Self, EvalError> {
         let bad = || -> EvalError {
-            SettingsError::new("shard", s, "K/N with whole numbers 0 ≤ K < N (0-based, e.g. 0/3, 1/3, 2/3)").into()
+            SettingsError::text("shard", s, "K/N with whole numbers 0 ≤ K < N (0-based, e.g. 0/3, 1/3, 2/3)").into()
         };
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let (k, n) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
@@ -54,7 +54,7 @@ impl Shard {
     /// Shard `index` of `count`, checked.
     pub fn new(index: usize, count: usize) -> Result<Shard, EvalError> {
         if count == 0 || index >= count {
-            return Err(SettingsError::described("shard", format!("{index}/{count}"), "0 ≤ K < N").into());
+            return Err(SettingsError::text("shard", format!("{index}/{count}"), "0 ≤ K < N").into());
         }
         Ok(Shard { index, count })
     }
@@ -85,11 +85,11 @@ impl Shard {
                     .trim()
                     .parse::<usize>()
                     .map(Some)
-                    .map_err(|_| SettingsError::new(name, &v, "a whole number").into()),
+                    .map_err(|_| SettingsError::text(name, v.as_str(), "a whole number").into()),
             }
         };
         let missing = |name: &str, with: &str| -> EvalError {
-            SettingsError::described(name, "(unset)", format!("set alongside {with}")).into()
+            SettingsError::text(name, "(unset)", format!("set alongside {with}")).into()
         };
         if let Some(id) = num("SLURM_ARRAY_TASK_ID")? {
             let count = num("SLURM_ARRAY_TASK_COUNT")?
