@@ -59,8 +59,8 @@ pub enum TestSet {
     /// A fresh draw of this many units from the target population (same assignment, same
     /// shift); the target sample is used whole for training. More precise than a split.
     FreshDraw(usize),
-    /// DESIGN.md §4's way: this share of the target sample is held out for the metrics and the
-    /// methods train on the rest.
+    /// The study's protocol (docs/design.md §4): this share of the target sample is held out
+    /// for the metrics and the methods train on the rest.
     HoldOut(f64),
 }
 
