@@ -14,6 +14,8 @@
 //! | [`transfer`] | `ite-transfer` | transfer strategies, CITA |
 //! | [`eval`] | `ite-eval` | metrics, grids, figures |
 
+#![warn(missing_docs)]
+
 pub use ite_core as core;
 pub use ite_dgp as dgp;
 pub use ite_eval as eval;

@@ -9,6 +9,8 @@
 //! design — [`Dgp`], [`Params`] → [`Fit`] → [`IteModel`], [`FitWith`],
 //! [`TransferStrategy`] — with the [`CoreError`] type.
 
+#![warn(missing_docs)]
+
 mod csv_io;
 mod data;
 mod error;

@@ -29,6 +29,8 @@
 //! # Ok::<(), ite_dgp::DgpError>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod common;
 mod error;
 pub mod ihdp;

@@ -6,6 +6,8 @@
 //! shards, and the study's figures. Depends on `ite-core`, `ite-dgp`,
 //! `ite-nets` and `ite-transfer`.
 
+#![warn(missing_docs)]
+
 mod bootstrap;
 mod error;
 pub mod figures;

@@ -12,6 +12,8 @@
 //! type implementing `TransferStrategy<FittedTarNet>` — see
 //! `examples/custom_strategy.rs` — and needs no edit here.
 
+#![warn(missing_docs)]
+
 pub mod cita;
 mod error;
 pub mod fine_tune;
