@@ -17,6 +17,8 @@
 
 #![deny(unsafe_code)]
 
+#![warn(missing_docs)]
+
 pub use ite_core as core;
 pub use ite_dgp as dgp;
 pub use ite_eval as eval;

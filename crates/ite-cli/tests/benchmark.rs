@@ -1,20 +1,15 @@
 //! `ite benchmark ihdp`: a short run writes the summary the issue specifies; bad input fails
 //! without creating the output directory.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-fn ihdp_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ihdp");
-    dir.join("ihdp_npci_1.csv").is_file().then_some(dir)
-}
+mod common;
+
+use common::ihdp_dir;
 
 #[test]
 fn short_ihdp_run_writes_the_summary() -> anyhow::Result<()> {
-    let Some(data) = ihdp_dir() else {
-        eprintln!("IHDP data not found; skipping");
-        return Ok(());
-    };
+    let Some(data) = ihdp_dir() else { return Ok(()) };
     let tmp = tempfile::tempdir()?;
     let out = tmp.path().join("out");
     let status = Command::new(env!("CARGO_BIN_EXE_ite"))

@@ -2,21 +2,17 @@
 //! every scenario, byte-identical output for the same seed, and errors that name
 //! the flag, fail, and leave no file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod common;
 
-use common::{ite, ok};
+use common::{ihdp_dir, ite, ok};
 
 fn header_and_rows(path: &Path) -> (String, usize) {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap().to_string();
     (header, lines.count())
-}
-
-fn ihdp_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/ihdp")
 }
 
 #[test]
@@ -102,9 +98,8 @@ fn every_scenario_writes_the_documented_columns() {
         let d = ite_core::read_csv(&out, &ite_core::CsvLayout::default()).unwrap();
         assert!(d.truth().is_some());
     }
-    if ihdp_dir().exists() {
+    if let Some(d) = ihdp_dir() {
         let out = f("ihdp.csv");
-        let d = ihdp_dir();
         ok(&[
             "simulate",
             "ihdp-like",

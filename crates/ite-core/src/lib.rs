@@ -13,6 +13,8 @@
 
 #![deny(unsafe_code)]
 
+#![warn(missing_docs)]
+
 mod csv_io;
 mod data;
 mod error;

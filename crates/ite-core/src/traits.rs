@@ -1,4 +1,4 @@
-//! The traits every other crate implements (DESIGN.md §3).
+//! The traits every other crate implements (docs/design.md §3).
 //!
 //! - [`Dgp`]: a data-generating process that samples [`CausalData`].
 //! - [`Params`] → [`Fit`] → a fitted [`IteModel`]: hyperparameters are values

@@ -1,7 +1,7 @@
 //! Simulation 1 of Aydın & Brandt (linear): the source population and targets
 //! drawn from it, randomized or non-randomized ("biased") by accept–reject on Y(0).
 //!
-//! The population (DESIGN.md §4), with `s = Σⱼ xⱼ`:
+//! The population (docs/design.md §4), with `s = Σⱼ xⱼ`:
 //!
 //! - X ~ N_p(0, Σ), Σ = (1 − ρ) I + ρ 11ᵀ (unit variances, correlation ρ);
 //! - A ~ Bernoulli(π);

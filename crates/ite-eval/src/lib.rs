@@ -10,6 +10,7 @@
 //! neither networks nor plotting) and are re-exported here under their old paths.
 
 #![deny(unsafe_code)]
+#![warn(missing_docs)]
 
 mod error;
 pub mod figures;

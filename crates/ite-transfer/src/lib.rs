@@ -17,6 +17,8 @@
 
 #![deny(unsafe_code)]
 
+#![warn(missing_docs)]
+
 pub mod cita;
 mod error;
 pub mod fine_tune;

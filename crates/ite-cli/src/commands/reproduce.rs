@@ -58,7 +58,7 @@ pub struct Args {
     #[arg(long, value_name = "N", hide = true)]
     pub max_epochs: Option<usize>,
     /// Size of the fresh test draw per cell (default 2000), or `holdout` for a 30% hold-out of
-    /// the target sample (DESIGN.md §4's way).
+    /// the target sample (the study's protocol, docs/design.md §4).
     #[arg(long, value_name = "N|holdout", hide = true)]
     pub test: Option<String>,
     /// Override the source sizes (comma-separated).

@@ -3,7 +3,7 @@
 //! the mismatch level per shift kind, the transfer − target-only gap against CITA).
 //!
 //! Every point is a mean over replications with an error bar of ±1 standard error
-//! ([`Summary`](crate::Summary)). ε_PEHE is the *mean square* ITE error throughout (not its
+//! ([`Summary`]). ε_PEHE is the *mean square* ITE error throughout (not its
 //! root). Text is drawn with the DejaVu Sans font shipped inside the crate, so no system font is
 //! needed.
 //!

@@ -55,8 +55,8 @@ pub enum TestSet {
     /// A fresh draw of this many units from the target population (same assignment, same
     /// shift); the target sample is used whole for training. More precise than a split.
     FreshDraw(usize),
-    /// DESIGN.md §4's way: this share of the target sample is held out for the metrics and the
-    /// methods train on the rest.
+    /// The study's protocol (docs/design.md §4): this share of the target sample is held out
+    /// for the metrics and the methods train on the rest.
     HoldOut(f64),
 }
 
@@ -131,7 +131,8 @@ impl GridSpec {
     /// A small Simulation 1 grid that still shows the headline (transfer against target-only on
     /// small biased targets): source n 5000, target n ∈ {50, 100, 250}, both assignments, 10
     /// replications, target-only, staged alignment, fine-tune and frozen representation
-    /// (240 tasks; about a minute on two cores).
+    /// (240 tasks; 3.4–3.7 s on a quiet two-core machine, `ite reproduce sim1 --quick --seed 1
+    /// --no-figures`, docs/performance.md).
     pub fn sim1_quick() -> Self {
         GridSpec {
             source_ns: vec![5000],
