@@ -16,7 +16,6 @@
 //! | [`eval`] | `ite-eval` | experiment grids, figures (and the metrics again) |
 
 #![deny(unsafe_code)]
-
 #![warn(missing_docs)]
 
 pub use ite_core as core;

@@ -12,7 +12,6 @@
 //! (mean, sd, median, quantile), shared by all crates.
 
 #![deny(unsafe_code)]
-
 #![warn(missing_docs)]
 
 mod csv_io;

@@ -16,7 +16,6 @@
 //! `examples/custom_strategy.rs`. Neither needs an edit here.
 
 #![deny(unsafe_code)]
-
 #![warn(missing_docs)]
 
 pub mod cita;
