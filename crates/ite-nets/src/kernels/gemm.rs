@@ -1,7 +1,7 @@
 //! A bounds-checked, single-threaded wrapper over the `gemm` crate's matrix product (one fit
 //! per thread; parallelism goes across fits, so results never depend on the thread count).
 
-/// A row-major matrix view for [`gemm`]: data with row and column strides.
+/// A row-major matrix view for [`gemm()`]: data with row and column strides.
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
     /// The elements.
