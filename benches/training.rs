@@ -25,11 +25,9 @@ use ite::nets::bench::{BATCHES_PER_EPOCH, BenchNet, sample, train_steps};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-// `std::env::set_var` is `unsafe` in edition 2024; candle reads RAYON_NUM_THREADS itself.
-#[allow(unsafe_code)]
+/// One backend thread (called before any benchmark starts a thread).
 fn one_thread() {
-    // SAFETY: called before any benchmark starts a thread.
-    unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    ite::nets::set_backend_threads(1);
 }
 
 /// Time per training step: each iteration trains 10 epochs of 50 steps on a fixed sample,

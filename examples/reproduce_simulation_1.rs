@@ -33,8 +33,8 @@ struct Args {
 
 fn main() -> Result<()> {
     // One thread per fit: the tensor backend's matmul threads follow RAYON_NUM_THREADS.
-    // SAFETY: no thread has started yet.
-    unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    // (before any thread starts)
+    ite::nets::set_backend_threads(1);
     let Args { out, full, reps, seed } = Args::parse();
 
     // The grid: cells (source n × target n × assignment) × methods × replications.

@@ -31,8 +31,8 @@ struct Args {
 }
 
 fn main() -> Result<()> {
-    // SAFETY: no thread has started yet; one thread per fit.
-    unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+    // One backend thread per fit (before any thread starts).
+    ite::nets::set_backend_threads(1);
     let Args { out, full, reps, seed } = Args::parse();
 
     let mut spec = if full { GridSpec::sim2() } else { GridSpec::sim2_quick() };

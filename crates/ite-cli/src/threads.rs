@@ -10,15 +10,12 @@ pub enum Override {
     Always,
 }
 
-/// Sets the backend's thread count to `n`. Must run before the program starts any thread.
-// `std::env::set_var` is `unsafe` in edition 2024 (another thread may read the environment);
-// the crate otherwise denies unsafe code.
-#[allow(unsafe_code)]
+/// Sets the backend's thread count to `n` ([`ite_nets::set_backend_threads`]). Must run
+/// before the program starts any thread (the backend's pools are created lazily on first use,
+/// and the commands' own pools later).
 pub fn set_backend_threads(n: usize, mode: Override) {
     if mode == Override::KeepUsers && std::env::var_os("RAYON_NUM_THREADS").is_some() {
         return;
     }
-    // SAFETY: called before this program starts any thread (the backend's pools are created
-    // lazily on first use, and the commands' own pools later).
-    unsafe { std::env::set_var("RAYON_NUM_THREADS", n.to_string()) };
+    ite_nets::set_backend_threads(n);
 }

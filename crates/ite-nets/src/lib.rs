@@ -50,6 +50,7 @@ pub mod vars;
 
 pub use error::{NetsError, Result};
 pub use hyperparams::{Activation, Ipm, SinkhornConfig, TarNetParams};
+pub use kernels::set_backend_threads;
 pub use scaler::Standardizer;
 pub use t_learner_mlp::{MlpTLearner, MlpTLearnerParams};
 pub use tarnet::{FittedTarNet, TarNet};

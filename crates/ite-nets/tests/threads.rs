@@ -15,10 +15,10 @@ fn identical_bits_at_one_and_two_threads() -> anyhow::Result<()> {
         .with_max_epochs(3)
         .with_ipm(Ipm::Wasserstein(Default::default()), 1.0);
     let mut runs = Vec::new();
-    for threads in ["1", "2", "1"] {
-        // SAFETY: this binary has one test, and no other thread reads the environment meanwhile.
-        unsafe { std::env::set_var("RAYON_NUM_THREADS", threads) };
-        assert_eq!(candle_core::utils::get_num_threads().to_string(), threads);
+    for threads in [1, 2, 1] {
+        // This binary has one test, and no other thread reads the environment meanwhile.
+        ite_nets::set_backend_threads(threads);
+        assert_eq!(candle_core::utils::get_num_threads(), threads);
         let po = params.fit(&data, Seed::new(8))?.predict(data.x())?;
         runs.push(po.mu0.iter().chain(&po.mu1).map(|v| v.to_bits()).collect::<Vec<u32>>());
     }

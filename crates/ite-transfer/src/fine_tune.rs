@@ -8,8 +8,8 @@
 use ite_core::{Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::{FittedTarNet, TrainOptions};
 
+use crate::entry::StrategyEntry;
 use crate::error::{Result, TransferError};
-use crate::registry::StrategyEntry;
 use crate::training::TargetTraining;
 
 /// Fine-tuning of all weights.

@@ -12,8 +12,8 @@ use candle_core::Tensor;
 use ite_core::{Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::{FittedTarNet, LossContext, TarNetVars, TrainOptions};
 
+use crate::entry::StrategyEntry;
 use crate::error::{Result, TransferError};
-use crate::registry::StrategyEntry;
 use crate::training::TargetTraining;
 
 /// L2-SP fine-tuning.

@@ -19,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod cita;
+pub mod entry;
 mod error;
 pub mod fine_tune;
 pub mod fisher;
@@ -33,13 +34,14 @@ pub mod staged_alignment;
 pub mod target_only;
 mod training;
 
+pub use entry::{BoxedStrategy, StrategyConfig, StrategyEntry};
 pub use error::{Result, TransferError};
 pub use fine_tune::FineTune;
 pub use fisher::{CitaParams, task_affinity};
 pub use freeze_representation::FreezeRepresentation;
 pub use l2_sp::L2Sp;
 pub use pooled::Pooled;
-pub use registry::{BoxedStrategy, Registry, STRATEGY_NAMES, StrategyConfig, StrategyEntry, strategy_by_name};
+pub use registry::{Registry, STRATEGY_NAMES, strategy_by_name};
 pub use run::{TransferOutcome, transfer_with_cita};
 pub use source_only::SourceOnly;
 pub use staged_alignment::StagedAlignment;

@@ -10,8 +10,8 @@
 use ite_core::{Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::FittedTarNet;
 
+use crate::entry::StrategyEntry;
 use crate::error::{Result, TransferError};
-use crate::registry::StrategyEntry;
 
 /// Pooled training.
 ///

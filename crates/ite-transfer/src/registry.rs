@@ -3,90 +3,14 @@
 //! description, constructor that applies the [`StrategyConfig`]). `ite transfer --strategy`,
 //! `ite reproduce --methods` and the grids of `ite-eval` all read their names from here.
 //!
-//! A strategy needs no entry to run once: anything that implements [`TransferStrategy`] runs
+//! A strategy needs no entry to run once: anything that implements [`TransferStrategy`](ite_core::TransferStrategy) runs
 //! through [`crate::transfer_with_cita`]. It needs one to be chosen by name, e.g. in a grid.
 
-use ite_core::{Params, TransferStrategy};
-use ite_nets::FittedTarNet;
+use ite_core::Params;
 
+use crate::entry::{BoxedStrategy, StrategyConfig, StrategyEntry};
 use crate::error::{Result, TransferError};
 use crate::{FineTune, FreezeRepresentation, L2Sp, Pooled, SourceOnly, StagedAlignment, TargetOnly};
-
-/// A strategy behind a trait object, as a [`Registry`] builds it.
-pub type BoxedStrategy =
-    Box<dyn TransferStrategy<FittedTarNet, Model = FittedTarNet, Error = TransferError> + Send + Sync>;
-
-/// What every strategy of a registry is built with.
-///
-/// | name | default | meaning | valid range |
-/// |---|---|---|---|
-/// | `max_epochs` | `None` | caps the epochs (and the early-stopping patience) of every training phase of the strategy; for tests and smoke runs (changes the results) | `None` or ≥ 1 |
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StrategyConfig {
-    /// Cap on the epochs of every training phase.
-    pub max_epochs: Option<usize>,
-}
-
-impl Params for StrategyConfig {
-    type Error = TransferError;
-    fn validate(&self) -> Result<()> {
-        if self.max_epochs == Some(0) {
-            return Err(TransferError::param("max_epochs", self.max_epochs, "None or at least 1"));
-        }
-        Ok(())
-    }
-}
-
-/// One strategy of a [`Registry`]: how to find it, describe it and build it.
-///
-/// Each built-in strategy defines its entry once, next to its type (e.g.
-/// [`crate::FineTune::ENTRY`]). A user's entry is made with [`StrategyEntry::new`]:
-///
-/// ```
-/// use ite_transfer::{BoxedStrategy, Registry, StrategyConfig, StrategyEntry, TargetOnly, TargetTraining};
-///
-/// // A target-only fit at half the source's learning rate, under a name of its own.
-/// fn build(config: &StrategyConfig) -> BoxedStrategy {
-///     let training = TargetTraining { learning_rate_scale: 0.5, ..TargetTraining::default() };
-///     Box::new(TargetOnly { training, ..TargetOnly::default() }.with_epoch_cap(config.max_epochs))
-/// }
-/// let entry = StrategyEntry::new("target-only-slow", "target-only at 0.5× the learning rate", build)
-///     .without_source();
-/// let mut registry = Registry::builtin();
-/// registry.register(entry)?;
-/// assert!(registry.contains("target-only-slow"));
-/// # Ok::<(), ite_transfer::TransferError>(())
-/// ```
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub struct StrategyEntry {
-    /// The name the strategy is chosen by, and that its [`TransferStrategy::name`] returns.
-    pub name: &'static str,
-    /// One line for help texts and listings.
-    pub description: &'static str,
-    /// Builds the strategy with its default settings and the config applied (its epoch cap).
-    pub build: fn(&StrategyConfig) -> BoxedStrategy,
-    /// Whether the strategy reads the source model or sample (false: a grid records no task
-    /// affinity for it).
-    pub uses_source: bool,
-}
-
-impl StrategyEntry {
-    /// An entry for a strategy that uses the source (see [`StrategyEntry::without_source`]).
-    /// `build` must apply the config's epoch cap to every training phase it runs.
-    pub const fn new(
-        name: &'static str,
-        description: &'static str,
-        build: fn(&StrategyConfig) -> BoxedStrategy,
-    ) -> Self {
-        StrategyEntry { name, description, build, uses_source: true }
-    }
-
-    /// The same entry, marked as ignoring the source model and sample.
-    pub const fn without_source(self) -> Self {
-        StrategyEntry { uses_source: false, ..self }
-    }
-}
 
 /// The built-in strategies, in the order help texts list them.
 const BUILTIN: [StrategyEntry; 7] = [
@@ -149,7 +73,7 @@ impl Registry {
     /// Adds `entry`.
     ///
     /// # Errors
-    /// [`TransferError::DuplicateStrategy`] when its name is taken, [`TransferError::InvalidParam`]
+    /// [`TransferError::DuplicateStrategy`] when its name is taken, [`TransferError::Settings`]
     /// when the name is empty or holds whitespace or a comma (names are listed comma-separated).
     pub fn register(&mut self, entry: StrategyEntry) -> Result<&mut Self> {
         let name = entry.name;
@@ -197,7 +121,7 @@ impl Registry {
     /// The strategy `name` with its default settings and `config` applied.
     ///
     /// # Errors
-    /// [`TransferError::UnknownStrategy`] for a name not registered; [`TransferError::InvalidParam`]
+    /// [`TransferError::UnknownStrategy`] for a name not registered; [`TransferError::Settings`]
     /// for an invalid `config`; [`TransferError::MisnamedStrategy`] when the built strategy
     /// reports another name than its entry.
     pub fn build(&self, name: &str, config: &StrategyConfig) -> Result<BoxedStrategy> {

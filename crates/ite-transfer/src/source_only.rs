@@ -8,8 +8,8 @@
 use ite_core::{Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::FittedTarNet;
 
+use crate::entry::StrategyEntry;
 use crate::error::{Result, TransferError};
-use crate::registry::StrategyEntry;
 
 /// The source model, copied (its weights are not shared with the source).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -23,9 +23,9 @@ use ite_nets::ipm::{sinkhorn_divergence, sinkhorn_divergence_to_fixed};
 use ite_nets::vars::VarGroup;
 use ite_nets::{FittedTarNet, LossContext, SinkhornConfig, TrainOptions};
 
+use crate::entry::StrategyEntry;
 use crate::error::{Result, TransferError};
 use crate::freeze_representation::heads_only;
-use crate::registry::StrategyEntry;
 use crate::sampling::subsample;
 use crate::training::TargetTraining;
 

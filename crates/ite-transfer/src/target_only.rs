@@ -7,8 +7,8 @@
 use ite_core::{Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::{FittedTarNet, TarNetParams};
 
+use crate::entry::StrategyEntry;
 use crate::error::{Result, TransferError};
-use crate::registry::StrategyEntry;
 use crate::training::TargetTraining;
 
 /// A fresh network on the target. With `params: None` it takes the source model's architecture

@@ -219,7 +219,7 @@ impl GridSpec {
     /// `methods` may name (`validate` takes the built-in ones); what a grid run calls.
     ///
     /// # Errors
-    /// [`EvalError::InvalidParam`] naming the first field out of range, or a method `registry`
+    /// [`EvalError::Settings`] naming the first field out of range, or a method `registry`
     /// does not hold (the message lists the registered names).
     pub fn validate_with(&self, registry: &Registry) -> Result<(), EvalError> {
         self.validate_fields()?;

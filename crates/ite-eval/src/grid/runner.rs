@@ -355,7 +355,7 @@ pub fn run_grid(
 ///
 /// # Errors
 /// As [`run_grid`]; a method `registry` does not hold is refused before anything runs
-/// ([`EvalError::InvalidParam`] on `methods`, listing the registered names).
+/// ([`EvalError::Settings`] on `methods`, listing the registered names).
 pub fn run_grid_with(
     spec: &GridSpec,
     opts: &RunOptions,

@@ -1,6 +1,6 @@
 //! The crate's CPU kernels, in one private module: candle custom ops (fused dense layer, ELU,
 //! factual loss, squared norm, Sinkhorn divergence), the Adam update, the single-threaded
-//! `gemm` wrapper, the AVX2 dispatch and the one check that decides whether a tensor can go
+//! `gemm` wrapper, the AVX2 dispatch, the backend's thread count ([`set_backend_threads`]) and the one check that decides whether a tensor can go
 //! through them. All of the crate's `unsafe` code is here.
 //!
 //! The model files (`activation.rs`, `mlp.rs`, `loss.rs`, `optim.rs`, `ipm.rs`) hold the
@@ -13,6 +13,9 @@ pub(crate) mod elu;
 mod gemm;
 pub(crate) mod loss;
 pub(crate) mod sinkhorn;
+mod threads;
+
+pub use threads::set_backend_threads;
 
 use candle_core::{CpuStorage, DType, Layout, Storage, Tensor};
 

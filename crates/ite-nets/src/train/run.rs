@@ -27,7 +27,7 @@ use crate::vars::VarGroup;
 /// lives on the network's device.
 ///
 /// # Errors
-/// [`NetsError::InvalidParam`] when `options.trainable` selects no variable, `clip_grad_norm`
+/// [`NetsError::Settings`] when `options.trainable` selects no variable, `clip_grad_norm`
 /// is not a finite number > 0, or `only_extra_loss` is set without an `extra_loss`;
 /// [`NetsError::Diverged`] when a training or validation loss is not finite.
 pub fn train(

@@ -1,0 +1,85 @@
+//! [`StrategyEntry`]: one transfer strategy as a program finds it by name — name, one-line
+//! description, constructor that applies the [`StrategyConfig`] — and [`BoxedStrategy`], what
+//! the constructor returns. Each strategy module defines its entry next to its type; the
+//! [`crate::Registry`] collects them.
+
+use ite_core::{Params, TransferStrategy};
+use ite_nets::FittedTarNet;
+
+use crate::error::{Result, TransferError};
+
+/// A strategy behind a trait object, as a [`Registry`](crate::Registry) builds it.
+pub type BoxedStrategy =
+    Box<dyn TransferStrategy<FittedTarNet, Model = FittedTarNet, Error = TransferError> + Send + Sync>;
+
+/// What every strategy of a registry is built with.
+///
+/// | name | default | meaning | valid range |
+/// |---|---|---|---|
+/// | `max_epochs` | `None` | caps the epochs (and the early-stopping patience) of every training phase of the strategy; for tests and smoke runs (changes the results) | `None` or ≥ 1 |
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StrategyConfig {
+    /// Cap on the epochs of every training phase.
+    pub max_epochs: Option<usize>,
+}
+
+impl Params for StrategyConfig {
+    type Error = TransferError;
+    fn validate(&self) -> Result<()> {
+        if self.max_epochs == Some(0) {
+            return Err(TransferError::param("max_epochs", self.max_epochs, "None or at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// One strategy of a [`Registry`](crate::Registry): how to find it, describe it and build it.
+///
+/// Each built-in strategy defines its entry once, next to its type (e.g.
+/// [`crate::FineTune::ENTRY`]). A user's entry is made with [`StrategyEntry::new`]:
+///
+/// ```
+/// use ite_transfer::{BoxedStrategy, Registry, StrategyConfig, StrategyEntry, TargetOnly, TargetTraining};
+///
+/// // A target-only fit at half the source's learning rate, under a name of its own.
+/// fn build(config: &StrategyConfig) -> BoxedStrategy {
+///     let training = TargetTraining { learning_rate_scale: 0.5, ..TargetTraining::default() };
+///     Box::new(TargetOnly { training, ..TargetOnly::default() }.with_epoch_cap(config.max_epochs))
+/// }
+/// let entry = StrategyEntry::new("target-only-slow", "target-only at 0.5× the learning rate", build)
+///     .without_source();
+/// let mut registry = Registry::builtin();
+/// registry.register(entry)?;
+/// assert!(registry.contains("target-only-slow"));
+/// # Ok::<(), ite_transfer::TransferError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct StrategyEntry {
+    /// The name the strategy is chosen by, and that its [`TransferStrategy::name`] returns.
+    pub name: &'static str,
+    /// One line for help texts and listings.
+    pub description: &'static str,
+    /// Builds the strategy with its default settings and the config applied (its epoch cap).
+    pub build: fn(&StrategyConfig) -> BoxedStrategy,
+    /// Whether the strategy reads the source model or sample (false: a grid records no task
+    /// affinity for it).
+    pub uses_source: bool,
+}
+
+impl StrategyEntry {
+    /// An entry for a strategy that uses the source (see [`StrategyEntry::without_source`]).
+    /// `build` must apply the config's epoch cap to every training phase it runs.
+    pub const fn new(
+        name: &'static str,
+        description: &'static str,
+        build: fn(&StrategyConfig) -> BoxedStrategy,
+    ) -> Self {
+        StrategyEntry { name, description, build, uses_source: true }
+    }
+
+    /// The same entry, marked as ignoring the source model and sample.
+    pub const fn without_source(self) -> Self {
+        StrategyEntry { uses_source: false, ..self }
+    }
+}
