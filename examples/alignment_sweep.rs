@@ -11,6 +11,7 @@
 //! (default 6 replications; docs/transfer.md quotes its output).
 
 use anyhow::{Context, Result};
+use clap::Parser;
 use ite::core::{Dgp, Fit, IteModel, Seed, TransferInput, TransferStrategy};
 use ite::dgp::{Assignment, Sim1Source, Sim1Target};
 use ite::eval::Summary;
@@ -22,11 +23,16 @@ use ite::transfer::{StagedAlignment, TargetOnly, TargetTraining};
 /// the default `StagedAlignment`.
 const SETTINGS: [(usize, f64, f64); 5] = [(30, 1.0, 1.0), (30, 0.1, 1.0), (5, 0.1, 1.0), (10, 1.0, 0.1), (5, 0.1, 0.1)];
 
+/// ε_PEHE of staged alignment at several strengths on Simulation 1's biased targets.
+#[derive(Parser)]
+struct Args {
+    /// Replications (the first ones of `transfer_strategies`).
+    #[arg(value_name = "REPLICATIONS", default_value_t = 6)]
+    reps: u64,
+}
+
 fn main() -> Result<()> {
-    let reps: u64 = match std::env::args().nth(1) {
-        Some(s) => s.parse().with_context(|| format!("REPLICATIONS: `{s}` is not a whole number"))?,
-        None => 6,
-    };
+    let Args { reps } = Args::parse();
     let root = Seed::new(2025);
     let mut pehes = vec![Vec::new(); SETTINGS.len() + 1];
     for rep in 0..reps {
