@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use candle_core::Tensor;
 use ite_core::{CausalData, Dgp, Fit, IteModel, Seed, TransferInput, TransferStrategy};
 use ite_dgp::{Assignment, Shift, Sim1Source, Sim1Target, Sim2Source, Sim2Target};
+use ite_nets::vars::VarGroup;
 use ite_nets::{FittedTarNet, TarNetParams};
 use ite_transfer::l2_sp::l2_sp_penalty;
 use ite_transfer::staged_alignment::{SourceEmbeddings, alignment_distance};
@@ -38,7 +39,7 @@ fn freeze_representation_leaves_every_phi_weight_bit_identical() {
     let after = snapshot_bits(&adapted);
     let mut heads_changed = false;
     for (name, bits) in &after {
-        if name.starts_with("phi.") {
+        if VarGroup::Phi.holds(name) {
             assert_eq!(bits, &before[name], "{name} changed");
         } else {
             heads_changed |= bits != &before[name];
@@ -88,7 +89,7 @@ fn l2_sp_penalty_gradient_is_two_lambda_times_the_distance() {
     }
     assert_eq!(checked, moved.vars().n_parameters());
     // Finite differences on a few coordinates of the first head layer.
-    let (name, var) = moved.vars().iter_sorted().into_iter().find(|(n, _)| n.starts_with("h1.")).unwrap();
+    let (name, var) = moved.vars().iter_sorted().into_iter().find(|(n, _)| VarGroup::H1.holds(n)).unwrap();
     let base = var.as_tensor().copy().unwrap();
     let flat = base.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     let g = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
@@ -118,7 +119,7 @@ fn phase_one_of_staged_alignment_lowers_the_alignment_distance() {
     assert!(after < 0.8 * before, "alignment distance {before} → {after}");
     // Phase 1 trains Φ only: the heads are the source's, bit for bit.
     let (b, a) = (snapshot_bits(&model), snapshot_bits(&aligned));
-    for name in b.keys().filter(|n| !n.starts_with("phi.")) {
+    for name in b.keys().filter(|n| !VarGroup::Phi.holds(n)) {
         assert_eq!(a[name], b[name], "{name}");
     }
 }
