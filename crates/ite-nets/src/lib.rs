@@ -18,8 +18,8 @@
 //! # Ok::<(), ite_nets::NetsError>(())
 //! ```
 //!
-//! For transfer code: [`FittedTarNet::vars`] gives the named variables (`phi.*`, `h0.*`,
-//! `h1.*`); [`TarNetParams::fit_with_options`] warm-starts from a prior model, trains only the
+//! For transfer code: [`FittedTarNet::vars`] gives the named variables, in the groups
+//! [`VarGroup`] `phi`, `h0` and `h1`; [`TarNetParams::fit_with_options`] warm-starts from a prior model, trains only the
 //! variables selected by [`TrainOptions::trainable`] prefixes and adds
 //! [`TrainOptions::extra_loss`] to the objective; [`FittedTarNet::representation`] is Φ(x);
 //! [`ipm`] has the distances between representations.
@@ -55,4 +55,4 @@ pub use scaler::Standardizer;
 pub use t_learner_mlp::{MlpTLearner, MlpTLearnerParams};
 pub use tarnet::{FittedTarNet, TarNet};
 pub use train::{EpochRecord, ExtraLoss, LossContext, TrainHistory, TrainOptions};
-pub use vars::TarNetVars;
+pub use vars::{TarNetVars, VarGroup};

@@ -174,7 +174,7 @@ fn warm_start_freezing_and_extra_loss_hook() -> anyhow::Result<()> {
         ctx.phi.sqr()?.mean_all()? * 0.0
     };
     let options = TrainOptions {
-        trainable: Some(vec!["h0.".into(), "h1.".into()]),
+        trainable: Some(ite_nets::VarGroup::prefixes(&ite_nets::VarGroup::HEADS)),
         extra_loss: Some(&hook),
         ..Default::default()
     };
@@ -184,7 +184,7 @@ fn warm_start_freezing_and_extra_loss_hook() -> anyhow::Result<()> {
     let mut heads_moved = false;
     for (name, t) in &after {
         let diff = (t - &before[name])?.abs()?.max_all()?.to_scalar::<f32>()?;
-        if name.starts_with("phi.") {
+        if ite_nets::VarGroup::Phi.holds(name) {
             assert_eq!(diff, 0.0, "{name} changed although Φ was frozen");
         } else if diff > 0.0 {
             heads_moved = true;

@@ -31,7 +31,7 @@ pub type ExtraLoss<'a> = dyn Fn(&LossContext<'_>) -> candle_core::Result<Tensor>
 /// TARNet/CFR objective, on the prior model's device or else the CPU.
 #[derive(Default)]
 pub struct TrainOptions<'a> {
-    /// Name prefixes of the variables that train (e.g. `["h0.", "h1."]` to freeze Φ);
+    /// Name prefixes of the variables that train (e.g. `VarGroup::prefixes(&VarGroup::HEADS)` to freeze Φ);
     /// `None` trains all.
     pub trainable: Option<Vec<String>>,
     /// A term added to the loss at every step (e.g. an L2-SP penalty toward source weights).
