@@ -194,12 +194,15 @@ pub struct SummaryRow {
     pub cita_mean: Option<f64>,
 }
 
-/// Summaries per (cell, method), in task-key order.
+/// Summaries per (cell, method), in task-key order. Each is computed over its rows sorted by
+/// task key (replication), whatever the order of `rows`, so that a run with any number of jobs,
+/// a resumed run and a merge of shards write byte-identical summaries.
 pub fn summarize(rows: &[ResultRow]) -> Vec<SummaryRow> {
+    let mut sorted: Vec<(TaskKey, &ResultRow)> = rows.iter().map(|r| (r.key(), r)).collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut by_cell: BTreeMap<TaskKey, Vec<&ResultRow>> = BTreeMap::new();
-    for r in rows {
-        let key = TaskKey { replication: 0, ..r.key() };
-        by_cell.entry(key).or_default().push(r);
+    for (key, r) in sorted {
+        by_cell.entry(TaskKey { replication: 0, ..key }).or_default().push(r);
     }
     let of =
         |v: Vec<f64>| Summary::of(&v).unwrap_or(Summary { count: 0, mean: f64::NAN, se: f64::NAN, median: f64::NAN });
