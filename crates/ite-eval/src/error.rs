@@ -46,6 +46,16 @@ pub enum EvalError {
         message: String,
     },
 
+    /// Another process holds a grid directory's lock (a run writing into it, or a merge
+    /// reading it).
+    #[error("{path}: in use by another process ({holder}); wait for it to end, or choose another directory")]
+    GridBusy {
+        /// The directory.
+        path: String,
+        /// The holder, as it wrote itself into the lock file (what, pid, start time).
+        holder: String,
+    },
+
     /// Drawing a figure failed (the file that was being drawn, and why).
     #[error("{path}: cannot draw the figure: {message}")]
     Figure {

@@ -20,13 +20,15 @@
 //! key once the run completes) and `summary.csv` (per cell and method).
 
 mod experiment;
+mod lock;
 mod runner;
 mod shard;
 mod store;
 
 pub use experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, TestSet};
+pub use lock::{GridLock, LOCK_FILE};
 pub use runner::{
-    Plan, Progress, RunOptions, RunReport, cell_data, plan_grid, plan_grid_with, run_grid, run_grid_with,
+    GridRun, Plan, Progress, RunOptions, RunReport, cell_data, plan_grid, plan_grid_with, run_grid, run_grid_with,
     shard_task_keys, source_params,
 };
 pub use shard::Shard;

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use ite_eval::grid::merge_runs;
 
 use crate::commands::reproduce::{draw_figures, print_table};
@@ -27,9 +27,6 @@ pub struct Args {
 
 /// Runs `ite merge`.
 pub fn run(args: Args) -> Result<()> {
-    if args.dirs.contains(&args.out) {
-        bail!("--out {}: must differ from the directories being merged", args.out.display());
-    }
     let report = merge_runs(&args.dirs, &args.out)?;
     let figures =
         if args.no_figures { Vec::new() } else { draw_figures(&report.rows, &report.manifest.grid, &args.out)? };
@@ -42,8 +39,9 @@ pub fn run(args: Args) -> Result<()> {
                 report.missing
             );
         }
+        let kept = if report.kept > 0 { format!(" (kept {} rows it held before)", report.kept) } else { String::new() };
         eprintln!(
-            "[ite merge] {} rows from {} directories into {}{}",
+            "[ite merge] {} rows from {} directories into {}{kept}{}",
             report.rows.len(),
             args.dirs.len(),
             args.out.display(),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ite_core::Seed;
-use ite_eval::grid::{Experiment, GridSpec, RunOptions, Shard, SummaryRow, TestSet, plan_grid, run_grid};
+use ite_eval::grid::{Experiment, GridRun, GridSpec, RunOptions, Shard, SummaryRow, TestSet};
 use ite_transfer::Registry;
 
 /// Arguments of `ite reproduce`.
@@ -129,7 +129,10 @@ pub fn run(args: Args) -> Result<()> {
     let spec = args.spec()?;
     let shard = args.shard()?;
     let opts = RunOptions { seed: Seed::new(args.seed), quick: args.quick, jobs, shard };
-    let plan = plan_grid(&spec, &opts, &args.out)?;
+    // Holds OUT's lock from here to the end: a second run on OUT is refused at once.
+    let registry = Registry::builtin();
+    let grid = GridRun::open(&spec, &opts, &registry, &args.out)?;
+    let plan = grid.plan();
     let todo = plan.tasks - plan.finished;
     if !args.quiet {
         eprintln!(
@@ -142,7 +145,7 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     let progress = Reporter::new(todo as u64, args.quiet);
-    let report = run_grid(&spec, &opts, &args.out, &|row, p| {
+    let report = grid.run(&|row, p| {
         progress.tick(
             p.done as u64,
             &format!("{} n={} {} rep {}", row.method, row.target_n, row.assignment, row.replication),

@@ -3,7 +3,7 @@
 //! finished tasks skipped when a run is restarted.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
@@ -16,6 +16,7 @@ use rayon::prelude::*;
 
 use crate::error::EvalError;
 use crate::grid::experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, TestSet};
+use crate::grid::lock::GridLock;
 use crate::grid::shard::Shard;
 use crate::grid::store::{
     RESULTS_FILE, ResultsFile, RunManifest, SUMMARY_FILE, SummaryRow, write_sorted_results, write_summary,
@@ -256,20 +257,68 @@ impl Ctx<'_> {
 }
 
 /// Prepares `out` for a run and says how many tasks it holds and how many are finished, without
-/// running anything (creates `out`, `run.json` and `results.csv` when missing).
+/// running anything (creates `out`, `run.json` and `results.csv` when missing). Refused, like a
+/// run, while another process holds `out` ([`EvalError::GridBusy`]).
 pub fn plan_grid(spec: &GridSpec, opts: &RunOptions, out: &Path) -> Result<Plan, EvalError> {
     plan_grid_with(spec, opts, &Registry::builtin(), out)
 }
 
 /// [`plan_grid`] for a grid whose methods are strategies of `registry`.
 pub fn plan_grid_with(spec: &GridSpec, opts: &RunOptions, registry: &Registry, out: &Path) -> Result<Plan, EvalError> {
-    let (_, existing, keys) = prepare(spec, opts, registry, out)?;
-    Ok(Plan { tasks: keys.len(), finished: existing.len() })
+    Ok(GridRun::open(spec, opts, registry, out)?.plan())
+}
+
+/// A grid run prepared in its directory and holding the directory's lock ([`GridLock`]) from
+/// [`GridRun::open`] until it is dropped: look at its [`plan`](GridRun::plan), then
+/// [`run`](GridRun::run) it, with no other process able to write into the directory between.
+#[derive(Debug)]
+pub struct GridRun<'a> {
+    spec: &'a GridSpec,
+    opts: RunOptions,
+    registry: &'a Registry,
+    out: PathBuf,
+    file: ResultsFile,
+    existing: Vec<ResultRow>,
+    keys: Vec<TaskKey>,
+    _lock: GridLock,
+}
+
+impl<'a> GridRun<'a> {
+    /// Locks `out` (creating it), checks or writes its `run.json` and repairs its `results.csv`.
+    ///
+    /// # Errors
+    /// [`EvalError::GridBusy`] at once, naming the holder, when another process holds `out`;
+    /// as [`run_grid_with`] otherwise.
+    pub fn open(
+        spec: &'a GridSpec,
+        opts: &RunOptions,
+        registry: &'a Registry,
+        out: &Path,
+    ) -> Result<GridRun<'a>, EvalError> {
+        let (lock, file, existing, keys) = prepare(spec, opts, registry, out)?;
+        Ok(GridRun { spec, opts: *opts, registry, out: out.to_path_buf(), file, existing, keys, _lock: lock })
+    }
+
+    /// How many tasks the run holds and how many an earlier run finished.
+    pub fn plan(&self) -> Plan {
+        Plan { tasks: self.keys.len(), finished: self.existing.len() }
+    }
+
+    /// Runs the tasks not yet finished, as [`run_grid_with`]; the lock is released at the end.
+    pub fn run(self, on_row: &(dyn Fn(&ResultRow, Progress) + Sync)) -> Result<RunReport, EvalError> {
+        let GridRun { spec, opts, registry, out, file, existing, keys, _lock } = self;
+        execute(spec, &opts, registry, &out, (file, existing, keys), on_row)
+    }
 }
 
 type Prepared = (ResultsFile, Vec<ResultRow>, Vec<TaskKey>);
 
-fn prepare(spec: &GridSpec, opts: &RunOptions, registry: &Registry, out: &Path) -> Result<Prepared, EvalError> {
+fn prepare(
+    spec: &GridSpec,
+    opts: &RunOptions,
+    registry: &Registry,
+    out: &Path,
+) -> Result<(GridLock, ResultsFile, Vec<ResultRow>, Vec<TaskKey>), EvalError> {
     spec.validate_with(registry)?;
     if opts.jobs == 0 {
         return Err(ite_core::SettingsError::new("jobs", 0, "at least 1").into());
@@ -288,6 +337,9 @@ fn prepare(spec: &GridSpec, opts: &RunOptions, registry: &Registry, out: &Path) 
             message: "is a file; expected an output directory".into(),
         });
     }
+    std::fs::create_dir_all(out).map_err(dir_err)?;
+    // Held from here to the end of the run: a second run on `out` is refused at once.
+    let lock = GridLock::exclusive(out, "a grid run")?;
     match RunManifest::read(out)? {
         Some(old) => {
             let diff = old.differences(&manifest, false);
@@ -309,7 +361,6 @@ fn prepare(spec: &GridSpec, opts: &RunOptions, registry: &Registry, out: &Path) 
                     message: "holds results.csv but no run.json; choose another --out".into(),
                 });
             }
-            std::fs::create_dir_all(out).map_err(dir_err)?;
             manifest.write(out)?;
         }
     }
@@ -325,7 +376,7 @@ fn prepare(spec: &GridSpec, opts: &RunOptions, registry: &Registry, out: &Path) 
             ),
         });
     }
-    Ok((file, existing, keys))
+    Ok((lock, file, existing, keys))
 }
 
 /// Runs (or resumes) the tasks of `opts.shard` of `spec` into `out`, its methods chosen among
@@ -363,7 +414,17 @@ pub fn run_grid_with(
     out: &Path,
     on_row: &(dyn Fn(&ResultRow, Progress) + Sync),
 ) -> Result<RunReport, EvalError> {
-    let (file, existing, keys) = prepare(spec, opts, registry, out)?;
+    GridRun::open(spec, opts, registry, out)?.run(on_row)
+}
+
+fn execute(
+    spec: &GridSpec,
+    opts: &RunOptions,
+    registry: &Registry,
+    out: &Path,
+    (file, existing, keys): Prepared,
+    on_row: &(dyn Fn(&ResultRow, Progress) + Sync),
+) -> Result<RunReport, EvalError> {
     let done: HashSet<TaskKey> = existing.iter().map(ResultRow::key).collect();
     let total = keys.len() - done.len();
     let rows = Mutex::new(Vec::new());

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::EvalError;
 use crate::grid::experiment::GridSpec;
+use crate::grid::lock::GridLock;
 use crate::grid::shard::Shard;
 use crate::results::{ResultRow, TaskKey, read_results, row_line, write_results_to};
 use crate::summary::Summary;
@@ -194,12 +195,15 @@ pub struct SummaryRow {
     pub cita_mean: Option<f64>,
 }
 
-/// Summaries per (cell, method), in task-key order.
+/// Summaries per (cell, method), in task-key order. Each is computed over its rows sorted by
+/// task key (replication), whatever the order of `rows`, so that a run with any number of jobs,
+/// a resumed run and a merge of shards write byte-identical summaries.
 pub fn summarize(rows: &[ResultRow]) -> Vec<SummaryRow> {
+    let mut sorted: Vec<(TaskKey, &ResultRow)> = rows.iter().map(|r| (r.key(), r)).collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut by_cell: BTreeMap<TaskKey, Vec<&ResultRow>> = BTreeMap::new();
-    for r in rows {
-        let key = TaskKey { replication: 0, ..r.key() };
-        by_cell.entry(key).or_default().push(r);
+    for (key, r) in sorted {
+        by_cell.entry(TaskKey { replication: 0, ..key }).or_default().push(r);
     }
     let of =
         |v: Vec<f64>| Summary::of(&v).unwrap_or(Summary { count: 0, mean: f64::NAN, se: f64::NAN, median: f64::NAN });
@@ -258,21 +262,70 @@ pub struct MergeReport {
     pub manifest: RunManifest,
     /// Tasks of the grid that no input holds (0 when the shards cover the grid).
     pub missing: usize,
+    /// Rows the output directory held before that no input holds (kept).
+    pub kept: usize,
 }
 
-/// Merges the output directories of shards (or of any runs of the same grid) into `out`:
-/// `run.json` (shard `0/1`), `results.csv` sorted by task key, `summary.csv`. The rows equal,
-/// row for row, those of one run of the whole grid (`fit_seconds` aside).
-///
-/// Errors when an input lacks `run.json`, when the inputs' parameters differ (shard aside), when
-/// two inputs hold the same task with different values, or when a row lies outside the grid.
-pub fn merge_runs(inputs: &[PathBuf], out: &Path) -> Result<MergeReport, EvalError> {
+type Merged = BTreeMap<TaskKey, (ResultRow, PathBuf)>;
+
+/// Adds the rows of `dir/results.csv` to `merged`; a task already there must have the same
+/// values. Returns how many rows were new.
+fn add_rows(merged: &mut Merged, dir: &Path) -> Result<usize, EvalError> {
+    let mut added = 0;
+    for row in read_results(&dir.join(RESULTS_FILE))? {
+        match merged.get(&row.key()) {
+            Some((prev, prev_dir)) if !same_measurements(prev, &row) => {
+                return Err(mismatch(
+                    &dir.join(RESULTS_FILE),
+                    format!(
+                        "task {} {} target_n={} {} {} level={} rep {} has other values than in {}",
+                        row.method,
+                        row.source_n,
+                        row.target_n,
+                        row.assignment,
+                        row.shift,
+                        row.level,
+                        row.replication,
+                        prev_dir.display()
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                merged.insert(row.key(), (row, dir.to_path_buf()));
+                added += 1;
+            }
+        }
+    }
+    Ok(added)
+}
+
+/// Refuses an output directory that is one of the inputs (compared as canonical paths).
+fn check_out_apart(inputs: &[PathBuf], out: &Path) -> Result<(), EvalError> {
+    if out.is_file() {
+        return Err(file_err(out, "is a file; expected an output directory"));
+    }
+    let Ok(out_c) = out.canonicalize() else { return Ok(()) };
+    match inputs.iter().find(|d| d.canonicalize().is_ok_and(|c| c == out_c)) {
+        Some(d) => Err(mismatch(
+            out,
+            format!("is the input directory {}: the output must differ from the inputs", d.display()),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Reads the inputs' parameters and rows (each under a shared lock, so that none is a grid still
+/// running).
+fn read_inputs(inputs: &[PathBuf]) -> Result<(RunManifest, Merged), EvalError> {
     let Some(first_dir) = inputs.first() else {
         return Err(EvalError::Empty("directories to merge".into()));
     };
     let mut manifest: Option<RunManifest> = None;
-    let mut merged: BTreeMap<TaskKey, (ResultRow, PathBuf)> = BTreeMap::new();
+    let mut merged = Merged::new();
+    let mut locks = Vec::with_capacity(inputs.len());
     for dir in inputs {
+        locks.push(GridLock::shared(dir)?);
         let m = RunManifest::read(dir)?
             .ok_or_else(|| mismatch(dir, format!("no {RUN_FILE}: not an output directory of `ite reproduce`")))?;
         if let Some(m0) = &manifest {
@@ -286,48 +339,51 @@ pub fn merge_runs(inputs: &[PathBuf], out: &Path) -> Result<MergeReport, EvalErr
         } else {
             manifest = Some(m);
         }
-        for row in read_results(&dir.join(RESULTS_FILE))? {
-            match merged.get(&row.key()) {
-                Some((prev, prev_dir)) if !same_measurements(prev, &row) => {
-                    return Err(mismatch(
-                        &dir.join(RESULTS_FILE),
-                        format!(
-                            "task {} {} target_n={} {} {} level={} rep {} has other values than in {}",
-                            row.method,
-                            row.source_n,
-                            row.target_n,
-                            row.assignment,
-                            row.shift,
-                            row.level,
-                            row.replication,
-                            prev_dir.display()
-                        ),
-                    ));
-                }
-                Some(_) => {}
-                None => {
-                    merged.insert(row.key(), (row, dir.clone()));
-                }
-            }
-        }
+        add_rows(&mut merged, dir)?;
     }
     let mut manifest = manifest.ok_or_else(|| EvalError::Empty("directories to merge".into()))?;
     manifest.shard = Shard::WHOLE;
+    Ok((manifest, merged))
+}
+
+/// Merges the output directories of shards (or of any runs of the same grid) into `out`:
+/// `run.json` (shard `0/1`), `results.csv` sorted by task key, `summary.csv`. The rows equal,
+/// row for row, those of one run of the whole grid (`fit_seconds` aside).
+///
+/// `out` is locked for the merge ([`GridLock`]) and each input while it is read, so a merge
+/// is refused ([`EvalError::GridBusy`]) while a grid runs in an input or in `out`. An `out` that
+/// already holds a merge or a whole run of the same grid keeps its rows: they are merged with
+/// the inputs' (the same task with other values is refused), never dropped.
+///
+/// Errors when an input lacks `run.json`, when the inputs' parameters differ (shard aside), when
+/// two inputs hold the same task with different values, when a row lies outside the grid, when
+/// `out` is an input, or when `out` holds another run or results without a `run.json`.
+pub fn merge_runs(inputs: &[PathBuf], out: &Path) -> Result<MergeReport, EvalError> {
+    check_out_apart(inputs, out)?;
+    let (manifest, mut merged) = read_inputs(inputs)?;
+    std::fs::create_dir_all(out).map_err(|e| file_err(out, e))?;
+    let _lock = GridLock::exclusive(out, "a merge")?;
+    let kept = match RunManifest::read(out)? {
+        Some(existing) => {
+            let diff = existing.differences(&manifest, false);
+            if !diff.is_empty() {
+                return Err(mismatch(out, format!("already holds another run: {}", diff.join("; "))));
+            }
+            add_rows(&mut merged, out)?
+        }
+        None if out.join(RESULTS_FILE).exists() || out.join(SUMMARY_FILE).exists() => {
+            return Err(mismatch(out, format!("holds results but no {RUN_FILE}; choose another --out")));
+        }
+        None => 0,
+    };
     let keys: std::collections::HashSet<TaskKey> = manifest.grid.task_keys()?.into_iter().collect();
     if let Some((k, (_, dir))) = merged.iter().find(|(k, _)| !keys.contains(k)) {
         return Err(mismatch(dir, format!("a row outside the grid of run.json: {k:?}")));
     }
     let missing = keys.len() - merged.len();
     let rows: Vec<ResultRow> = merged.into_values().map(|(r, _)| r).collect();
-    if let Some(existing) = RunManifest::read(out)? {
-        let diff = existing.differences(&manifest, false);
-        if !diff.is_empty() {
-            return Err(mismatch(out, format!("already holds another run: {}", diff.join("; "))));
-        }
-    }
-    std::fs::create_dir_all(out).map_err(|e| file_err(out, e))?;
     write_sorted_results(&out.join(RESULTS_FILE), &rows)?;
     write_summary(&out.join(SUMMARY_FILE), &rows)?;
     manifest.write(out)?;
-    Ok(MergeReport { rows, manifest, missing })
+    Ok(MergeReport { rows, manifest, missing, kept })
 }
