@@ -457,7 +457,8 @@ const CLIP_CHARS: usize = 40;
 /// characters only the first ones and the length.
 fn clip(value: &str) -> String {
     let n = value.chars().count();
-    let shown: String = value.chars().take(CLIP_CHARS).collect::<String>().replace(['\n', '\r'], " ");
+    let shown: String =
+        value.chars().take(CLIP_CHARS).collect::<String>().replace("\r\n", " ").replace(['\n', '\r'], " ");
     if n > CLIP_CHARS { format!("{shown}… ({n} characters)") } else { shown }
 }
 
@@ -507,6 +508,12 @@ impl<'b> LineIndex<'b> {
         }
         1 + self.newlines.partition_point(|&n| n < byte) as u64
     }
+
+    /// Whether the text from `pos` to the end holds an odd number of quote characters.
+    fn odd_quotes_from(&self, pos: &csv::Position) -> bool {
+        let start = usize::try_from(pos.byte()).unwrap_or(usize::MAX).min(self.bytes.len());
+        self.bytes[start..].iter().filter(|&&b| b == b'"').count() % 2 == 1
+    }
 }
 
 fn csv_error(name: &str, lines: &LineIndex, e: csv::Error) -> CoreError {
@@ -514,9 +521,17 @@ fn csv_error(name: &str, lines: &LineIndex, e: csv::Error) -> CoreError {
     match e.into_kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, pos } => CoreError::Csv {
             file: name.into(),
-            line: pos.map_or(line, |p| lines.line_of(&p)),
+            line: pos.as_ref().map_or(line, |p| lines.line_of(p)),
             column: None,
-            message: format!("row has {len} fields but the header has {expected_len}"),
+            message: format!(
+                "row has {len} fields but the header has {expected_len}{}",
+                // An unclosed quote reads to the end of the file: an odd number of quotes from here on.
+                if pos.is_some_and(|p| lines.odd_quotes_from(&p)) {
+                    " (a quote `\"` on this line is never closed)"
+                } else {
+                    ""
+                }
+            ),
         },
         csv::ErrorKind::Io(err) => CoreError::io(name, err),
         other => CoreError::Csv { file: name.into(), line, column: None, message: format!("{other:?}") },
@@ -754,6 +769,11 @@ mod tests {
         assert!(e.len() < 200, "{e}");
         // an unclosed quote reads to the end of the file: the message says so, on one line
         let e = err("x,t,y\n1,0,2\n\"1,1,2\n3,0,1\n");
-        assert!(!e.contains('\n'), "{e}");
+        assert!(
+            e.contains("line 3: row has 1 fields but the header has 3 (a quote `\"` on this line is never closed)"),
+            "{e}"
+        );
+        let e = err("x,t,y\r\n1,0,2\r\n1,0,\"2\r\n3,0,1\r\n");
+        assert!(e.contains("line 3, column `y`: `2 3,0,1` is not a number (the value spans lines"), "{e}");
     }
 }
