@@ -165,6 +165,8 @@ pub fn read_covariates_csv_matching_from(
     expected: &[String],
     what: &str,
 ) -> Result<CovariateTable> {
+    let reordered = CsvLayout { covariates: Some(expected.to_vec()), ..layout.clone() };
+    reordered.validate()?;
     let table = Table::read(reader, name, layout, false)?;
     let have: Vec<String> = table.covariate_columns()?.iter().map(|&j| table.header[j].clone()).collect();
     if let Some(missing) = expected.iter().find(|e| !have.contains(e)) {
@@ -181,7 +183,6 @@ pub fn read_covariates_csv_matching_from(
             expected.join(", ")
         )));
     }
-    let reordered = CsvLayout { covariates: Some(expected.to_vec()), ..layout.clone() };
     let table = Table { layout: &reordered, ..table };
     let (x, truth, ids) = table.covariates_truth_ids()?;
     Ok(CovariateTable { x, truth, ids })
