@@ -2,9 +2,10 @@
 //!
 //! Default layout: one header line; columns `t` (treatment, 0/1) and `y`
 //! (outcome); optional `mu0` and `mu1` (true means); every other column is a
-//! covariate. [`CsvLayout`] overrides any of these names. CRLF line ends and
-//! quoted fields are accepted. Every error names the file, the 1-based line and
-//! the column. Files are written to a temporary file beside the target and
+//! covariate. [`CsvLayout`] overrides any of these names; each column has one
+//! role ([`CsvLayout::validate`], checked on every read). CRLF line ends and
+//! quoted fields are accepted. Every error names the file, the 1-based line of
+//! the file (CRLF or not) and the column, on one line, with long values clipped. Files are written to a temporary file beside the target and
 //! renamed, so a failed write never leaves a half-written file.
 
 use std::io::{Read, Write};
