@@ -69,11 +69,41 @@ pub fn apply<P: Serialize + DeserializeOwned>(base: &P, table: &toml::Table, fil
         let mut single = base_v.clone();
         single[k] = v.clone();
         if let Err(e) = serde_json::from_value::<P>(single) {
-            bail!("--config {file}: key `{k}` = {val}: {e}");
+            bail!("--config {file}: {}", wrong_value(k, val, &e.to_string()));
         }
         merged[k] = v;
     }
     serde_json::from_value(merged).with_context(|| format!("--config {file}"))
+}
+
+/// How many characters of a value a message shows.
+const SHOWN_CHARS: usize = 40;
+
+/// One line for a value serde would not take: the key, the value (clipped when long), what was
+/// expected in words and what kind of value was found.
+fn wrong_value(key: &str, val: &toml::Value, serde_message: &str) -> String {
+    let text = val.to_string().replace(['\n', '\r'], " ");
+    let n = text.chars().count();
+    let shown = if n > SHOWN_CHARS {
+        format!("{}… ({n} characters)", text.chars().take(SHOWN_CHARS).collect::<String>())
+    } else {
+        text
+    };
+    let expected = serde_message.rsplit_once(", expected ").map_or(serde_message, |(_, e)| e);
+    let expected = match expected.trim() {
+        "usize" | "u64" | "u32" => "a whole number ≥ 0".to_string(),
+        "f64" | "f32" => "a number".to_string(),
+        "a boolean" | "bool" => "true or false".to_string(),
+        e if e.starts_with("internally tagged enum") => {
+            "a table such as { kind = \"rbf-mmd\", sigma = 1.0 }".to_string()
+        }
+        e => e.to_string(),
+    };
+    format!("key `{key}` = {shown}: expected {expected}, found {} {}", article(val.type_str()), val.type_str())
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
 }
 
 #[cfg(test)]
@@ -97,5 +127,24 @@ mod tests {
         assert!(e.contains("key `batch_size`"), "{e}");
         let e = apply(&p, &t("ipm = { kind = \"rbf-mmd\", epsilon = 1.0 }"), "c.toml").unwrap_err().to_string();
         assert!(e.contains("unknown key `ipm.epsilon`"), "{e}");
+    }
+
+    #[test]
+    fn values_of_the_wrong_kind_name_the_key_and_the_expected_kind() {
+        let p = TarNetParams::study_small();
+        let cases = [
+            ("batch_size = \"big\"", "c.toml: key `batch_size` = \"big\": expected a whole number ≥ 0, found a string"),
+            ("max_epochs = 1.5", "key `max_epochs` = 1.5: expected a whole number ≥ 0, found a float"),
+            ("learning_rate = \"fast\"", "key `learning_rate` = \"fast\": expected a number, found a string"),
+            ("standardize_x = 1", "key `standardize_x` = 1: expected true or false, found an integer"),
+            ("ipm = \"rbf\"", "key `ipm` = \"rbf\": expected a table such as { kind = \"rbf-mmd\", sigma = 1.0 }"),
+        ];
+        for (toml, want) in cases {
+            let e = apply(&p, &t(toml), "c.toml").unwrap_err().to_string();
+            assert!(e.contains(want), "{toml}: {e}");
+        }
+        let long = format!("learning_rate = \"{}\"", "z".repeat(3000));
+        let e = apply(&p, &t(&long), "c.toml").unwrap_err().to_string();
+        assert!(e.contains("… (3002 characters): expected a number, found a string") && e.len() < 200, "{e}");
     }
 }

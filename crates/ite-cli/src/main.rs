@@ -9,7 +9,16 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// `println!` that returns an error instead of panicking when stdout is closed (`ite … | head
+/// -1`): the caller's `?` ends the command, and `main` ends quietly on [`StdoutClosed`].
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err(crate::stdout_error)
+    }};
+}
 
 mod args;
 mod commands;
@@ -55,8 +64,36 @@ enum Command {
     Merge(commands::merge::Args),
 }
 
+/// The command line of every subcommand accepts negative numbers as values (`--learning-rate
+/// -0.1` reaches the range check instead of being taken for a flag).
+fn allow_negative_numbers(cmd: clap::Command) -> clap::Command {
+    cmd.allow_negative_numbers(true).mut_subcommands(allow_negative_numbers)
+}
+
+/// Stdout was closed by its reader: not a failure of the command (outputs already written stay).
+#[derive(Debug)]
+pub struct StdoutClosed;
+
+impl std::fmt::Display for StdoutClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stdout is closed")
+    }
+}
+
+impl std::error::Error for StdoutClosed {}
+
+/// An error writing to stdout: [`StdoutClosed`] for a closed pipe, else one naming stdout.
+pub fn stdout_error(e: std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        StdoutClosed.into()
+    } else {
+        anyhow::anyhow!("writing to stdout: {e}")
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = allow_negative_numbers(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Describe(a) => commands::describe::run(a),
         Command::Simulate(a) => commands::simulate::run(a),
@@ -70,6 +107,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.chain().any(|c| c.is::<StdoutClosed>()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -113,6 +113,18 @@ pub fn effect_summary(pred: &PotentialOutcomes, t: &[u8], truth: Option<&Truth>,
     let mut v = json!({
         "ate": { "estimate": ci.estimate, "lower": ci.lower, "upper": ci.upper, "level": ci.level },
     });
+    // Resampling an arm of one unit always draws that unit: no interval, say why.
+    let arms = [("control", t.iter().filter(|&&a| a == 0).count()), ("treated", t.iter().filter(|&&a| a == 1).count())];
+    if let Some((arm, _)) = arms.iter().find(|(_, n)| *n == 1) {
+        let why = if arms.iter().all(|(_, n)| *n > 0) {
+            format!("the {arm} arm has 1 unit; a bootstrap interval needs at least 2 per arm")
+        } else {
+            "1 unit only; a bootstrap interval needs at least 2".to_string()
+        };
+        v["ate"]["lower"] = Value::Null;
+        v["ate"]["upper"] = Value::Null;
+        v["ate"]["interval_undefined"] = json!(why);
+    }
     if let Some(truth) = truth {
         let m = effect_metrics(pred, truth)?;
         v["pehe"] = json!(m.pehe);
@@ -187,10 +199,10 @@ impl Ui {
     /// Prints the report: `json` as one line with `--json`, else the `human` lines.
     pub fn report(&self, json: &Value, human: &[String]) -> Result<()> {
         if self.json {
-            println!("{}", serde_json::to_string(json)?);
+            outln!("{}", serde_json::to_string(json)?)?;
         } else {
             for line in human {
-                println!("{line}");
+                outln!("{line}")?;
             }
         }
         Ok(())
@@ -210,7 +222,10 @@ impl Phase {
 pub fn ate_line(summary: &Value) -> String {
     let a = &summary["ate"];
     let f = |k: &str| a[k].as_f64().unwrap_or(f64::NAN);
-    let mut s = format!("ATE (mean ITE) {:.4}  95% interval [{:.4}, {:.4}]", f("estimate"), f("lower"), f("upper"));
+    let mut s = match a["interval_undefined"].as_str() {
+        Some(why) => format!("ATE (mean ITE) {:.4}  95% interval undefined: {why}", f("estimate")),
+        None => format!("ATE (mean ITE) {:.4}  95% interval [{:.4}, {:.4}]", f("estimate"), f("lower"), f("upper")),
+    };
     if let (Some(p), Some(b)) = (summary["pehe"].as_f64(), summary["ate_bias"].as_f64()) {
         s.push_str(&format!("; ε_PEHE {p:.4}, ATE bias {b:+.4}"));
     }

@@ -309,7 +309,7 @@ fn malformed_files_and_flags_fail_with_one_precise_message_and_no_output() {
     fails(
         d,
         &["fit", "--data", &good, "--predict", &other, "--model", "t-learner-ols", "--out", &o],
-        &["covariates differ", "other.csv"],
+        &["other.csv: no covariate column `b`, which --data"],
     );
     fails(d, &["transfer", "--source", &good, "--target", &other, "--out", &o], &["covariates differ", "other.csv"]);
 
@@ -339,7 +339,7 @@ fn malformed_files_and_flags_fail_with_one_precise_message_and_no_output() {
     fails(
         d,
         &["predict", "--model", net.to_str().unwrap(), "--data", &other, "--out", p],
-        &["other.csv: no column `b`"],
+        &["other.csv: no covariate column `b`, which the model needs"],
     );
     fails(
         d,

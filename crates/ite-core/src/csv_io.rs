@@ -2,9 +2,10 @@
 //!
 //! Default layout: one header line; columns `t` (treatment, 0/1) and `y`
 //! (outcome); optional `mu0` and `mu1` (true means); every other column is a
-//! covariate. [`CsvLayout`] overrides any of these names. CRLF line ends and
-//! quoted fields are accepted. Every error names the file, the 1-based line and
-//! the column. Files are written to a temporary file beside the target and
+//! covariate. [`CsvLayout`] overrides any of these names; each column has one
+//! role ([`CsvLayout::validate`], checked on every read). CRLF line ends and
+//! quoted fields are accepted. Every error names the file, the 1-based line of
+//! the file (CRLF or not) and the column, on one line, with long values clipped. Files are written to a temporary file beside the target and
 //! renamed, so a failed write never leaves a half-written file.
 
 use std::io::{Read, Write};
@@ -55,6 +56,44 @@ impl Default for CsvLayout {
     }
 }
 
+impl CsvLayout {
+    /// Checks that every column has one role: treatment, outcome, `mu0`, `mu1`, id and the
+    /// covariates name different columns, and no covariate is listed twice. The error names the
+    /// column and its two roles.
+    ///
+    /// ```
+    /// use ite_core::CsvLayout;
+    /// let layout = CsvLayout { covariates: Some(vec!["x1".into(), "y".into()]), ..CsvLayout::default() };
+    /// let e = layout.validate().unwrap_err().to_string();
+    /// assert!(e.contains("column `y` is both the outcome and a covariate"), "{e}");
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        let mut roles: Vec<(&str, &str)> = vec![
+            (self.treatment.as_str(), "the treatment"),
+            (self.outcome.as_str(), "the outcome"),
+            (self.mu0.as_str(), "the true control mean (mu0)"),
+            (self.mu1.as_str(), "the true treated mean (mu1)"),
+        ];
+        if let Some(id) = &self.id {
+            roles.push((id.as_str(), "the id"));
+        }
+        for c in self.covariates.iter().flatten() {
+            roles.push((c.as_str(), "a covariate"));
+        }
+        for (i, (col, role)) in roles.iter().enumerate() {
+            if let Some((_, first)) = roles[..i].iter().find(|(c, _)| c == col) {
+                let message = if first == role {
+                    format!("column `{}` is listed twice as {role}; each column has one role", clip(col))
+                } else {
+                    format!("column `{}` is both {first} and {role}; each column has one role", clip(col))
+                };
+                return Err(CoreError::InvalidLayout(message));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Covariates read from a file that need not have treatment or outcome
 /// (a file to predict on), with the truth and ids when the file has them.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,6 +139,52 @@ pub fn read_covariates_csv(path: impl AsRef<Path>, layout: &CsvLayout) -> Result
 /// [`read_covariates_csv`] from any reader.
 pub fn read_covariates_csv_from(reader: impl Read, name: &str, layout: &CsvLayout) -> Result<CovariateTable> {
     let table = Table::read(reader, name, layout, false)?;
+    let (x, truth, ids) = table.covariates_truth_ids()?;
+    Ok(CovariateTable { x, truth, ids })
+}
+
+/// [`read_covariates_csv`] for a model fitted on the covariates `expected`: the file's
+/// covariates (the layout's list, or every column that has no other role) are matched to
+/// `expected` by name and returned in `expected`'s order. A covariate of `expected` that the
+/// file lacks, or one the file has beyond `expected`, is an error naming it; `what` names where
+/// `expected` came from (e.g. "the model").
+pub fn read_covariates_csv_matching(
+    path: impl AsRef<Path>,
+    layout: &CsvLayout,
+    expected: &[String],
+    what: &str,
+) -> Result<CovariateTable> {
+    let path = path.as_ref();
+    read_covariates_csv_matching_from(open(path)?, &path.display().to_string(), layout, expected, what)
+}
+
+/// [`read_covariates_csv_matching`] from any reader.
+pub fn read_covariates_csv_matching_from(
+    reader: impl Read,
+    name: &str,
+    layout: &CsvLayout,
+    expected: &[String],
+    what: &str,
+) -> Result<CovariateTable> {
+    let reordered = CsvLayout { covariates: Some(expected.to_vec()), ..layout.clone() };
+    reordered.validate()?;
+    let table = Table::read(reader, name, layout, false)?;
+    let have: Vec<String> = table.covariate_columns()?.iter().map(|&j| table.header[j].clone()).collect();
+    if let Some(missing) = expected.iter().find(|e| !have.contains(e)) {
+        return Err(table.file_error(format!(
+            "no covariate column `{}`, which {what} needs; {what} has covariates [{}]",
+            clip(missing),
+            expected.join(", ")
+        )));
+    }
+    if let Some(extra) = have.iter().find(|h| !expected.contains(h)) {
+        return Err(table.file_error(format!(
+            "column `{}` is not a covariate of {what}, which has [{}]; remove it or name the covariates with --covariates",
+            clip(extra),
+            expected.join(", ")
+        )));
+    }
+    let table = Table { layout: &reordered, ..table };
     let (x, truth, ids) = table.covariates_truth_ids()?;
     Ok(CovariateTable { x, truth, ids })
 }
@@ -204,11 +289,18 @@ struct Table<'a> {
 }
 
 impl<'a> Table<'a> {
-    fn read(reader: impl Read, name: &str, layout: &'a CsvLayout, full: bool) -> Result<Self> {
+    fn read(mut reader: impl Read, name: &str, layout: &'a CsvLayout, full: bool) -> Result<Self> {
+        layout.validate()?;
         let file_err = |message: String| CoreError::CsvFile { file: name.to_string(), message };
-        let mut rdr =
-            csv::ReaderBuilder::new().delimiter(layout.delimiter).has_headers(true).flexible(false).from_reader(reader);
-        let header_rec = rdr.byte_headers().map_err(|e| csv_error(name, e))?.clone();
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(|e| CoreError::io(name, e))?;
+        let lines = LineIndex::new(&bytes);
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(layout.delimiter)
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(bytes.as_slice());
+        let header_rec = rdr.byte_headers().map_err(|e| csv_error(name, &lines, e))?.clone();
         let mut header = Vec::with_capacity(header_rec.len());
         for (j, field) in header_rec.iter().enumerate() {
             let s = std::str::from_utf8(field).map_err(|_| CoreError::Csv {
@@ -244,8 +336,8 @@ impl<'a> Table<'a> {
         }
         let mut rows = Vec::new();
         for rec in rdr.byte_records() {
-            let rec = rec.map_err(|e| csv_error(name, e))?;
-            let line = rec.position().map_or(0, csv::Position::line);
+            let rec = rec.map_err(|e| csv_error(name, &lines, e))?;
+            let line = rec.position().map_or(0, |p| lines.line_of(p));
             let mut fields = Vec::with_capacity(rec.len());
             for (j, f) in rec.iter().enumerate() {
                 let s = std::str::from_utf8(f).map_err(|_| CoreError::Csv {
@@ -285,14 +377,7 @@ impl<'a> Table<'a> {
     fn column_values<T>(&self, j: usize, parse: fn(&str) -> std::result::Result<T, String>) -> Result<Vec<T>> {
         self.rows
             .iter()
-            .map(|(line, fields)| {
-                parse(fields[j].trim()).map_err(|message| CoreError::Csv {
-                    file: self.name.clone(),
-                    line: *line,
-                    column: Some(self.header[j].clone()),
-                    message,
-                })
-            })
+            .map(|(line, fields)| parse(fields[j].trim()).map_err(|m| self.cell_error(*line, j, fields[j].trim(), m)))
             .collect()
     }
 
@@ -324,6 +409,22 @@ impl<'a> Table<'a> {
             }
             None => None,
         };
+        let cov_cols = self.covariate_columns()?;
+        let mut values = Vec::with_capacity(self.rows.len() * cov_cols.len());
+        for (line, fields) in &self.rows {
+            for &j in &cov_cols {
+                let v = parse_number(fields[j].trim()).map_err(|m| self.cell_error(*line, j, fields[j].trim(), m))?;
+                values.push(v);
+            }
+        }
+        let names = cov_cols.iter().map(|&j| self.header[j].clone()).collect();
+        let x = Covariates::new(values, names).map_err(|e| self.file_error(e.to_string()))?;
+        Ok((x, truth, ids))
+    }
+
+    /// The covariate columns: the layout's list, or every column that has no other role.
+    fn covariate_columns(&self) -> Result<Vec<usize>> {
+        let l = self.layout;
         let cov_cols: Vec<usize> = match &l.covariates {
             Some(names) => names.iter().map(|c| self.required(c)).collect::<Result<_>>()?,
             None => {
@@ -338,22 +439,29 @@ impl<'a> Table<'a> {
                 if self.full { "" } else { " (treatment, outcome, mu0, mu1 and id are not covariates)" }
             )));
         }
-        let mut values = Vec::with_capacity(self.rows.len() * cov_cols.len());
-        for (line, fields) in &self.rows {
-            for &j in &cov_cols {
-                let v = parse_number(fields[j].trim()).map_err(|message| CoreError::Csv {
-                    file: self.name.clone(),
-                    line: *line,
-                    column: Some(self.header[j].clone()),
-                    message,
-                })?;
-                values.push(v);
-            }
-        }
-        let names = cov_cols.iter().map(|&j| self.header[j].clone()).collect();
-        let x = Covariates::new(values, names).map_err(|e| self.file_error(e.to_string()))?;
-        Ok((x, truth, ids))
+        Ok(cov_cols)
     }
+
+    /// An error at one cell; a long value is shown clipped (see [`clip`]).
+    fn cell_error(&self, line: u64, j: usize, value: &str, message: String) -> CoreError {
+        let mut message = message.replace(value, &clip(value));
+        if value.contains('\n') {
+            message.push_str(" (the value spans lines: is a quote `\"` left open?)");
+        }
+        CoreError::Csv { file: self.name.clone(), line, column: Some(self.header[j].clone()), message }
+    }
+}
+
+/// How many characters of a value a message shows.
+const CLIP_CHARS: usize = 40;
+
+/// A value as messages show it, on one line: line ends as spaces, and past [`CLIP_CHARS`]
+/// characters only the first ones and the length.
+fn clip(value: &str) -> String {
+    let n = value.chars().count();
+    let shown: String =
+        value.chars().take(CLIP_CHARS).collect::<String>().replace("\r\n", " ").replace(['\n', '\r'], " ");
+    if n > CLIP_CHARS { format!("{shown}… ({n} characters)") } else { shown }
 }
 
 fn parse_number(s: &str) -> std::result::Result<f32, String> {
@@ -380,14 +488,52 @@ fn parse_treatment(s: &str) -> std::result::Result<u8, String> {
     }
 }
 
-fn csv_error(name: &str, e: csv::Error) -> CoreError {
-    let line = e.position().map_or(0, csv::Position::line);
+/// 1-based line numbers of byte offsets. The csv reader's own line count lags by one after a
+/// CRLF line end (a record starts before its `\n` is counted), so lines are counted here.
+struct LineIndex<'b> {
+    bytes: &'b [u8],
+    /// Byte offset of every `\n`.
+    newlines: Vec<usize>,
+}
+
+impl<'b> LineIndex<'b> {
+    fn new(bytes: &'b [u8]) -> Self {
+        LineIndex { bytes, newlines: bytes.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i).collect() }
+    }
+
+    /// The line of the first character of a record that the reader reports at `pos`: line-end
+    /// bytes before it (a CRLF's `\n`, blank lines) belong to earlier lines.
+    fn line_of(&self, pos: &csv::Position) -> u64 {
+        let mut byte = usize::try_from(pos.byte()).unwrap_or(usize::MAX).min(self.bytes.len());
+        while byte < self.bytes.len() && matches!(self.bytes[byte], b'\n' | b'\r') {
+            byte += 1;
+        }
+        1 + self.newlines.partition_point(|&n| n < byte) as u64
+    }
+
+    /// Whether the text from `pos` to the end holds an odd number of quote characters.
+    fn odd_quotes_from(&self, pos: &csv::Position) -> bool {
+        let start = usize::try_from(pos.byte()).unwrap_or(usize::MAX).min(self.bytes.len());
+        self.bytes[start..].iter().filter(|&&b| b == b'"').count() % 2 == 1
+    }
+}
+
+fn csv_error(name: &str, lines: &LineIndex, e: csv::Error) -> CoreError {
+    let line = e.position().map_or(0, |p| lines.line_of(p));
     match e.into_kind() {
         csv::ErrorKind::UnequalLengths { expected_len, len, pos } => CoreError::Csv {
             file: name.into(),
-            line: pos.map_or(line, |p| p.line()),
+            line: pos.as_ref().map_or(line, |p| lines.line_of(p)),
             column: None,
-            message: format!("row has {len} fields but the header has {expected_len}"),
+            message: format!(
+                "row has {len} fields but the header has {expected_len}{}",
+                // An unclosed quote reads to the end of the file: an odd number of quotes from here on.
+                if pos.is_some_and(|p| lines.odd_quotes_from(&p)) {
+                    " (a quote `\"` on this line is never closed)"
+                } else {
+                    ""
+                }
+            ),
         },
         csv::ErrorKind::Io(err) => CoreError::io(name, err),
         other => CoreError::Csv { file: name.into(), line, column: None, message: format!("{other:?}") },
@@ -516,7 +662,10 @@ mod tests {
             ("x,t,y,mu0\n1,0,2,1\n", "column `mu0` is present but `mu1` is missing"),
             ("t,y\n0,2\n", "no covariate columns"),
             // quoted field spanning lines: line numbers follow the file
-            ("x,t,y\n\"1\",0,2\n\"a\nb\",1,2\n", "line 3, column `x`: `a\nb` is not a number"),
+            (
+                "x,t,y\n\"1\",0,2\n\"a\nb\",1,2\n",
+                "line 3, column `x`: `a b` is not a number (the value spans lines: is a quote `\"` left open?)",
+            ),
         ];
         for (input, want) in cases {
             let e = err(input);
@@ -525,5 +674,108 @@ mod tests {
         let bytes = b"x,t,y\n1,0,2\n\xff,1,2\n";
         let e = read_csv_from(&bytes[..], "in.csv", &CsvLayout::default()).unwrap_err().to_string();
         assert!(e.contains("line 3, column `x`: value is not valid UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn crlf_lines_are_the_file_lines() {
+        // `abc` sits on file line 6, in LF and CRLF files alike, with or without quotes.
+        let lf = "x,t,y\n1,0,2\n1,1,2\n2,0,3\n2,1,3\nabc,0,1\n";
+        for input in [lf.to_string(), lf.replace('\n', "\r\n"), lf.replace("abc", "\"abc\"").replace('\n', "\r\n")] {
+            assert!(
+                err(&input).contains("in.csv: line 6, column `x`: `abc` is not a number"),
+                "{input:?}: {}",
+                err(&input)
+            );
+        }
+        // blank lines and a quoted field spanning lines keep the count right in CRLF files
+        let e = err("x,t,y\r\n\r\n\"1\r\n\",0,2\r\n\r\n1,1,z\r\n");
+        assert!(e.contains("line 6, column `y`: `z` is not a number"), "{e}");
+        // row-length errors too
+        let e = err("x,t,y\r\n1,0,2\r\n1,0,2\r\n1,0\r\n");
+        assert!(e.contains("line 4: row has 2 fields"), "{e}");
+    }
+
+    #[test]
+    fn column_roles_are_exclusive() {
+        let data = "x1,x2,t,y,mu0,mu1,pid\n1,2,0,1,0,1,a\n3,4,1,2,0,1,b\n";
+        let cases: Vec<(CsvLayout, &str)> = vec![
+            (
+                CsvLayout { covariates: Some(vec!["x1".into(), "y".into()]), ..CsvLayout::default() },
+                "column `y` is both the outcome and a covariate",
+            ),
+            (
+                CsvLayout { covariates: Some(vec!["x1".into(), "t".into()]), ..CsvLayout::default() },
+                "column `t` is both the treatment and a covariate",
+            ),
+            (
+                CsvLayout { covariates: Some(vec!["x1".into(), "mu1".into()]), ..CsvLayout::default() },
+                "column `mu1` is both the true treated mean (mu1) and a covariate",
+            ),
+            (
+                CsvLayout { covariates: Some(vec!["x1".into(), "x1".into()]), ..CsvLayout::default() },
+                "column `x1` is listed twice as a covariate",
+            ),
+            (
+                CsvLayout { outcome: "t".into(), ..CsvLayout::default() },
+                "column `t` is both the treatment and the outcome",
+            ),
+            (
+                CsvLayout { outcome: "mu0".into(), ..CsvLayout::default() },
+                "column `mu0` is both the outcome and the true control mean (mu0)",
+            ),
+            (CsvLayout { id: Some("t".into()), ..CsvLayout::default() }, "column `t` is both the treatment and the id"),
+            (
+                CsvLayout { id: Some("pid".into()), covariates: Some(vec!["pid".into()]), ..CsvLayout::default() },
+                "column `pid` is both the id and a covariate",
+            ),
+        ];
+        for (layout, want) in cases {
+            let e = read_csv_from(data.as_bytes(), "in.csv", &layout).unwrap_err().to_string();
+            assert!(e.contains(want), "{layout:?}: {e}");
+            let e = read_covariates_csv_from(data.as_bytes(), "in.csv", &layout).unwrap_err().to_string();
+            assert!(e.contains(want), "{layout:?}: {e}");
+        }
+        let ok = CsvLayout {
+            id: Some("pid".into()),
+            covariates: Some(vec!["x2".into(), "x1".into()]),
+            ..CsvLayout::default()
+        };
+        assert!(read_csv_from(data.as_bytes(), "in.csv", &ok).is_ok());
+    }
+
+    #[test]
+    fn covariates_match_by_name() {
+        let want = ["x1".to_string(), "x2".to_string()];
+        let read = |s: &str| {
+            read_covariates_csv_matching_from(s.as_bytes(), "p.csv", &CsvLayout::default(), &want, "the model")
+        };
+        let tab = read("x2,x1,t\n2,1,0\n4,3,1\n").unwrap();
+        assert_eq!(tab.x.names(), &want);
+        assert_eq!(tab.x.values(), &[1., 2., 3., 4.]);
+        let e = read("x2,t\n2,0\n").unwrap_err().to_string();
+        assert!(e.contains("p.csv: no covariate column `x1`, which the model needs"), "{e}");
+        let e = read("x2,x1,x3\n2,1,0\n").unwrap_err().to_string();
+        assert!(e.contains("p.csv: column `x3` is not a covariate of the model"), "{e}");
+        // an explicit covariate list in another order is matched too
+        let layout = CsvLayout { covariates: Some(vec!["x2".into(), "x1".into()]), ..CsvLayout::default() };
+        let tab =
+            read_covariates_csv_matching_from("x1,x2,z\n1,2,9\n".as_bytes(), "p.csv", &layout, &want, "m").unwrap();
+        assert_eq!(tab.x.values(), &[1., 2.]);
+    }
+
+    #[test]
+    fn long_values_are_clipped_in_messages() {
+        let long = "z".repeat(5000);
+        let e = err(&format!("x,t,y\n1,0,2\n{long},1,2\n"));
+        assert!(e.contains("line 3, column `x`: `zzzz") && e.contains("… (5000 characters)` is not a number"), "{e}");
+        assert!(e.len() < 200, "{e}");
+        // an unclosed quote reads to the end of the file: the message says so, on one line
+        let e = err("x,t,y\n1,0,2\n\"1,1,2\n3,0,1\n");
+        assert!(
+            e.contains("line 3: row has 1 fields but the header has 3 (a quote `\"` on this line is never closed)"),
+            "{e}"
+        );
+        let e = err("x,t,y\r\n1,0,2\r\n1,0,\"2\r\n3,0,1\r\n");
+        assert!(e.contains("line 3, column `y`: `2 3,0,1` is not a number (the value spans lines"), "{e}");
     }
 }

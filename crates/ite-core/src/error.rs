@@ -65,6 +65,11 @@ pub enum CoreError {
     #[error("invalid data: {0}")]
     InvalidData(String),
 
+    /// Column roles that overlap: one column named as two of treatment, outcome, `mu0`, `mu1`,
+    /// id and covariates (see [`crate::CsvLayout::validate`]).
+    #[error("invalid column choice: {0}")]
+    InvalidLayout(String),
+
     /// A parameter outside its valid range.
     #[error(transparent)]
     Settings(#[from] SettingsError),

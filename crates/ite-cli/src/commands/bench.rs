@@ -77,6 +77,6 @@ fn train(a: TrainArgs) -> Result<()> {
         report.matmul_roofline_steps_per_sec = Some(roof);
         report.roofline_fraction = Some(report.steps_per_sec / roof);
     }
-    println!("{}", serde_json::to_string(&report)?);
+    outln!("{}", serde_json::to_string(&report)?)?;
     Ok(())
 }

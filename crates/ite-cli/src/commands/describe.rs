@@ -20,17 +20,17 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let data = ite_core::read_csv(&args.data, &args.columns.layout())?;
     let treated = data.n_treated();
-    println!("file        {}", args.data.display());
-    println!("units       {}", data.n());
-    println!("treated     {treated} ({:.1}%)", 100.0 * data.treated_share());
-    println!("control     {}", data.n() - treated);
-    println!("covariates  {} [{}]", data.p(), data.feature_names().join(", "));
+    outln!("file        {}", args.data.display())?;
+    outln!("units       {}", data.n())?;
+    outln!("treated     {treated} ({:.1}%)", 100.0 * data.treated_share())?;
+    outln!("control     {}", data.n() - treated)?;
+    outln!("covariates  {} [{}]", data.p(), data.feature_names().join(", "))?;
     match data.truth() {
         Some(tr) => println!("truth       mu0, mu1 present; true ATE {:.4}", tr.ate()),
         None => println!("truth       none"),
     }
     if data.ids().is_some() {
-        println!("ids         column `{}`", args.columns.id.as_deref().unwrap_or("id"));
+        outln!("ids         column `{}`", args.columns.id.as_deref().unwrap_or("id"))?;
     }
     Ok(())
 }

@@ -259,13 +259,8 @@ pub fn run(args: Args) -> Result<()> {
     data.require_both_arms(&args.data.display().to_string())?;
     let predict = match &args.predict {
         Some(p) => {
-            let tab = ite_core::read_covariates_csv(p, &layout)?;
-            data.x().check_same_columns(
-                &format!("--data {}", args.data.display()),
-                &tab.x,
-                &format!("--predict {}", p.display()),
-            )?;
-            Some(tab)
+            let what = format!("--data {}", args.data.display());
+            Some(ite_core::read_covariates_csv_matching(p, &layout, data.feature_names(), &what)?)
         }
         None => None,
     };

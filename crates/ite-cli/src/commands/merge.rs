@@ -31,7 +31,7 @@ pub fn run(args: Args) -> Result<()> {
     let figures =
         if args.no_figures { Vec::new() } else { draw_figures(&report.rows, &report.manifest.grid, &args.out)? };
     if !args.quiet {
-        print_table(&ite_eval::grid::summarize(&report.rows));
+        print_table(&ite_eval::grid::summarize(&report.rows))?;
         if report.missing > 0 {
             eprintln!(
                 "[ite merge] warning: {} tasks of the grid are in none of the directories (a shard missing or \

@@ -38,11 +38,8 @@ pub fn run(args: Args) -> Result<()> {
     output::check_out_file(&args.out, "--out")?;
     let ui = Ui::new("predict", &args.report);
     let model = load_model(&args.model)?;
-    let mut layout = args.columns.layout();
-    if layout.covariates.is_none() {
-        layout.covariates = Some(model.feature_names().to_vec());
-    }
-    let tab = ite_core::read_covariates_csv(&args.data, &layout)?;
+    let layout = args.columns.layout();
+    let tab = ite_core::read_covariates_csv_matching(&args.data, &layout, model.feature_names(), "the model")?;
     model.check_features(&tab.x).map_err(|e| anyhow::anyhow!("--data {}: {e}", args.data.display()))?;
     let phase = ui.phase(format!("predicting {} units", tab.x.n_rows()));
     let pred = model.predict(&tab.x)?;

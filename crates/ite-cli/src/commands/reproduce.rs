@@ -154,7 +154,7 @@ pub fn run(args: Args) -> Result<()> {
     progress.finish();
     let figures = if args.no_figures { Vec::new() } else { draw_figures(&report.rows, &spec, &args.out)? };
     if !args.quiet {
-        print_table(&report.summary);
+        print_table(&report.summary)?;
         eprintln!(
             "[ite reproduce] ran {} tasks, skipped {}; wrote {}/results.csv, summary.csv{}",
             report.ran,
@@ -174,8 +174,8 @@ pub fn draw_figures(rows: &[ite_eval::ResultRow], spec: &GridSpec, out: &Path) -
 }
 
 /// The summary as a table on stdout: ε_PEHE (mean square) and ATE bias, mean ± se.
-pub fn print_table(summary: &[SummaryRow]) {
-    println!(
+pub fn print_table(summary: &[SummaryRow]) -> Result<()> {
+    outln!(
         "{:<5} {:>8} {:>8} {:<10} {:<10} {:>5} {:<22} {:>4} {:>17} {:>17} {:>8}",
         "exp",
         "source_n",
@@ -188,9 +188,9 @@ pub fn print_table(summary: &[SummaryRow]) {
         "ε_PEHE ± se",
         "ATE bias ± se",
         "CITA"
-    );
+    )?;
     for s in summary {
-        println!(
+        outln!(
             "{:<5} {:>8} {:>8} {:<10} {:<10} {:>5} {:<22} {:>4} {:>8.4} ± {:<6.4} {:>8.4} ± {:<6.4} {:>8}",
             s.experiment,
             s.source_n,
@@ -205,8 +205,9 @@ pub fn print_table(summary: &[SummaryRow]) {
             s.ate_bias_mean,
             s.ate_bias_se,
             s.cita_mean.map_or("-".to_string(), |c| format!("{c:.4}"))
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// Progress on stderr: a bar with ETA on a terminal, a line every 30 s (and at the end) otherwise.

@@ -308,13 +308,13 @@ pub fn run(args: Args) -> Result<()> {
     let data = plan.sample(out.n, Seed::new(out.seed)).context("cannot draw the sample")?;
     ite_core::write_csv(&out.out, &data)?;
     let truth = data.truth().map(|t| format!(", true ATE {:.4}", t.ate())).unwrap_or_default();
-    println!(
+    outln!(
         "wrote {} units ({} treated), {} covariates{truth} to {}",
         data.n(),
         data.n_treated(),
         data.p(),
         out.out.display()
-    );
+    )?;
     Ok(())
 }
 

@@ -106,12 +106,8 @@ pub fn run(args: Args) -> Result<()> {
 
     let (x, truth, ids, t): (Covariates, Option<Truth>, Option<Vec<String>>, Vec<u8>) = match &args.predict {
         Some(p) => {
-            let tab = ite_core::read_covariates_csv(p, &layout)?;
-            source.x().check_same_columns(
-                &format!("source {}", args.source.display()),
-                &tab.x,
-                &format!("--predict {}", p.display()),
-            )?;
+            let what = format!("source {}", args.source.display());
+            let tab = ite_core::read_covariates_csv_matching(p, &layout, source.feature_names(), &what)?;
             let n = tab.x.n_rows();
             (tab.x, tab.truth, tab.ids, vec![0; n])
         }

@@ -98,11 +98,24 @@ impl Shard {
             let index = id.checked_sub(min).ok_or_else(|| {
                 SettingsError::new("SLURM_ARRAY_TASK_ID", id, format!("at least SLURM_ARRAY_TASK_MIN = {min}"))
             })?;
-            return Shard::new(index, count).map(Some);
+            if count == 0 {
+                return Err(SettingsError::new("SLURM_ARRAY_TASK_COUNT", count, "at least 1").into());
+            }
+            return Shard::new(index, count).map(Some).map_err(|_| {
+                let expected = format!(
+                    "below SLURM_ARRAY_TASK_MIN + SLURM_ARRAY_TASK_COUNT = {min} + {count} (one task per shard)"
+                );
+                SettingsError::new("SLURM_ARRAY_TASK_ID", id, expected).into()
+            });
         }
         if let Some(index) = num("JOB_COMPLETION_INDEX")? {
             let count = num("ITE_SHARD_COUNT")?.ok_or_else(|| missing("ITE_SHARD_COUNT", "JOB_COMPLETION_INDEX"))?;
-            return Shard::new(index, count).map(Some);
+            if count == 0 {
+                return Err(SettingsError::new("ITE_SHARD_COUNT", count, "at least 1").into());
+            }
+            return Shard::new(index, count).map(Some).map_err(|_| {
+                SettingsError::new("JOB_COMPLETION_INDEX", index, format!("below ITE_SHARD_COUNT = {count}")).into()
+            });
         }
         Ok(None)
     }
@@ -137,5 +150,26 @@ mod tests {
         assert_eq!(Shard::from_vars(env(&k8s)).unwrap(), Some(Shard { index: 2, count: 4 }));
         let err = Shard::from_vars(env(&[("JOB_COMPLETION_INDEX", "2")])).unwrap_err().to_string();
         assert!(err.contains("ITE_SHARD_COUNT"), "{err}");
+        // out of range: the message names the variables, not `shard`
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("SLURM_ARRAY_TASK_ID", "5"), ("SLURM_ARRAY_TASK_COUNT", "3")],
+                "`SLURM_ARRAY_TASK_ID` = 5: expected below SLURM_ARRAY_TASK_MIN + SLURM_ARRAY_TASK_COUNT = 0 + 3",
+            ),
+            (
+                &[("SLURM_ARRAY_TASK_ID", "13"), ("SLURM_ARRAY_TASK_COUNT", "3"), ("SLURM_ARRAY_TASK_MIN", "10")],
+                "`SLURM_ARRAY_TASK_ID` = 13: expected below SLURM_ARRAY_TASK_MIN + SLURM_ARRAY_TASK_COUNT = 10 + 3",
+            ),
+            (&[("SLURM_ARRAY_TASK_ID", "0"), ("SLURM_ARRAY_TASK_COUNT", "0")], "`SLURM_ARRAY_TASK_COUNT` = 0"),
+            (
+                &[("JOB_COMPLETION_INDEX", "4"), ("ITE_SHARD_COUNT", "4")],
+                "`JOB_COMPLETION_INDEX` = 4: expected below ITE_SHARD_COUNT = 4",
+            ),
+            (&[("JOB_COMPLETION_INDEX", "0"), ("ITE_SHARD_COUNT", "0")], "`ITE_SHARD_COUNT` = 0: expected at least 1"),
+        ];
+        for (vars, want) in cases {
+            let err = Shard::from_vars(env(vars)).unwrap_err().to_string();
+            assert!(err.contains(want), "{vars:?}: {err}");
+        }
     }
 }
