@@ -30,6 +30,8 @@ pub fn run(args: Args) -> Result<()> {
     if args.dirs.contains(&args.out) {
         bail!("--out {}: must differ from the directories being merged", args.out.display());
     }
+    let inputs: Vec<(&str, &std::path::Path)> = args.dirs.iter().map(|d| ("DIRS", d.as_path())).collect();
+    crate::output::check_dir_not_input(&args.out, "--out", &inputs)?;
     let report = merge_runs(&args.dirs, &args.out)?;
     let figures =
         if args.no_figures { Vec::new() } else { draw_figures(&report.rows, &report.manifest.grid, &args.out)? };
