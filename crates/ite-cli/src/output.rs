@@ -189,8 +189,8 @@ fn check_replaceable(out: &Path, flag: &str) -> Result<()> {
     Ok(())
 }
 
-/// The files (relative paths with `/`, sorted) under `dir`, recursively; directories and links
-/// are not listed but their names count as entries of a link.
+/// The files (relative paths with `/`, sorted) under `dir`, recursively; a symbolic link is
+/// listed like a file, not followed.
 fn files_under(dir: &Path) -> std::io::Result<Vec<String>> {
     fn walk(base: &Path, dir: &Path, acc: &mut Vec<String>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
