@@ -234,7 +234,9 @@ pub fn write_atomic(path: impl AsRef<Path>, fill: impl FnOnce(&mut dyn Write) ->
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new().prefix(".ite-tmp-").tempfile_in(dir).map_err(|e| CoreError::io(path, e))?;
+    // The pid in the name lets the `ite` program remove what a killed process left.
+    let prefix = format!(".ite-tmp-{}-", std::process::id());
+    let mut tmp = tempfile::Builder::new().prefix(&prefix).tempfile_in(dir).map_err(|e| CoreError::io(path, e))?;
     {
         let mut buf = std::io::BufWriter::new(tmp.as_file_mut());
         fill(&mut buf).map_err(|e| CoreError::io(path, e))?;

@@ -41,9 +41,14 @@ impl FittedTarNet {
         std::fs::create_dir_all(dir).map_err(|e| NetsError::io(dir, e))?;
         let tensors: HashMap<String, Tensor> = self.vars().snapshot()?.into_iter().collect();
         let final_path = dir.join(WEIGHTS_FILE);
-        let tmp = dir.join(format!(".{WEIGHTS_FILE}.tmp"));
+        // candle writes a private (0600) file; the weights go through `write_atomic`, which
+        // gives them the permissions of a plain create like every other output.
+        let tmp = dir.join(format!(".ite-tmp-{}-{WEIGHTS_FILE}", std::process::id()));
         candle_core::safetensors::save(&tensors, &tmp)?;
-        std::fs::rename(&tmp, &final_path).map_err(|e| NetsError::io(&final_path, e))?;
+        let bytes = std::fs::read(&tmp).map_err(|e| NetsError::io(&tmp, e));
+        let _ = std::fs::remove_file(&tmp);
+        let bytes = bytes?;
+        ite_core::write_atomic(&final_path, |w| w.write_all(&bytes))?;
         let meta = Meta {
             kind: "tarnet".into(),
             crate_version: CRATE_VERSION.into(),

@@ -167,6 +167,7 @@ const STATS: [(&str, Stat); 3] = [("median", |s| s.median), ("mean", |s| s.mean)
 const METRICS: [&str; 4] = ["sqrt_pehe_in", "sqrt_pehe_out", "ate_abs_error_out", "fit_seconds"];
 
 fn run_ihdp(a: IhdpArgs) -> Result<()> {
+    crate::output::check_file_not_input(&a.out.join("summary.json"), "--out", &[("--data", &a.data)])?;
     if !MODELS.contains(&a.model.as_str()) {
         bail!("unknown model `{}`; expected one of {}", a.model, MODELS.join(", "));
     }
@@ -227,8 +228,9 @@ fn run_ihdp(a: IhdpArgs) -> Result<()> {
         "mean": summarise(STATS[1].1),
         "se": summarise(STATS[2].1),
     });
-    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let path = a.out.join("summary.json");
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    crate::output::guard_temps(&a.out);
     ite_core::write_atomic(&path, |w| {
         serde_json::to_writer_pretty(&mut *w, &summary).map_err(std::io::Error::other)?;
         w.write_all(b"\n")

@@ -100,6 +100,9 @@ pub struct Args {
     /// Output directory, created only when everything succeeded.
     #[arg(long, value_name = "OUT")]
     pub out: PathBuf,
+    /// Replace a non-empty OUT that ite did not write (all it holds is deleted).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
@@ -250,7 +253,11 @@ pub const FIT_META: &str = "fit.json";
 
 /// Fits the model and writes OUT/{predictions.csv, summary.json, fit.json[, model/]}.
 pub fn run(args: Args) -> Result<()> {
-    output::check_out_dir(&args.out, "--out")?;
+    let mut inputs = vec![("--data", args.data.as_path())];
+    inputs.extend(args.predict.as_deref().map(|p| ("--predict", p)));
+    inputs.extend(args.config.as_deref().map(|p| ("--config", p)));
+    let out = output::OutDir { path: &args.out, flag: "--out", force: args.force, inputs: &inputs };
+    out.check()?;
     let ui = Ui::new("fit", &args.report);
     let settings = settings(&args)?;
     let device = args.device.device()?;
@@ -296,7 +303,7 @@ pub fn run(args: Args) -> Result<()> {
         "settings": settings_json(&settings),
     });
 
-    output::write_out_dir(&args.out, "--out", |dir| {
+    out.write("fit", |dir| {
         output::write_predictions(&dir.join("predictions.csv"), &pred, ids)?;
         output::write_json(&dir.join("summary.json"), &summary)?;
         output::write_json(&dir.join(FIT_META), &meta)?;

@@ -27,6 +27,8 @@ pub struct Args {
 
 /// Runs `ite merge`.
 pub fn run(args: Args) -> Result<()> {
+    let inputs: Vec<(&str, &std::path::Path)> = args.dirs.iter().map(|d| ("DIRS", d.as_path())).collect();
+    crate::output::check_dir_not_input(&args.out, "--out", &inputs)?;
     let report = merge_runs(&args.dirs, &args.out)?;
     let figures =
         if args.no_figures { Vec::new() } else { draw_figures(&report.rows, &report.manifest.grid, &args.out)? };

@@ -36,6 +36,8 @@ pub struct Args {
 /// Loads the model, predicts and writes the predictions file.
 pub fn run(args: Args) -> Result<()> {
     output::check_out_file(&args.out, "--out")?;
+    output::check_file_not_input(&args.out, "--out", &[("--data", &args.data), ("--model", &args.model)])?;
+    output::guard_temps(&output::parent_of(&args.out));
     let ui = Ui::new("predict", &args.report);
     let model = load_model(&args.model)?;
     let layout = args.columns.layout();

@@ -305,6 +305,8 @@ pub fn run(args: Args) -> Result<()> {
         Scenario::IhdpLike(a) => (a.plan()?, &a.output),
     };
     plan.validate().map_err(|e| anyhow::anyhow!("{}", flag_message(e)))?;
+    crate::output::check_file_not_input(&out.out, "--out", &args.scenario.inputs())?;
+    crate::output::guard_temps(&crate::output::parent_of(&out.out));
     let data = plan.sample(out.n, Seed::new(out.seed)).context("cannot draw the sample")?;
     ite_core::write_csv(&out.out, &data)?;
     let truth = data.truth().map(|t| format!(", true ATE {:.4}", t.ate())).unwrap_or_default();
@@ -316,6 +318,17 @@ pub fn run(args: Args) -> Result<()> {
         out.out.display()
     )?;
     Ok(())
+}
+
+impl Scenario {
+    /// The files and directories the scenario reads (option, path).
+    fn inputs(&self) -> Vec<(&'static str, &std::path::Path)> {
+        match self {
+            Scenario::Sim1(a) => a.from_source.as_deref().map(|p| ("--from-source", p)).into_iter().collect(),
+            Scenario::IhdpLike(a) => vec![("--data", a.data.as_path())],
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// Errors when `flag` was given to a source, which only targets use.

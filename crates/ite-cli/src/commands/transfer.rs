@@ -42,6 +42,9 @@ pub struct Args {
     /// Output directory, created only when everything succeeded.
     #[arg(long, value_name = "OUT")]
     pub out: PathBuf,
+    /// Replace a non-empty OUT that ite did not write (all it holds is deleted).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
@@ -67,7 +70,11 @@ pub fn run(args: Args) -> Result<()> {
         Ok(s) => s,
         Err(e) => bail!("--strategy: {e}"),
     };
-    output::check_out_dir(&args.out, "--out")?;
+    let mut inputs = vec![("--source", args.source.as_path()), ("--target", args.target.as_path())];
+    inputs.extend(args.source_model.as_deref().map(|p| ("--source-model", p)));
+    inputs.extend(args.predict.as_deref().map(|p| ("--predict", p)));
+    let out = output::OutDir { path: &args.out, flag: "--out", force: args.force, inputs: &inputs };
+    out.check()?;
     let ui = Ui::new("transfer", &args.report);
     let layout = args.columns.layout();
     let source = ite_core::read_csv(&args.source, &layout)?;
@@ -130,7 +137,7 @@ pub fn run(args: Args) -> Result<()> {
     output::merge(&mut summary, effects);
 
     // Everything computed: only now does OUT appear.
-    output::write_out_dir(&args.out, "--out", |dir| {
+    out.write("transfer", |dir| {
         output::write_predictions(&dir.join("predictions.csv"), &pred, ids.as_deref())?;
         output::write_json(&dir.join("summary.json"), &summary)?;
         outcome.model.save(dir.join("model"))?;
