@@ -45,6 +45,18 @@ pub enum NetsError {
         /// What is wrong.
         message: String,
     },
+
+    /// A stored model with a field that is missing, malformed or out of range (a zero sd, a NaN
+    /// weight, a tensor of the wrong shape, hyperparameters that do not validate).
+    #[error("invalid model file {path}: {field}: {problem}")]
+    InvalidModel {
+        /// The model file (`model.json` or `model.safetensors`).
+        path: PathBuf,
+        /// The field or tensor (`x_scaler.sd[2]`, `h0.1.weight`, `params`).
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 impl NetsError {
@@ -57,6 +69,10 @@ impl NetsError {
 
     pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         NetsError::Io { path: path.into(), error }
+    }
+
+    pub(crate) fn invalid(path: impl Into<PathBuf>, field: impl Into<String>, problem: impl Into<String>) -> Self {
+        NetsError::InvalidModel { path: path.into(), field: field.into(), problem: problem.into() }
     }
 
     pub(crate) fn model(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {

@@ -52,6 +52,23 @@ impl Standardizer {
         Standardizer { mean: mean.into_iter().map(|m| m as f32).collect(), sd }
     }
 
+    /// Checks a scaler read from a file: `len` means and `len` sds, finite means, finite sds
+    /// > 0. The error is the offending field (`mean[2]`, `sd`) and what is wrong with it.
+    pub fn check(&self, len: usize) -> Result<(), (String, String)> {
+        for (name, v) in [("mean", &self.mean), ("sd", &self.sd)] {
+            if v.len() != len {
+                return Err((name.into(), format!("has {} values, expected {len}", v.len())));
+            }
+        }
+        if let Some((j, m)) = self.mean.iter().enumerate().find(|(_, m)| !m.is_finite()) {
+            return Err((format!("mean[{j}]"), format!("is {m}, expected a finite number")));
+        }
+        if let Some((j, s)) = self.sd.iter().enumerate().find(|(_, s)| !(s.is_finite() && **s > 0.0)) {
+            return Err((format!("sd[{j}]"), format!("is {s}, expected a finite number > 0")));
+        }
+        Ok(())
+    }
+
     /// Standardises row-major `values` (`p` columns).
     pub fn transform(&self, values: &[f32]) -> Vec<f32> {
         let p = self.mean.len();
