@@ -6,16 +6,7 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{fails_with, ok};
-
-fn simulate(dir: &Path, name: &str, extra: &[&str]) -> String {
-    let path = dir.join(name).to_str().unwrap().to_string();
-    let mut args = vec!["simulate", "sim1"];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["--out", &path]);
-    ok(&args);
-    path
-}
+use common::{fails_with, ok, simulate};
 
 /// Runs `args` + `--out DIR/name` + `extra` and returns stdout and predictions.csv.
 fn run_to(dir: &Path, name: &str, args: &[&str], extra: &[&str]) -> (String, String) {

@@ -7,16 +7,7 @@ use std::path::Path;
 
 mod common;
 
-use common::{ite, ok};
-
-fn simulate(dir: &Path, name: &str, extra: &[&str]) -> String {
-    let path = dir.join(name).to_str().unwrap().to_string();
-    let mut args = vec!["simulate", "sim1"];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["--out", &path]);
-    ok(&args);
-    path
-}
+use common::{ite, ok, simulate};
 
 /// Fits the study network for 2 epochs on `data` and returns OUT (holding `model/`).
 fn fit(dir: &Path, data: &str, name: &str) -> String {

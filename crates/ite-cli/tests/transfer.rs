@@ -2,20 +2,9 @@
 //! outputs it promises, reuse of a saved source model, and errors that name what is wrong
 //! and leave no output directory.
 
-use std::path::Path;
-
 mod common;
 
-use common::{fails_with, ok};
-
-fn simulate(dir: &Path, name: &str, extra: &[&str]) -> String {
-    let path = dir.join(name).to_str().unwrap().to_string();
-    let mut args = vec!["simulate", "sim1"];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["--out", &path]);
-    ok(&args);
-    path
-}
+use common::{fails_with, ok, simulate};
 
 #[test]
 fn transfer_writes_predictions_summary_and_models() {

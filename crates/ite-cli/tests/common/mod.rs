@@ -47,3 +47,13 @@ pub fn fails_with(args: &[&str], want: &str) {
     assert!(stderr.contains(want), "ite {args:?}: stderr {stderr:?} lacks {want:?}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Draws a Simulation 1 sample with `ite simulate sim1 EXTRA --out DIR/NAME` and returns its path.
+pub fn simulate(dir: &Path, name: &str, extra: &[&str]) -> String {
+    let path = dir.join(name).to_str().unwrap().to_string();
+    let mut args = vec!["simulate", "sim1"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--out", &path]);
+    ok(&args);
+    path
+}
