@@ -8,39 +8,13 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::grid::{TINY, command as ite, ok_output as ok};
 use ite_eval::grid::{GridLock, LOCK_FILE};
 
-const TINY: [&str; 14] = [
-    "--source-n",
-    "200,300",
-    "--target-n",
-    "30,40",
-    "--methods",
-    "target-only,fine-tune",
-    "--max-epochs",
-    "2",
-    "--test",
-    "100",
-    "--reps",
-    "2",
-    "--seed",
-    "3",
-];
-
-fn ite(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ite"));
-    c.args(args).env_remove("SLURM_ARRAY_TASK_ID").env_remove("JOB_COMPLETION_INDEX");
-    c
-}
+mod common;
 
 fn run(args: &[&str]) -> Output {
     ite(args).output().expect("run ite")
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = run(args);
-    assert!(out.status.success(), "ite {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    out
 }
 
 fn fails(args: &[&str], wants: &[&str]) -> String {

@@ -6,39 +6,13 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::grid::{GRID, TINY, command as ite, ok_output as ok};
 use ite_eval::{ResultRow, read_results};
 
-const GRID: [&str; 10] = [
-    "--source-n",
-    "200,300",
-    "--target-n",
-    "30,40",
-    "--methods",
-    "target-only,fine-tune",
-    "--max-epochs",
-    "2",
-    "--test",
-    "100",
-];
-const TINY: [&str; 14] = [
-    GRID[0], GRID[1], GRID[2], GRID[3], GRID[4], GRID[5], GRID[6], GRID[7], GRID[8], GRID[9], "--reps", "2", "--seed",
-    "3",
-];
-
-fn ite(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_ite"));
-    c.args(args).env_remove("SLURM_ARRAY_TASK_ID").env_remove("JOB_COMPLETION_INDEX");
-    c
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = ite(args).output().expect("run ite");
-    assert!(out.status.success(), "ite {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    out
-}
+mod common;
 
 fn reproduce(out: &Path, extra: &[&str]) -> Output {
     let o = out.to_str().unwrap();

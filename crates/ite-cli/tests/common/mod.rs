@@ -1,6 +1,8 @@
 //! Shared helpers of the end-to-end tests: run the built `ite` binary and check its outcome.
 #![allow(dead_code)]
 
+pub mod grid;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
