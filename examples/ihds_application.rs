@@ -145,9 +145,9 @@ fn draw_unit(pop: &Population, rng: &mut IteRng) -> Unit {
 
 fn to_data(units: &[Unit]) -> Result<CausalData> {
     let names = COVARIATES.iter().map(|s| s.to_string()).collect();
-    let x = Covariates::new(units.iter().flat_map(|u| u.x.map(|v| v as f32)).collect(), names)?;
-    let truth = Truth::new(units.iter().map(|u| u.mu0 as f32).collect(), units.iter().map(|u| u.mu1 as f32).collect())?;
-    let data = CausalData::new(x, units.iter().map(|u| u.t).collect(), units.iter().map(|u| u.y as f32).collect())?;
+    let x = Covariates::new(units.iter().flat_map(|u| u.x.map(|v| v)).collect(), names)?;
+    let truth = Truth::new(units.iter().map(|u| u.mu0).collect(), units.iter().map(|u| u.mu1).collect())?;
+    let data = CausalData::new(x, units.iter().map(|u| u.t).collect(), units.iter().map(|u| u.y).collect())?;
     Ok(data.with_truth(truth)?)
 }
 
@@ -191,23 +191,23 @@ fn write_standin(dir: &Path, name: &str, d: &CausalData) -> Result<()> {
 // Fitting and the figure.
 
 /// Gaussian kernel density on `grid` with Silverman's bandwidth.
-fn density(values: &[f32], grid: &[f64]) -> Vec<f64> {
+fn density(values: &[f64], grid: &[f64]) -> Vec<f64> {
     let n = values.len() as f64;
-    let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let sd = (values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+    let mean = values.iter().copied().sum::<f64>() / n;
+    let sd = (values.iter().map(|&v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
     let h = (1.06 * sd * n.powf(-0.2)).max(1e-3);
     grid.iter()
         .map(|&g| {
-            values.iter().map(|&v| (-0.5 * ((g - f64::from(v)) / h).powi(2)).exp()).sum::<f64>()
+            values.iter().map(|&v| (-0.5 * ((g - v) / h).powi(2)).exp()).sum::<f64>()
                 / (n * h * (std::f64::consts::TAU).sqrt())
         })
         .collect()
 }
 
-fn draw_figure(path: &Path, panels: &[(String, Vec<Vec<f32>>)]) -> Result<()> {
+fn draw_figure(path: &Path, panels: &[(String, Vec<Vec<f64>>)]) -> Result<()> {
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
         .map_err(|_| anyhow::anyhow!("cannot register the bundled font"))?;
-    let all: Vec<f64> = panels.iter().flat_map(|(_, s)| s.iter().flatten().map(|&v| f64::from(v))).collect();
+    let all: Vec<f64> = panels.iter().flat_map(|(_, s)| s.iter().flatten().copied()).collect();
     let (lo, hi) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
     let pad = 0.1 * (hi - lo).max(1.0);
     let grid: Vec<f64> = (0..=200).map(|i| lo - pad + (hi - lo + 2.0 * pad) * f64::from(i) / 200.0).collect();
@@ -303,7 +303,7 @@ fn run() -> Result<()> {
             // is the same on each line.
             let out = transfer_with_cita(strategy.as_ref(), input, &CitaParams::default(), tseed.stream("transfer"))?;
             let ite = out.model.ite(target.x())?;
-            let mean = ite.iter().map(|&v| f64::from(v)).sum::<f64>() / ite.len() as f64;
+            let mean = ite.iter().copied().sum::<f64>() / ite.len() as f64;
             println!("  {name:<24} {label:<34} {mean:>8.1}   (CITA {:.3})", out.cita);
             summary.push_str(&format!(
                 "{name},{method},{mean},{},{}\n",

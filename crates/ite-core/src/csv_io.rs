@@ -213,7 +213,7 @@ pub fn write_csv_to(writer: &mut dyn Write, data: &CausalData) -> std::io::Resul
         if let Some(ids) = data.ids() {
             row.push(ids[i].clone());
         }
-        row.extend(data.x().row(i).iter().map(f32::to_string));
+        row.extend(data.x().row(i).iter().map(f64::to_string));
         row.push(data.t()[i].to_string());
         row.push(data.y()[i].to_string());
         if let Some(tr) = data.truth() {
@@ -466,7 +466,7 @@ fn clip(value: &str) -> String {
     if n > CLIP_CHARS { format!("{shown}… ({n} characters)") } else { shown }
 }
 
-fn parse_number(s: &str) -> std::result::Result<f32, String> {
+fn parse_number(s: &str) -> std::result::Result<f64, String> {
     if s.is_empty() {
         return Err("empty value (expected a number)".into());
     }
@@ -474,12 +474,15 @@ fn parse_number(s: &str) -> std::result::Result<f32, String> {
     if !v.is_finite() {
         return Err(format!("`{s}` is not a finite number"));
     }
-    let f = v as f32;
-    if !f.is_finite() {
-        return Err(format!("`{s}` is too large for 32-bit floating point"));
+    if v.abs() > MAX_MAGNITUDE {
+        return Err(format!("`{s}` is too large (the limit is ±1e100, so that squares and sums stay finite)"));
     }
-    Ok(f)
+    Ok(v)
 }
+
+/// The largest magnitude a number in a file may have: sums of squares of such values stay
+/// finite in `f64`, which scaling and least squares need.
+const MAX_MAGNITUDE: f64 = 1e100;
 
 fn parse_treatment(s: &str) -> std::result::Result<u8, String> {
     match s.parse::<f64>() {
@@ -577,7 +580,7 @@ mod tests {
         let x = Covariates::new(vec![0.1, -1e-7, 3.4028235e38, 1.0 / 3.0], vec!["a,b".into(), "q\"x".into()]).unwrap();
         let truth = Truth { mu0: vec![0.2, 0.3], mu1: vec![1.0 / 7.0, -2.5] };
         let ids = Some(vec!["u1".to_string(), "u,2".to_string()]);
-        let d = CausalData::from_parts(x, vec![1, 0], vec![std::f32::consts::PI, -0.0], Some(truth), ids).unwrap();
+        let d = CausalData::from_parts(x, vec![1, 0], vec![std::f64::consts::PI, -0.0], Some(truth), ids).unwrap();
         let mut buf = Vec::new();
         write_csv_to(&mut buf, &d).unwrap();
         let layout = CsvLayout { id: Some("id".into()), ..CsvLayout::default() };
@@ -660,7 +663,8 @@ mod tests {
             ("x,t,y\n1,0,2\ninf,1,2\n", "line 3, column `x`: `inf` is not a finite number"),
             ("x,t,y\n1,0,2\n1,1,\n", "line 3, column `y`: empty value"),
             ("x,t,y\n1,0,2\n1,2,3\n", "line 3, column `t`: `2` is not a treatment value (expected 0 or 1)"),
-            ("x,t,y\n1,0,2\n1e39,1,3\n", "line 3, column `x`: `1e39` is too large"),
+            ("x,t,y\n1,0,2\n1e101,1,3\n", "line 3, column `x`: `1e101` is too large"),
+            ("x,t,y\n1,0,2\n1,1,1e309\n", "line 3, column `y`: `1e309` is not a finite number"),
             ("x,t,y,mu0\n1,0,2,1\n", "column `mu0` is present but `mu1` is missing"),
             ("t,y\n0,2\n", "no covariate columns"),
             // quoted field spanning lines: line numbers follow the file

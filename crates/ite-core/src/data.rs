@@ -7,7 +7,7 @@
 
 use crate::error::{CoreError, Result};
 
-/// An `n × p` matrix of covariates, row-major `f32`, with one name per column.
+/// An `n × p` matrix of covariates, row-major `f64`, with one name per column.
 ///
 /// ```
 /// use ite_core::Covariates;
@@ -18,7 +18,7 @@ use crate::error::{CoreError, Result};
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Covariates {
-    values: Vec<f32>,
+    values: Vec<f64>,
     n_rows: usize,
     names: Vec<String>,
 }
@@ -26,7 +26,7 @@ pub struct Covariates {
 impl Covariates {
     /// Builds a matrix from row-major `values` and column `names`
     /// (`values.len()` must be a multiple of `names.len()`).
-    pub fn new(values: Vec<f32>, names: Vec<String>) -> Result<Self> {
+    pub fn new(values: Vec<f64>, names: Vec<String>) -> Result<Self> {
         let p = names.len();
         if p == 0 {
             return Err(CoreError::data("covariates need at least one column"));
@@ -51,7 +51,7 @@ impl Covariates {
     }
 
     /// Builds a matrix with default names `x1, …, xp`.
-    pub fn with_default_names(values: Vec<f32>, n_cols: usize) -> Result<Self> {
+    pub fn with_default_names(values: Vec<f64>, n_cols: usize) -> Result<Self> {
         Self::new(values, default_names(n_cols))
     }
 
@@ -66,7 +66,7 @@ impl Covariates {
     }
 
     /// Row-major values.
-    pub fn values(&self) -> &[f32] {
+    pub fn values(&self) -> &[f64] {
         &self.values
     }
 
@@ -76,13 +76,13 @@ impl Covariates {
     }
 
     /// Row `i` (panics if `i >= n_rows()`, like slice indexing).
-    pub fn row(&self, i: usize) -> &[f32] {
+    pub fn row(&self, i: usize) -> &[f64] {
         let p = self.n_cols();
         &self.values[i * p..(i + 1) * p]
     }
 
     /// Iterator over rows.
-    pub fn rows(&self) -> impl ExactSizeIterator<Item = &[f32]> {
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = &[f64]> {
         self.values.chunks_exact(self.n_cols())
     }
 
@@ -126,9 +126,9 @@ impl Covariates {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PotentialOutcomes {
     /// Mean outcome under control, one per unit.
-    pub mu0: Vec<f32>,
+    pub mu0: Vec<f64>,
     /// Mean outcome under treatment, one per unit.
-    pub mu1: Vec<f32>,
+    pub mu1: Vec<f64>,
 }
 
 /// The true potential-outcome means of simulated data (ITE = `mu1 − mu0`).
@@ -136,7 +136,7 @@ pub type Truth = PotentialOutcomes;
 
 impl PotentialOutcomes {
     /// Validated constructor: equal lengths, finite values.
-    pub fn new(mu0: Vec<f32>, mu1: Vec<f32>) -> Result<Self> {
+    pub fn new(mu0: Vec<f64>, mu1: Vec<f64>) -> Result<Self> {
         let po = PotentialOutcomes { mu0, mu1 };
         po.validate()?;
         Ok(po)
@@ -167,14 +167,14 @@ impl PotentialOutcomes {
     }
 
     /// Individual effects `mu1 − mu0`.
-    pub fn ite(&self) -> Vec<f32> {
+    pub fn ite(&self) -> Vec<f64> {
         self.mu0.iter().zip(&self.mu1).map(|(a, b)| b - a).collect()
     }
 
     /// Average effect: the mean of [`Self::ite`], accumulated in `f64`
     /// (`NaN` when empty).
     pub fn ate(&self) -> f64 {
-        crate::stats::mean_of(self.mu0.iter().zip(&self.mu1).map(|(a, b)| f64::from(*b) - f64::from(*a)))
+        crate::stats::mean_of(self.mu0.iter().zip(&self.mu1).map(|(a, b)| b - a))
     }
 
     /// The units at `indices`, in that order.
@@ -206,14 +206,14 @@ impl PotentialOutcomes {
 pub struct CausalData {
     x: Covariates,
     t: Vec<u8>,
-    y: Vec<f32>,
+    y: Vec<f64>,
     truth: Option<Truth>,
     ids: Option<Vec<String>>,
 }
 
 impl CausalData {
     /// Builds and validates a dataset without truth or ids.
-    pub fn new(x: Covariates, t: Vec<u8>, y: Vec<f32>) -> Result<Self> {
+    pub fn new(x: Covariates, t: Vec<u8>, y: Vec<f64>) -> Result<Self> {
         Self::from_parts(x, t, y, None, None)
     }
 
@@ -221,7 +221,7 @@ impl CausalData {
     pub fn from_parts(
         x: Covariates,
         t: Vec<u8>,
-        y: Vec<f32>,
+        y: Vec<f64>,
         truth: Option<Truth>,
         ids: Option<Vec<String>>,
     ) -> Result<Self> {
@@ -280,7 +280,7 @@ impl CausalData {
     }
 
     /// Observed outcome.
-    pub fn y(&self) -> &[f32] {
+    pub fn y(&self) -> &[f64] {
         &self.y
     }
 
@@ -339,7 +339,7 @@ impl CausalData {
         let mut values = self.x.values.clone();
         values.extend_from_slice(&other.x.values);
         let x = Covariates::new(values, self.x.names.clone())?;
-        let cat = |a: &[f32], b: &[f32]| [a, b].concat();
+        let cat = |a: &[f64], b: &[f64]| [a, b].concat();
         let truth = match (&self.truth, &other.truth) {
             (Some(a), Some(b)) => Some(Truth { mu0: cat(&a.mu0, &b.mu0), mu1: cat(&a.mu1, &b.mu1) }),
             _ => None,
@@ -400,7 +400,7 @@ mod tests {
         assert!(e.contains("multiple"), "{e}");
         let e = Covariates::new(vec![1., 2.], vec!["a".into(), "a".into()]).unwrap_err().to_string();
         assert!(e.contains("`a` appears twice"), "{e}");
-        let e = Covariates::new(vec![1., 2., f32::NAN, 4.], vec!["a".into(), "b".into()]).unwrap_err().to_string();
+        let e = Covariates::new(vec![1., 2., f64::NAN, 4.], vec!["a".into(), "b".into()]).unwrap_err().to_string();
         assert!(e.contains("`a` of row 2 is NaN"), "{e}");
         assert!(Covariates::new(vec![], vec![]).is_err());
     }
@@ -411,7 +411,7 @@ mod tests {
         assert!(e.contains("treatment has 2 values"), "{e}");
         let e = CausalData::new(x2(), vec![0, 2, 1], vec![1., 2., 3.]).unwrap_err().to_string();
         assert!(e.contains("row 2 is 2 (expected 0 or 1)"), "{e}");
-        let e = CausalData::new(x2(), vec![0, 1, 1], vec![1., f32::INFINITY, 3.]).unwrap_err().to_string();
+        let e = CausalData::new(x2(), vec![0, 1, 1], vec![1., f64::INFINITY, 3.]).unwrap_err().to_string();
         assert!(e.contains("outcome of row 2 is inf"), "{e}");
         let truth = Truth { mu0: vec![0.; 2], mu1: vec![0.; 2] };
         let e = CausalData::from_parts(x2(), vec![0, 1, 1], vec![1.; 3], Some(truth), None).unwrap_err().to_string();

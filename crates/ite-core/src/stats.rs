@@ -15,7 +15,7 @@ pub fn mean(values: &[f64]) -> f64 {
 }
 
 /// [`mean`] of the values an iterator yields (for values computed on the fly, such as
-/// `f32` → `f64` conversions), without collecting them.
+/// differences of two columns), without collecting them.
 pub fn mean_of(values: impl ExactSizeIterator<Item = f64>) -> f64 {
     let n = values.len() as f64;
     values.sum::<f64>() / n

@@ -15,8 +15,8 @@
 //! use ite_core::{CausalData, CoreError, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed, SettingsError};
 //!
 //! /// Hyperparameters: none to speak of, but they still validate.
-//! struct DiffInMeans { shrink: f32 }
-//! struct FittedDiffInMeans { m0: f32, m1: f32, names: Vec<String> }
+//! struct DiffInMeans { shrink: f64 }
+//! struct FittedDiffInMeans { m0: f64, m1: f64, names: Vec<String> }
 //!
 //! impl Params for DiffInMeans {
 //!     type Error = CoreError;
@@ -33,8 +33,8 @@
 //!         self.validate()?;
 //!         data.require_both_arms("training data")?;
 //!         let mean = |arm| {
-//!             let v: Vec<f32> = data.y().iter().zip(data.t()).filter(|(_, t)| **t == arm).map(|(y, _)| *y).collect();
-//!             v.iter().sum::<f32>() / v.len() as f32
+//!             let v: Vec<f64> = data.y().iter().zip(data.t()).filter(|(_, t)| **t == arm).map(|(y, _)| *y).collect();
+//!             v.iter().sum::<f64>() / v.len() as f64
 //!         };
 //!         let (m0, m1) = (mean(0), mean(1));
 //!         let m1 = m0 + (1.0 - self.shrink) * (m1 - m0);
@@ -114,7 +114,7 @@ pub trait IteModel {
     fn predict(&self, x: &Covariates) -> Result<PotentialOutcomes, Self::Error>;
 
     /// Predicted individual effects τ̂(x) = μ̂1(x) − μ̂0(x) (EconML's `effect`).
-    fn ite(&self, x: &Covariates) -> Result<Vec<f32>, Self::Error> {
+    fn ite(&self, x: &Covariates) -> Result<Vec<f64>, Self::Error> {
         Ok(self.predict(x)?.ite())
     }
 

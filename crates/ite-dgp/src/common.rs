@@ -53,14 +53,14 @@ pub fn expit(v: f64) -> f64 {
     }
 }
 
-/// Rows accumulated in `f64`, stored as `f32` in the output.
+/// Rows accumulated and stored in `f64`.
 pub(crate) struct Rows {
     p: usize,
-    x: Vec<f32>,
+    x: Vec<f64>,
     t: Vec<u8>,
-    y: Vec<f32>,
-    mu0: Vec<f32>,
-    mu1: Vec<f32>,
+    y: Vec<f64>,
+    mu0: Vec<f64>,
+    mu1: Vec<f64>,
 }
 
 impl Rows {
@@ -82,11 +82,11 @@ impl Rows {
     /// Appends one unit; the observed outcome is `y1` if treated, else `y0`.
     pub(crate) fn push(&mut self, x: &[f64], treated: bool, y0: f64, y1: f64, mu0: f64, mu1: f64) {
         debug_assert_eq!(x.len(), self.p);
-        self.x.extend(x.iter().map(|&v| v as f32));
+        self.x.extend_from_slice(x);
         self.t.push(u8::from(treated));
-        self.y.push(if treated { y1 } else { y0 } as f32);
-        self.mu0.push(mu0 as f32);
-        self.mu1.push(mu1 as f32);
+        self.y.push(if treated { y1 } else { y0 });
+        self.mu0.push(mu0);
+        self.mu1.push(mu1);
     }
 
     /// The dataset, covariates named `names` (default `x1..xp`).

@@ -92,7 +92,7 @@ fn parse(text: &str) -> Result<CausalData, String> {
         if fields.len() != N_COLUMNS {
             return Err(format!("line {}: {} fields, expected {N_COLUMNS}", k + 1, fields.len()));
         }
-        let num = |j: usize| -> Result<f32, String> {
+        let num = |j: usize| -> Result<f64, String> {
             let v: f64 = fields[j]
                 .trim()
                 .parse()
@@ -100,7 +100,7 @@ fn parse(text: &str) -> Result<CausalData, String> {
             if !v.is_finite() {
                 return Err(format!("line {}, column {}: `{}` is not finite", k + 1, j + 1, fields[j]));
             }
-            Ok(v as f32)
+            Ok(v)
         };
         let tv = num(0)?;
         if tv != 0.0 && tv != 1.0 {

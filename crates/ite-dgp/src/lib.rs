@@ -17,7 +17,7 @@
 //! | Nie–Wager A–D | [`NieWager`] | CausalML's `synthetic_data` modes 1–4 |
 //! | any dataset, bootstrapped | [`Resample`] | rows drawn with replacement (e.g. IHDP-like samples) |
 //!
-//! Internally every draw is `f64`; outputs are `f32` [`ite_core::CausalData`].
+//! Internally every draw is `f64`; outputs are `f64` [`ite_core::CausalData`] too.
 //!
 //! ```
 //! use ite_core::{Dgp, Seed};

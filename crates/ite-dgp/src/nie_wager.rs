@@ -67,7 +67,7 @@ impl NieWagerSetup {
 /// use ite_dgp::{NieWager, NieWagerSetup};
 /// let dgp = NieWager::new(NieWagerSetup::C);
 /// let data = dgp.sample_seeded(300, Seed::new(1))?;
-/// // Setup C has a constant effect of 1 (mu0 = b − ½, mu1 = b + ½, stored as f32).
+/// // Setup C has a constant effect of 1 (mu0 = b − ½, mu1 = b + ½).
 /// assert!(data.truth().unwrap().ite().iter().all(|&t| (t - 1.0).abs() < 1e-5));
 /// # Ok::<(), ite_dgp::DgpError>(())
 /// ```

@@ -140,7 +140,7 @@ impl Sim1Params {
 /// // The effect is exactly 1 + 0.05·Σx for every unit.
 /// let truth = data.truth().unwrap();
 /// for (i, ite) in truth.ite().iter().enumerate() {
-///     let s: f32 = data.x().row(i).iter().sum();
+///     let s: f64 = data.x().row(i).iter().sum();
 ///     assert!((ite - (1.0 + 0.05 * s)).abs() < 1e-5);
 /// }
 /// # Ok::<(), ite_dgp::DgpError>(())
@@ -307,8 +307,8 @@ impl Sim1Target {
         // τ(x) per row: from the truth when present, else from the formula.
         let tau_of = |i: usize| -> f64 {
             match src.truth() {
-                Some(tr) => f64::from(tr.mu1[i]) - f64::from(tr.mu0[i]),
-                None => self.params.tau(&src.x().row(i).iter().map(|&v| f64::from(v)).collect::<Vec<_>>()),
+                Some(tr) => tr.mu1[i] - tr.mu0[i],
+                None => self.params.tau(src.x().row(i)),
             }
         };
         let mut idx = Vec::with_capacity(n);
@@ -322,7 +322,7 @@ impl Sim1Target {
             let i = rng.random_range(0..n_src);
             if self.assignment == Assignment::Biased {
                 let treated = src.t()[i] == 1;
-                let y = f64::from(src.y()[i]);
+                let y = src.y()[i];
                 // Shared noise: Y(0) = Y(1) − τ(x) exactly for a treated row.
                 let y0 = if treated { y - tau_of(i) } else { y };
                 if !keep(rng, treated, y0) {
@@ -337,10 +337,10 @@ impl Sim1Target {
         }
         let (mut mu0, mut mu1) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for row in out.x().rows() {
-            let x: Vec<f64> = row.iter().map(|&v| f64::from(v)).collect();
-            let m0 = self.params.mu0(&x);
-            mu0.push(m0 as f32);
-            mu1.push((m0 + self.params.tau(&x)) as f32);
+            let x = row;
+            let m0 = self.params.mu0(x);
+            mu0.push(m0);
+            mu1.push(m0 + self.params.tau(x));
         }
         Ok(out.with_truth(Truth::new(mu0, mu1)?)?)
     }

@@ -46,13 +46,13 @@ fn every_setup_follows_its_formulas() {
         for i in 0..d.n() {
             let x = row(&d, i);
             let (b, tau, e) = formulas(setup, &x);
-            let (mu0, mu1) = (f64::from(tr.mu0[i]), f64::from(tr.mu1[i]));
+            let (mu0, mu1) = (tr.mu0[i], tr.mu1[i]);
             // mu0 = b − τ/2, mu1 = b + τ/2, so mu1 − mu0 = τ and the midpoint is b.
             assert!((mu1 - mu0 - tau).abs() <= f32_tol(mu1), "{setup:?} row {i}: ite {} vs τ {tau}", mu1 - mu0);
             assert!(((mu0 + mu1) / 2.0 - b).abs() <= f32_tol(b), "{setup:?} row {i}: midpoint vs b {b}");
             let t = f64::from(d.t()[i]);
             // y = b + (t − ½)τ + σε
-            resid.push(f64::from(d.y()[i]) - (b + (t - 0.5) * tau));
+            resid.push(d.y()[i] - (b + (t - 0.5) * tau));
             e_sum += e;
         }
         assert_within(&format!("{setup:?}: noise mean"), mean(&resid), 0.0, mean_se(&resid), 5.0);

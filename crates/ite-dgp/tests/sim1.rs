@@ -44,13 +44,13 @@ fn effect_is_exactly_linear_and_truth_matches_the_formulas() {
     let tr = d.truth().unwrap();
     for i in 0..d.n() {
         let s: f64 = row(&d, i).iter().sum();
-        let (mu0, mu1) = (f64::from(tr.mu0[i]), f64::from(tr.mu1[i]));
+        let (mu0, mu1) = (tr.mu0[i], tr.mu1[i]);
         assert!((mu0 - 0.3 * s).abs() <= f32_tol(mu0), "row {i}: mu0 {mu0} vs 0.3·Σx {}", 0.3 * s);
         let ite = mu1 - mu0;
         assert!((ite - (1.0 + 0.05 * s)).abs() <= f32_tol(mu1), "row {i}: ite {ite} vs {}", 1.0 + 0.05 * s);
     }
     // The population ATE is 1.
-    let ite: Vec<f64> = tr.ite().iter().map(|&v| f64::from(v)).collect();
+    let ite: Vec<f64> = tr.ite();
     assert_within("ATE", mean(&ite), 1.0, mean_se(&ite), 5.0);
 }
 
@@ -59,9 +59,7 @@ fn noise_is_standard_normal_and_treatment_is_a_fair_coin() {
     let d = source(N, 3);
     let tr = d.truth().unwrap();
     // y − mu_t = σ·ε in both arms
-    let eps: Vec<f64> = (0..d.n())
-        .map(|i| f64::from(d.y()[i]) - f64::from(if d.t()[i] == 1 { tr.mu1[i] } else { tr.mu0[i] }))
-        .collect();
+    let eps: Vec<f64> = (0..d.n()).map(|i| d.y()[i] - (if d.t()[i] == 1 { tr.mu1[i] } else { tr.mu0[i] })).collect();
     assert_within("noise mean", mean(&eps), 0.0, mean_se(&eps), 5.0);
     assert_within("noise variance", var(&eps), 1.0, (2.0 / N as f64).sqrt(), 5.0);
     // Fourth moment of a normal: 3.
@@ -87,7 +85,7 @@ const REF_ATE: f64 = 1.0;
 fn biased_target_is_confounded_fresh_and_resampled() {
     let fresh = Sim1Target::new(Assignment::Biased).sample_seeded(N, Seed::new(4)).unwrap();
     let (dim, se) = diff_in_means(&fresh);
-    let ite: Vec<f64> = fresh.truth().unwrap().ite().iter().map(|&v| f64::from(v)).collect();
+    let ite: Vec<f64> = fresh.truth().unwrap().ite();
     eprintln!("fresh biased target: DiM {dim:.4} (se {se:.4}), true ATE {:.4}", mean(&ite));
     // The reference's own se (0.0014) is a quarter of the test draw's; 5 se of the test draw.
     assert_within("biased DiM (fresh)", dim, REF_DIM, se, 5.0);
@@ -100,7 +98,7 @@ fn biased_target_is_confounded_fresh_and_resampled() {
     let src = source(N, 5);
     let res = Sim1Target::resampling(src.clone(), Assignment::Biased).sample_seeded(N, Seed::new(6)).unwrap();
     let (dim_r, se_r) = diff_in_means(&res);
-    let ite_r: Vec<f64> = res.truth().unwrap().ite().iter().map(|&v| f64::from(v)).collect();
+    let ite_r: Vec<f64> = res.truth().unwrap().ite();
     eprintln!("resampled biased target: DiM {dim_r:.4} (se {se_r:.4}), true ATE {:.4}", mean(&ite_r));
     // Resampling adds the source's own sampling error (another ~se); allow 7 se.
     assert_within("biased DiM (resampled)", dim_r, REF_DIM, se_r, 7.0);
@@ -165,7 +163,7 @@ fn biased_target_moments_match_their_formulas() {
     assert_within("control mean outcome", mean(&y0), want0, mean_se(&y0), 5.0);
     let (dim, se) = diff_in_means(&d);
     assert_within("difference in means", dim, want_dim, se, 5.0);
-    let ite: Vec<f64> = d.truth().unwrap().ite().iter().map(|&v| f64::from(v)).collect();
+    let ite: Vec<f64> = d.truth().unwrap().ite();
     assert_within("true ATE", mean(&ite), REF_ATE, mean_se(&ite), 5.0);
     let (share, se) = treated_share(&d);
     assert_within("treated share", share, 0.5, se, 5.0);

@@ -80,7 +80,7 @@ fn truth_follows_b_and_tau_under_every_shift() {
             let tr = d.truth().unwrap();
             for i in 0..d.n() {
                 let (b, tau) = b_and_tau(shift, level, &row(&d, i));
-                let (mu0, mu1) = (f64::from(tr.mu0[i]), f64::from(tr.mu1[i]));
+                let (mu0, mu1) = (tr.mu0[i], tr.mu1[i]);
                 assert!((mu0 - b).abs() <= f32_tol(b), "{shift} c={level} row {i}: mu0 {mu0} vs b {b}");
                 assert!((mu1 - mu0 - tau).abs() <= f32_tol(mu1), "{shift} c={level} row {i}: ite vs τ {tau}");
             }
@@ -94,7 +94,7 @@ fn mean_effect_matches_the_closed_form_under_each_shift() {
         for level in [0.5, 1.0] {
             let d = target(shift, level, Assignment::Randomized, N, 4);
             let pop = Sim2Params::default().population(shift, level).unwrap();
-            let ite: Vec<f64> = d.truth().unwrap().ite().iter().map(|&v| f64::from(v)).collect();
+            let ite: Vec<f64> = d.truth().unwrap().ite();
             assert_within(&format!("{shift} c={level}: mean τ"), mean(&ite), pop.tau_mean(), mean_se(&ite), 5.0);
             // Under an effect shift the mean of τ does not move (E x = 0), but τ does:
             // τ_T − τ_S = c·vᵀx for every unit.
@@ -152,7 +152,7 @@ fn biased_assignment_is_expit_of_standardized_y0() {
         let x1 = col(&biased, 0);
         assert_within(&format!("{shift}: x1 mean under biased assignment"), mean(&x1), pop.mean, mean_se(&x1), 5.0);
         // And the naive difference in means overstates the true ATE.
-        let ite: Vec<f64> = biased.truth().unwrap().ite().iter().map(|&v| f64::from(v)).collect();
+        let ite: Vec<f64> = biased.truth().unwrap().ite();
         let (dim, _) = diff_in_means(&biased);
         eprintln!("sim2 {shift} c={level} biased: DiM {dim:.3}, ATE {:.3}, share {share:.3}", mean(&ite));
         assert!(dim > mean(&ite) + 1.0, "{shift}: DiM {dim} vs ATE {}", mean(&ite));

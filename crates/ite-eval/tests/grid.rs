@@ -173,9 +173,9 @@ fn bootstrap_interval_covers_the_true_ate_about_95_percent() {
         // A noisy "estimate": the true τ(x) plus unit-variance noise.
         let truth = data.truth().unwrap().ite();
         let mut rng = seed.stream("noise").rng();
-        let ite_hat: Vec<f32> = truth
+        let ite_hat: Vec<f64> = truth
             .iter()
-            .map(|t| t + rand_distr::Distribution::<f32>::sample(&rand_distr::StandardNormal, &mut rng))
+            .map(|t| t + f64::from(rand_distr::Distribution::<f32>::sample(&rand_distr::StandardNormal, &mut rng)))
             .collect();
         let ci = ate_interval(&ite_hat, data.t(), &params, seed.stream("bootstrap")).unwrap();
         // The population ATE of Simulation 1 is exactly 1 (τ(x) = 1 + 0.05·Σx, E x = 0).

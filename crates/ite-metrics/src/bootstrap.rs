@@ -70,13 +70,13 @@ pub struct Interval {
 /// ```
 /// use ite_core::Seed;
 /// use ite_metrics::{ate_interval, BootstrapParams};
-/// let ite: Vec<f32> = (0..200).map(|i| (i % 7) as f32).collect();
+/// let ite: Vec<f64> = (0..200).map(|i| (i % 7) as f64).collect();
 /// let t: Vec<u8> = (0..200).map(|i| (i % 2) as u8).collect();
 /// let ci = ate_interval(&ite, &t, &BootstrapParams::default(), Seed::new(1))?;
 /// assert!(ci.lower < ci.estimate && ci.estimate < ci.upper);
 /// # Ok::<(), ite_metrics::MetricsError>(())
 /// ```
-pub fn ate_interval(ite_hat: &[f32], t: &[u8], params: &BootstrapParams, seed: Seed) -> Result<Interval, MetricsError> {
+pub fn ate_interval(ite_hat: &[f64], t: &[u8], params: &BootstrapParams, seed: Seed) -> Result<Interval, MetricsError> {
     params.validate()?;
     if ite_hat.len() != t.len() {
         return Err(MetricsError::LengthMismatch {
@@ -88,12 +88,10 @@ pub fn ate_interval(ite_hat: &[f32], t: &[u8], params: &BootstrapParams, seed: S
     if ite_hat.is_empty() {
         return Err(MetricsError::Empty("predicted ITE".into()));
     }
-    let arms: Vec<Vec<f64>> = [0u8, 1]
-        .iter()
-        .map(|&a| (0..t.len()).filter(|&i| t[i] == a).map(|i| f64::from(ite_hat[i])).collect())
-        .collect();
+    let arms: Vec<Vec<f64>> =
+        [0u8, 1].iter().map(|&a| (0..t.len()).filter(|&i| t[i] == a).map(|i| ite_hat[i]).collect()).collect();
     let n = ite_hat.len() as f64;
-    let estimate = mean_of(ite_hat.iter().map(|v| f64::from(*v)));
+    let estimate = mean_of(ite_hat.iter().copied());
     let mut rng = seed.stream("ate-bootstrap").rng();
     let mut means = Vec::with_capacity(params.resamples);
     for _ in 0..params.resamples {
@@ -124,9 +122,8 @@ mod tests {
         // τ̂ with sd 1 in each arm, n = 400: the se of the mean is ≈ 1/√400 = 0.05,
         // so a 95% interval is ≈ 2 × 1.96 × 0.05 = 0.196 wide.
         let mut rng = Seed::new(3).rng();
-        let ite: Vec<f32> = (0..400)
-            .map(|_| rand_distr::Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng) as f32)
-            .collect();
+        let ite: Vec<f64> =
+            (0..400).map(|_| rand_distr::Distribution::<f64>::sample(&rand_distr::StandardNormal, &mut rng)).collect();
         let t: Vec<u8> = (0..400).map(|i| u8::from(i < 150)).collect();
         let ci = ate_interval(&ite, &t, &BootstrapParams::default(), Seed::new(9)).unwrap();
         assert!(ci.lower < ci.estimate && ci.estimate < ci.upper);

@@ -32,24 +32,24 @@ fn check_len(what: &str, a: usize, b: usize) -> Result<(), MetricsError> {
 /// assert_eq!(sqrt_pehe(&est, &truth)?, 2f64.sqrt());
 /// # Ok::<(), ite_metrics::MetricsError>(())
 /// ```
-pub fn pehe(ite_hat: &[f32], ite_true: &[f32]) -> Result<f64, MetricsError> {
+pub fn pehe(ite_hat: &[f64], ite_true: &[f64]) -> Result<f64, MetricsError> {
     check_len("estimated and true ITE", ite_hat.len(), ite_true.len())?;
-    Ok(mean_of(ite_hat.iter().zip(ite_true).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))))
+    Ok(mean_of(ite_hat.iter().zip(ite_true).map(|(a, b)| (a - b).powi(2))))
 }
 
 /// √ε_PEHE, the root of [`pehe`] (the TARNet paper's figure).
-pub fn sqrt_pehe(ite_hat: &[f32], ite_true: &[f32]) -> Result<f64, MetricsError> {
+pub fn sqrt_pehe(ite_hat: &[f64], ite_true: &[f64]) -> Result<f64, MetricsError> {
     Ok(pehe(ite_hat, ite_true)?.sqrt())
 }
 
 /// ATE bias = mean(τ̂) − mean(τ).
-pub fn ate_bias(ite_hat: &[f32], ite_true: &[f32]) -> Result<f64, MetricsError> {
+pub fn ate_bias(ite_hat: &[f64], ite_true: &[f64]) -> Result<f64, MetricsError> {
     check_len("estimated and true ITE", ite_hat.len(), ite_true.len())?;
-    Ok(mean_of(ite_hat.iter().map(|v| f64::from(*v))) - mean_of(ite_true.iter().map(|v| f64::from(*v))))
+    Ok(mean_of(ite_hat.iter().copied()) - mean_of(ite_true.iter().copied()))
 }
 
 /// |ATE error| = |mean(τ̂) − mean(τ)|.
-pub fn ate_abs_error(ite_hat: &[f32], ite_true: &[f32]) -> Result<f64, MetricsError> {
+pub fn ate_abs_error(ite_hat: &[f64], ite_true: &[f64]) -> Result<f64, MetricsError> {
     Ok(ate_bias(ite_hat, ite_true)?.abs())
 }
 
@@ -65,11 +65,11 @@ pub struct IteStats {
 }
 
 /// Mean, median and standard deviation of predicted effects.
-pub fn ite_stats(ite_hat: &[f32]) -> Result<IteStats, MetricsError> {
+pub fn ite_stats(ite_hat: &[f64]) -> Result<IteStats, MetricsError> {
     if ite_hat.is_empty() {
         return Err(MetricsError::Empty("predicted ITE".into()));
     }
-    let v: Vec<f64> = ite_hat.iter().map(|x| f64::from(*x)).collect();
+    let v: Vec<f64> = ite_hat.to_vec();
     Ok(IteStats { mean: mean(&v), median: median(&v), sd: sd(&v) })
 }
 
@@ -123,14 +123,14 @@ pub fn effect_metrics(predicted: &PotentialOutcomes, truth: &PotentialOutcomes) 
 /// `R = 1 − [E(Y(1) | π=1, t=1)·p(π=1) + E(Y(0) | π=0, t=0)·p(π=0)]`.
 /// Where no unit agrees with the policy in one arm, that term is 0, as in the
 /// reference implementation.
-pub fn policy_risk(ite_hat: &[f32], t: &[u8], y: &[f32]) -> Result<f64, MetricsError> {
+pub fn policy_risk(ite_hat: &[f64], t: &[u8], y: &[f64]) -> Result<f64, MetricsError> {
     check_len("predicted ITE and treatment", ite_hat.len(), t.len())?;
     check_len("predicted ITE and outcome", ite_hat.len(), y.len())?;
     let n = ite_hat.len() as f64;
     let policy: Vec<bool> = ite_hat.iter().map(|v| *v > 0.0).collect();
     let p_treat = policy.iter().filter(|p| **p).count() as f64 / n;
     let arm_mean = |pol: bool, arm: u8| {
-        let v: Vec<f64> = (0..t.len()).filter(|&i| policy[i] == pol && t[i] == arm).map(|i| f64::from(y[i])).collect();
+        let v: Vec<f64> = (0..t.len()).filter(|&i| policy[i] == pol && t[i] == arm).map(|i| y[i]).collect();
         if v.is_empty() { 0.0 } else { mean(&v) }
     };
     Ok(1.0 - (arm_mean(true, 1) * p_treat + arm_mean(false, 0) * (1.0 - p_treat)))

@@ -94,7 +94,8 @@ pub fn sample(net: BenchNet, n: usize, seed: Seed) -> Result<CausalData> {
         x.extend(row);
     }
     let names = (1..=p).map(|j| format!("x{j}")).collect();
-    Ok(CausalData::new(Covariates::new(x, names)?, t, y)?)
+    let widen = |v: Vec<f32>| v.into_iter().map(f64::from).collect();
+    Ok(CausalData::new(Covariates::new(widen(x), names)?, t, widen(y))?)
 }
 
 /// Runs at least `steps` training steps of `net` at minibatch size `batch` on `data` (whole

@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 /// Per-column affine standardisation `(x − mean) / sd`; an identity scaler has means 0 and sds 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Standardizer {
-    /// Column means.
-    pub mean: Vec<f32>,
+    /// Column means (`f64`, so that a level of 10⁹ keeps differences of order 1).
+    pub mean: Vec<f64>,
     /// Column standard deviations (constant columns get 1).
-    pub sd: Vec<f32>,
+    pub sd: Vec<f64>,
 }
 
 impl Standardizer {
@@ -20,7 +20,7 @@ impl Standardizer {
     /// Like [`Self::fit`], but columns whose values are all 0 or 1 (dummies) are left as they
     /// are (mean 0, sd 1): standardising rare dummies blows them up to large values, which made
     /// TARNet markedly worse on IHDP (median √PEHE 1.17 against 0.82 with dummies left alone).
-    pub fn fit_skip_binary(values: &[f32], p: usize) -> Self {
+    pub fn fit_skip_binary(values: &[f64], p: usize) -> Self {
         let mut s = Self::fit(values, p);
         for j in 0..p {
             if values.iter().skip(j).step_by(p.max(1)).all(|&v| v == 0.0 || v == 1.0) {
@@ -33,23 +33,23 @@ impl Standardizer {
 
     /// Fits means and (population) sds of the columns of row-major `values` with `p` columns,
     /// accumulating in f64.
-    pub fn fit(values: &[f32], p: usize) -> Self {
+    pub fn fit(values: &[f64], p: usize) -> Self {
         let n = (values.len() / p.max(1)).max(1) as f64;
         let mut mean = vec![0.0f64; p];
         for row in values.chunks_exact(p) {
             for (m, v) in mean.iter_mut().zip(row) {
-                *m += f64::from(*v);
+                *m += *v;
             }
         }
         mean.iter_mut().for_each(|m| *m /= n);
         let mut var = vec![0.0f64; p];
         for row in values.chunks_exact(p) {
             for ((s, v), m) in var.iter_mut().zip(row).zip(&mean) {
-                *s += (f64::from(*v) - m).powi(2);
+                *s += (v - m).powi(2);
             }
         }
-        let sd = var.iter().map(|s| (s / n).sqrt()).map(|s| if s > 1e-12 { s as f32 } else { 1.0 }).collect();
-        Standardizer { mean: mean.into_iter().map(|m| m as f32).collect(), sd }
+        let sd = var.iter().map(|s| (s / n).sqrt()).map(|s| if s > 1e-12 { s } else { 1.0 }).collect();
+        Standardizer { mean, sd }
     }
 
     /// Checks a scaler read from a file: `len` means and `len` sds, finite means, finite sds
@@ -69,14 +69,15 @@ impl Standardizer {
         Ok(())
     }
 
-    /// Standardises row-major `values` (`p` columns).
-    pub fn transform(&self, values: &[f32]) -> Vec<f32> {
+    /// Standardises row-major `values` (`p` columns) in `f64`, then rounds to the `f32` the
+    /// networks train on.
+    pub fn transform(&self, values: &[f64]) -> Vec<f32> {
         let p = self.mean.len();
-        values.iter().enumerate().map(|(k, v)| (v - self.mean[k % p]) / self.sd[k % p]).collect()
+        values.iter().enumerate().map(|(k, v)| ((v - self.mean[k % p]) / self.sd[k % p]) as f32).collect()
     }
 
-    /// Inverts [`Self::transform`] for a single column scaler.
-    pub fn inverse_1(&self, v: f32) -> f32 {
-        v * self.sd[0] + self.mean[0]
+    /// Inverts [`Self::transform`] for a single column scaler, in `f64`.
+    pub fn inverse_1(&self, v: f32) -> f64 {
+        f64::from(v) * self.sd[0] + self.mean[0]
     }
 }

@@ -209,7 +209,7 @@ impl IteModel for MlpTLearner {
     fn predict(&self, x: &Covariates) -> Result<PotentialOutcomes> {
         self.check_features(x)?;
         let xs = Tensor::from_vec(self.x_scaler.transform(x.values()), (x.n_rows(), x.n_cols()), &self.device)?;
-        let out = |m: &Mlp| -> Result<Vec<f32>> {
+        let out = |m: &Mlp| -> Result<Vec<f64>> {
             Ok(m.forward(&xs)?.squeeze(1)?.to_vec1::<f32>()?.into_iter().map(|v| self.y_scaler.inverse_1(v)).collect())
         };
         Ok(PotentialOutcomes::new(out(&self.m0)?, out(&self.m1)?)?)

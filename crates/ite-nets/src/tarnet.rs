@@ -154,7 +154,7 @@ impl IteModel for FittedTarNet {
     fn predict(&self, x: &Covariates) -> Result<PotentialOutcomes> {
         let xs = self.standardized(x)?;
         let (m0, m1) = self.net.heads(&self.net.representation(&xs)?)?;
-        let back = |t: Tensor| -> Result<Vec<f32>> {
+        let back = |t: Tensor| -> Result<Vec<f64>> {
             Ok(t.to_vec1::<f32>()?.into_iter().map(|v| self.y_scaler.inverse_1(v)).collect())
         };
         Ok(PotentialOutcomes::new(back(m0)?, back(m1)?)?)

@@ -7,9 +7,9 @@ use ite_dgp::{Assignment, Sim1Params, Sim1Source, Sim1Target};
 use ite_nets::NetsError;
 use ite_nets::baselines::{OlsSLearnerParams, OlsTLearnerParams};
 
-fn rmse_to_truth(data: &CausalData, tau_hat: &[f32]) -> f64 {
+fn rmse_to_truth(data: &CausalData, tau_hat: &[f64]) -> f64 {
     let tau = data.truth().unwrap().ite();
-    let s: f64 = tau.iter().zip(tau_hat).map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2)).sum();
+    let s: f64 = tau.iter().zip(tau_hat).map(|(a, b)| (a - b).powi(2)).sum();
     (s / tau.len() as f64).sqrt()
 }
 
@@ -41,7 +41,7 @@ fn t_and_s_learners_recover_sim1s_exact_effect() {
     }
     let po = t.predict(test.x()).unwrap();
     let truth = test.truth().unwrap();
-    let mse0: f64 = po.mu0.iter().zip(&truth.mu0).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>() / 10_000.0;
+    let mse0: f64 = po.mu0.iter().zip(&truth.mu0).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / 10_000.0;
     assert!(mse0.sqrt() < 0.03, "μ0 rmse {}", mse0.sqrt());
 }
 
@@ -82,7 +82,7 @@ fn ridge_shrinks_and_is_validated() {
     }
 }
 
-fn with_x(data: &CausalData, values: Vec<f32>, names: &[&str]) -> CausalData {
+fn with_x(data: &CausalData, values: Vec<f64>, names: &[&str]) -> CausalData {
     let x = Covariates::new(values, names.iter().map(|s| s.to_string()).collect()).unwrap();
     CausalData::new(x, data.t().to_vec(), data.y().to_vec()).unwrap()
 }

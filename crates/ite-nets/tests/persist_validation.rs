@@ -67,7 +67,7 @@ fn scaler_fields_are_checked() {
         (|v| v["x_scaler"]["sd"][1] = json!(0.0), "x_scaler.sd[1]", "is 0"),
         (|v| v["x_scaler"]["sd"][2] = json!(-1.5), "x_scaler.sd[2]", "is -1.5"),
         (|v| v["x_scaler"]["mean"][0] = json!(null), "x_scaler", "invalid type: null"),
-        (|v| v["y_scaler"]["mean"][0] = json!(1e300), "y_scaler.mean[0]", "is inf"),
+        (|v| v["y_scaler"]["mean"][0] = json!(f64::NAN), "y_scaler", "invalid type: null"),
         (|v| v["x_scaler"]["mean"] = json!([0.0, 1.0]), "x_scaler.mean", "has 2 values, expected 3"),
         (|v| v["y_scaler"]["sd"] = json!([]), "y_scaler.sd", "has 0 values, expected 1"),
         (|v| v["x_scaler"]["sd"][0] = json!("one"), "x_scaler", "invalid type"),

@@ -9,7 +9,7 @@ use ite_core::{Fit, FitWith, IteModel, Params, Seed};
 use ite_nets::train::stratified_split;
 use ite_nets::{Ipm, NetsError, TarNetParams, TrainOptions};
 
-fn bits(v: &[f32]) -> Vec<u32> {
+fn bits(v: &[f64]) -> Vec<u64> {
     v.iter().map(|x| x.to_bits()).collect()
 }
 
@@ -26,7 +26,7 @@ fn tarnet_and_cfr_recover_a_simple_effect() -> anyhow::Result<()> {
         let model = params.fit(&data, Seed::new(3))?;
         let tau = model.ite(test.x())?;
         let truth = test.truth().expect("truth").ite();
-        let pehe = (tau.iter().zip(&truth).map(|(a, b)| f64::from(a - b).powi(2)).sum::<f64>() / 300.0).sqrt();
+        let pehe = (tau.iter().zip(&truth).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / 300.0).sqrt();
         let ate = model.ate(test.x())?;
         let true_ate = test.truth().expect("truth").ate();
         assert!((ate - true_ate).abs() < 0.25, "{:?}: ATE {ate} vs {true_ate}", params.ipm);
@@ -63,7 +63,7 @@ fn early_stopping_restores_the_best_epochs_weights() -> anyhow::Result<()> {
     let loss: f64 = (0..val.n())
         .map(|i| {
             let pred = if val.t()[i] == 1 { po.mu1[i] } else { po.mu0[i] };
-            f64::from((val.y()[i] - pred) / sd).powi(2)
+            ((val.y()[i] - pred) / sd).powi(2)
         })
         .sum::<f64>()
         / val.n() as f64;

@@ -20,7 +20,7 @@ fn identical_bits_at_one_and_two_threads() -> anyhow::Result<()> {
         ite_nets::set_backend_threads(threads);
         assert_eq!(candle_core::utils::get_num_threads(), threads);
         let po = params.fit(&data, Seed::new(8))?.predict(data.x())?;
-        runs.push(po.mu0.iter().chain(&po.mu1).map(|v| v.to_bits()).collect::<Vec<u32>>());
+        runs.push(po.mu0.iter().chain(&po.mu1).map(|v| v.to_bits()).collect::<Vec<u64>>());
     }
     assert_eq!(runs[0], runs[1], "1 and 2 threads differ");
     assert_eq!(runs[0], runs[2]);

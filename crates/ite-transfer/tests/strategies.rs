@@ -56,7 +56,7 @@ fn source_only_predicts_exactly_what_the_source_predicts() {
     let input = TransferInput::new(&model, &source, &target).unwrap();
     let copy = SourceOnly.transfer(input, Seed::new(4)).unwrap();
     let (a, b) = (model.predict(target.x()).unwrap(), copy.predict(target.x()).unwrap());
-    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&a.mu0), bits(&b.mu0));
     assert_eq!(bits(&a.mu1), bits(&b.mu1));
     // A deep copy: training the copy further must not move the source.

@@ -25,12 +25,12 @@ pub fn mean_se(v: &[f64]) -> f64 {
 
 /// Column `j` of the covariates, as `f64`.
 pub fn col(d: &CausalData, j: usize) -> Vec<f64> {
-    d.x().rows().map(|r| f64::from(r[j])).collect()
+    d.x().rows().map(|r| r[j]).collect()
 }
 
 /// Row `i` of the covariates, as `f64`.
 pub fn row(d: &CausalData, i: usize) -> Vec<f64> {
-    d.x().row(i).iter().map(|&v| f64::from(v)).collect()
+    d.x().row(i).to_vec()
 }
 
 /// Sample covariance of two columns.
@@ -41,7 +41,7 @@ pub fn cov(a: &[f64], b: &[f64]) -> f64 {
 
 /// Outcomes of one arm.
 pub fn arm(d: &CausalData, t: u8) -> Vec<f64> {
-    d.y().iter().zip(d.t()).filter(|(_, a)| **a == t).map(|(y, _)| f64::from(*y)).collect()
+    d.y().iter().zip(d.t()).filter(|(_, a)| **a == t).map(|(y, _)| *y).collect()
 }
 
 /// Naive difference in means (treated − control) and its standard error.

@@ -6,18 +6,21 @@ use nalgebra::{DMatrix, DVector};
 use crate::error::NetsError;
 
 /// Relative size below which a column's part not explained by the columns
-/// before it counts as zero (the column is collinear with them). Covariates
-/// arrive as `f32` (relative precision ≈ 6e-8), so a column within ~1e-6 of a
-/// combination of the others is collinear up to rounding: the coefficients of
-/// such a design would be noise amplified a millionfold.
+/// before it counts as zero (the column is collinear with them): the
+/// coefficients of a design within ~1e-6 of collinear would be noise amplified
+/// a millionfold. Columns are centred first, so the size is relative to a
+/// column's spread, not its level.
 const COLLINEAR_TOL: f64 = 1e-6;
 
-/// Solves min ‖y − Xβ‖² + λ Σ_{j ≥ 1} β_j² (column 0, the intercept, is not
-/// penalised) by a QR decomposition of X stacked on √λ·I.
+/// Solves min ‖y − Xβ‖² + λ Σ_{j ≥ 1} β_j² (column 0, the intercept of ones, is
+/// not penalised) by a QR decomposition of X stacked on √λ·I.
 ///
-/// `names` names the columns of `x` for error messages; `what` names the data
-/// ("control arm", ...). Errors when there are fewer rows than columns (without
-/// a penalty) or when a column is collinear with the columns before it.
+/// The other columns and `y` are centred in `f64` first (the intercept absorbs
+/// the means), so a covariate or an outcome at a level of 10⁹ with differences
+/// of order 1 keeps them. `names` names the columns of `x` for error messages;
+/// `what` names the data ("control arm", ...). Errors when there are fewer rows
+/// than columns (without a penalty) or when a column is collinear with the
+/// columns before it.
 pub(crate) fn least_squares(
     x: &DMatrix<f64>,
     y: &DVector<f64>,
@@ -25,6 +28,25 @@ pub(crate) fn least_squares(
     names: &[String],
     what: &str,
 ) -> Result<Vec<f64>, NetsError> {
+    let (n, k) = x.shape();
+    if n == 0 || k == 0 {
+        return solve(x, y, ridge, names, what);
+    }
+    let means: Vec<f64> = (0..k).map(|j| if j == 0 { 0.0 } else { x.column(j).mean() }).collect();
+    let y_mean = y.mean();
+    let xc = DMatrix::from_fn(n, k, |i, j| x[(i, j)] - means[j]);
+    let yc = y.map(|v| v - y_mean);
+    let mut beta = solve(&xc, &yc, ridge, names, what)?;
+    let shift: f64 = beta.iter().zip(&means).skip(1).map(|(b, m)| b * m).sum();
+    beta[0] += y_mean - shift;
+    if !beta[0].is_finite() {
+        return Err(CoreError::data(format!("{what}: the coefficient of `{}` is not finite", names[0])).into());
+    }
+    Ok(beta)
+}
+
+/// [`least_squares`] on the design as given.
+fn solve(x: &DMatrix<f64>, y: &DVector<f64>, ridge: f64, names: &[String], what: &str) -> Result<Vec<f64>, NetsError> {
     let (n, k) = x.shape();
     debug_assert_eq!(names.len(), k);
     let extra = if ridge > 0.0 { k - 1 } else { 0 };

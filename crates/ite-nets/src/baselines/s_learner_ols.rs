@@ -73,12 +73,12 @@ impl Fit for OlsSLearnerParams {
             let row = data.x().row(i);
             match j {
                 0 => 1.0,
-                j if j <= p => f64::from(row[j - 1]),
+                j if j <= p => row[j - 1],
                 j if j == p + 1 => t,
-                j => t * f64::from(row[j - p - 2]),
+                j => t * row[j - p - 2],
             }
         });
-        let y = DVector::from_fn(data.n(), |i, _| f64::from(data.y()[i]));
+        let y = DVector::from_fn(data.n(), |i, _| data.y()[i]);
         let coef = least_squares(&x, &y, self.ridge, &names, "OLS S-learner")?;
         let baseline = coef[..=p].to_vec();
         let mut effect = vec![coef[p + 1]];
@@ -119,8 +119,8 @@ impl IteModel for OlsSLearner {
         self.check_features(x)?;
         let (mut mu0, mut mu1) = (Vec::with_capacity(x.n_rows()), Vec::with_capacity(x.n_rows()));
         for (m0, tau) in linear(x, &self.baseline).zip(linear(x, &self.effect)) {
-            mu0.push(m0 as f32);
-            mu1.push((m0 + tau) as f32);
+            mu0.push(m0);
+            mu1.push(m0 + tau);
         }
         PotentialOutcomes::new(mu0, mu1).map_err(|e: CoreError| e.into())
     }

@@ -59,15 +59,14 @@ pub(super) fn design_names(features: &[String]) -> Vec<String> {
 fn arm_design(data: &CausalData, arm: u8) -> (DMatrix<f64>, DVector<f64>) {
     let rows: Vec<usize> = (0..data.n()).filter(|&i| data.t()[i] == arm).collect();
     let p = data.p();
-    let x =
-        DMatrix::from_fn(rows.len(), p + 1, |r, j| if j == 0 { 1.0 } else { f64::from(data.x().row(rows[r])[j - 1]) });
-    let y = DVector::from_fn(rows.len(), |r, _| f64::from(data.y()[rows[r]]));
+    let x = DMatrix::from_fn(rows.len(), p + 1, |r, j| if j == 0 { 1.0 } else { data.x().row(rows[r])[j - 1] });
+    let y = DVector::from_fn(rows.len(), |r, _| data.y()[rows[r]]);
     (x, y)
 }
 
 /// Evaluates `intercept + xᵀslopes` for every row of `x`.
 pub(super) fn linear(x: &Covariates, coef: &[f64]) -> impl Iterator<Item = f64> {
-    x.rows().map(move |r| coef[0] + r.iter().zip(&coef[1..]).map(|(v, b)| f64::from(*v) * b).sum::<f64>())
+    x.rows().map(move |r| coef[0] + r.iter().zip(&coef[1..]).map(|(v, b)| v * b).sum::<f64>())
 }
 
 impl Fit for OlsTLearnerParams {
@@ -114,8 +113,8 @@ impl IteModel for OlsTLearner {
 
     fn predict(&self, x: &Covariates) -> Result<PotentialOutcomes, NetsError> {
         self.check_features(x)?;
-        let mu0 = linear(x, &self.control).map(|v| v as f32).collect();
-        let mu1 = linear(x, &self.treated).map(|v| v as f32).collect();
+        let mu0 = linear(x, &self.control).collect();
+        let mu1 = linear(x, &self.treated).collect();
         PotentialOutcomes::new(mu0, mu1).map_err(|e: CoreError| e.into())
     }
 }

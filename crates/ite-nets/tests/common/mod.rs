@@ -23,8 +23,9 @@ pub fn simulated(n: usize, seed: u64) -> CausalData {
         mu0.push(m0);
         mu1.push(m1);
     }
-    let x = Covariates::with_default_names(x, p).expect("covariates");
-    CausalData::from_parts(x, t, y, Some(Truth { mu0, mu1 }), None).expect("data")
+    let w = |v: Vec<f32>| -> Vec<f64> { v.into_iter().map(f64::from).collect() };
+    let x = Covariates::with_default_names(w(x), p).expect("covariates");
+    CausalData::from_parts(x, t, w(y), Some(Truth { mu0: w(mu0), mu1: w(mu1) }), None).expect("data")
 }
 
 /// Small, quick network for tests.
