@@ -54,6 +54,11 @@
 //!   there is no such guarantee. The interval is not for the unit's realised effect
 //!   `Y_i(1) − Y_i(0)`.
 //!
+//! Expect conservative intervals for τ(x): their width is set by the spread of φ around τ̂, that
+//! is by the outcome noise inflated by `1/ê` and `1/(1 − ê)` (about `±2·z·σ` in a trial with
+//! `e = 1/2` and noise sd `σ`), not by the error of τ̂. In the crate's tests (noise sd 1, τ(x)
+//! spread over about ±1.5) the 95% interval is about 8 wide and covers τ(x) for nearly every unit.
+//!
 //! # Why not weighted split conformal
 //!
 //! Lei and Candès (2021, "Conformal inference of counterfactuals and individual treatment
