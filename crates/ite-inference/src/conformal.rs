@@ -41,8 +41,11 @@
 //! average of the K fold models. That reuses all the data but breaks exact exchangeability: each
 //! calibration score comes from a model fitted on (K − 1)/K of the data, the test prediction from
 //! an average of K such models, which is usually at least as accurate, so coverage is usually at
-//! or above nominal — but not guaranteed; the CV+ construction of Barber, Candès, Ramdas and
-//! Tibshirani (2021, "Predictive inference with the jackknife+") would guarantee `1 − 2(1 − level)`.
+//! or above nominal — but not guaranteed. (The CV+ construction of Barber, Candès, Ramdas and
+//! Tibshirani (2021, "Predictive inference with the jackknife+") guarantees `1 − 2(1 − level)` for
+//! ordinary responses; a cross-fitted pseudo-outcome is itself computed from the other folds'
+//! models, so even that bound does not carry over exactly, which is why the split is the scheme
+//! with a guarantee here.)
 //!
 //! # What the interval covers
 //!

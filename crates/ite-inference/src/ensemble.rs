@@ -84,7 +84,8 @@ impl<L: OutcomeLearner> EnsembleLearner<L> {
     /// # Errors
     /// [`InferenceError::Settings`] when `members` is 0; [`InferenceError::Learner`] when a
     /// member's fit fails (the first in member order is named); [`InferenceError::LengthMismatch`]
-    /// when a member returns the wrong number of predictions.
+    /// when a member returns the wrong number of predictions; [`InferenceError::Learner`] when
+    /// a member's predictions are not finite.
     pub fn member_predictions(
         &self,
         train: &CausalData,
@@ -109,6 +110,7 @@ impl<L: OutcomeLearner> EnsembleLearner<L> {
                         right: predict.n_rows(),
                     });
                 }
+                po.validate().map_err(|e| InferenceError::Learner { context, message: e.to_string() })?;
                 Ok(po)
             })
             .collect()
