@@ -14,11 +14,17 @@
 //! | `overlap` | [`OverlapReport`] diagnostics and warnings, [`Trim`] (fixed limits, Crump et al. 2009) |
 //! | `aipw` | [`AipwParams`]: cross-fitted AIPW ATE/ATT/ATC with influence-function (cluster-robust) intervals |
 //! | `folds` | [`Folds`]: seeded cross-fitting folds, stratified by arm, clusters kept whole |
+//! | `bootstrap` | [`refit_bootstrap`]: refit bootstrap of the plug-in ATE, resampling within arms ([`RefitBootstrapParams`], [`BootstrapResult`]) |
+//! | `ensemble` | [`EnsembleLearner`]: seed ensembles that average μ̂0, μ̂1, and the between-seed spread of the ATE ([`EnsembleReport`]) |
+//! | `conformal` | [`conformal_ite_intervals`]: per-unit ITE intervals by the conformal meta-learner (Alaa et al. 2023) on doubly robust pseudo-outcomes |
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod aipw;
+mod bootstrap;
+mod conformal;
+mod ensemble;
 mod error;
 mod estimate;
 mod folds;
@@ -27,6 +33,11 @@ mod overlap;
 mod propensity;
 
 pub use aipw::{AipwParams, AipwReport, CrossFit, Effects, aipw_effects};
+pub use bootstrap::{BootstrapResult, NORMAL_METHOD, PERCENTILE_METHOD, RefitBootstrapParams, refit_bootstrap};
+pub use conformal::{
+    CalibrationSet, ConformalIntervals, conformal_ite_intervals, conformal_quantile, dr_pseudo_outcomes,
+};
+pub use ensemble::{EnsembleLearner, EnsembleReport};
 pub use error::{InferenceError, Result};
 pub use estimate::{Estimate, check_level, normal_interval, z_two_sided};
 pub use folds::{Folds, cluster_codes};

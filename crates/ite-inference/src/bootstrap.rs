@@ -1,0 +1,214 @@
+//! The refit bootstrap of the plug-in ATE ([`refit_bootstrap`]): resample the units with
+//! replacement within each arm, refit the outcome model, and read the spread of the model's mean
+//! ITE over fixed prediction rows.
+//!
+//! The plug-in ATE of a fitted model is `τ̂ = (1/m) Σ_j (μ̂1(x_j) − μ̂0(x_j))` over the `m`
+//! prediction rows `x_j` (often the training units themselves, or a target population). It has no
+//! closed-form standard error for a neural network; the nonparametric bootstrap (Efron and
+//! Tibshirani 1993, *An Introduction to the Bootstrap*, ch. 6 and 13) estimates its sampling
+//! distribution by refitting on resamples. Resampling *within each arm* keeps the arm sizes
+//! `n0`, `n1` of the data, as in a stratified bootstrap: every replicate can fit both arms, and
+//! the treated share — fixed by design in a trial — does not vary between replicates.
+//!
+//! The prediction rows stay fixed: the interval is for the mean effect over *those* rows given
+//! the model class (the conditional sample ATE when they are the training units); it reflects
+//! the refit's sensitivity to the training sample and to the learner's seed, not any bias of the
+//! model class. For a doubly robust interval that does not rest on the outcome model being right,
+//! use the cross-fitted AIPW estimate instead.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ite_core::stats::{quantile_sorted, sd};
+use ite_core::{CausalData, Covariates, Params, Seed, SettingsError};
+use rand::RngExt;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{InferenceError, Result};
+use crate::estimate::Estimate;
+use crate::learner::OutcomeLearner;
+
+/// Method name of the percentile interval ([`BootstrapResult::percentile`]).
+pub const PERCENTILE_METHOD: &str = "plugin-bootstrap-percentile";
+/// Method name of the normal interval ([`BootstrapResult::normal`]).
+pub const NORMAL_METHOD: &str = "plugin-bootstrap-normal";
+
+/// Settings of the refit bootstrap ([`refit_bootstrap`]).
+///
+/// | name | default | meaning | valid range |
+/// |---|---|---|---|
+/// | `replicates` | 200 | B, number of bootstrap resamples, each a full refit of the outcome model | integer ≥ 2 (≥ 200 advised for 95% percentile limits; ≥ 1000 for stable ones) |
+/// | `level` | 0.95 | nominal two-sided coverage of both intervals | a number in (0, 1) |
+///
+/// ```
+/// use ite_core::Params;
+/// use ite_inference::RefitBootstrapParams;
+/// assert!(RefitBootstrapParams::default().validate().is_ok());
+/// let e = RefitBootstrapParams { replicates: 1, ..Default::default() }.validate().unwrap_err();
+/// assert_eq!(e.name, "replicates");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefitBootstrapParams {
+    /// Number of bootstrap replicates B (≥ 2).
+    pub replicates: usize,
+    /// Nominal coverage of the intervals, in (0, 1).
+    pub level: f64,
+}
+
+impl Default for RefitBootstrapParams {
+    fn default() -> Self {
+        RefitBootstrapParams { replicates: 200, level: 0.95 }
+    }
+}
+
+impl Params for RefitBootstrapParams {
+    type Error = SettingsError;
+
+    /// Checks `replicates ≥ 2` and `level` in (0, 1); the error names the first invalid field.
+    fn validate(&self) -> Result<(), SettingsError> {
+        if self.replicates < 2 {
+            return Err(SettingsError::new("replicates", self.replicates, "an integer ≥ 2 (200 or more advised)"));
+        }
+        if !(self.level > 0.0 && self.level < 1.0) {
+            return Err(SettingsError::new("level", self.level, "a number in (0, 1), e.g. 0.95"));
+        }
+        Ok(())
+    }
+}
+
+/// What [`refit_bootstrap`] returns: the replicates and the two intervals built from them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapResult {
+    /// The plug-in ATE of each replicate `b = 0..B`, in replicate order (outcome units); empty
+    /// when an arm has fewer than two units.
+    pub replicates: Vec<f64>,
+    /// The caller's point estimate with the percentile interval: the `(1 − level)/2` and
+    /// `(1 + level)/2` quantiles of the replicates (linear interpolation,
+    /// [`ite_core::stats::quantile_sorted`]); `se` is the replicates' standard deviation.
+    /// Method [`PERCENTILE_METHOD`].
+    pub percentile: Estimate,
+    /// The caller's point estimate ± `z_{(1+level)/2}` · sd of the replicates (n − 1
+    /// denominator); `se` is that sd. Method [`NORMAL_METHOD`].
+    pub normal: Estimate,
+}
+
+/// Refit bootstrap of the plug-in ATE over the rows of `predict`.
+///
+/// Replicate `b` (`0 ≤ b < B`) draws `n0` control units with replacement from the control arm
+/// and `n1` treated units from the treated arm (generator `seed.stream("resample").index(b)`),
+/// refits `learner` on them with seed `seed.index(b)`, predicts μ̂0, μ̂1 on `predict` and records
+/// the mean of μ̂1 − μ̂0. Replicates run in parallel (rayon) and are collected by index, so the
+/// result is the same whatever the number of threads, provided the learner is deterministic for
+/// a seed (as [`OutcomeLearner`] requires).
+///
+/// `estimate` is the point estimate, computed by the caller: the plug-in ATE of the model fitted
+/// on the full data, over the same `predict` rows. It is taken rather than recomputed so that
+/// the reported number is the one the user's fit gives (and to save a fit). The percentile
+/// limits do not depend on it; the normal interval is centred on it.
+///
+/// `progress(k)` is called after each finished replicate with the number `k` of replicates
+/// finished so far: each of 1 to B once, from any thread (so not necessarily in order).
+///
+/// When an arm has fewer than two units nothing is fitted: the result has no replicates and two
+/// [`Estimate::without_interval`] estimates that say why.
+///
+/// # Errors
+/// [`InferenceError::Settings`] when `params` is invalid; [`InferenceError::Learner`] when a
+/// refit fails (the first failing replicate in index order is named); [`InferenceError::Data`]
+/// when a replicate's plug-in ATE is not finite or `predict` has no rows.
+pub fn refit_bootstrap<L: OutcomeLearner + ?Sized>(
+    params: &RefitBootstrapParams,
+    data: &CausalData,
+    learner: &L,
+    predict: &Covariates,
+    estimate: f64,
+    seed: Seed,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BootstrapResult> {
+    params.validate()?;
+    let level = params.level;
+    if predict.n_rows() == 0 {
+        return Err(InferenceError::data("refit bootstrap: no prediction rows"));
+    }
+    let arms: [Vec<usize>; 2] = [0u8, 1].map(|a| (0..data.n()).filter(|&i| data.t()[i] == a).collect());
+    if let Some(a) = arms.iter().position(|idx| idx.len() < 2) {
+        let why = format!(
+            "the {} arm has {} unit(s); a bootstrap needs at least 2 in each arm",
+            if a == 1 { "treated" } else { "control" },
+            arms[a].len()
+        );
+        return Ok(BootstrapResult {
+            replicates: Vec::new(),
+            percentile: Estimate::without_interval(estimate, level, PERCENTILE_METHOD, why.clone()),
+            normal: Estimate::without_interval(estimate, level, NORMAL_METHOD, why),
+        });
+    }
+    let b_total = params.replicates;
+    let done = AtomicUsize::new(0);
+    let outcomes: Vec<Result<f64>> = (0..b_total)
+        .into_par_iter()
+        .map(|b| {
+            let r = one_replicate(data, &arms, learner, predict, seed, b, b_total);
+            progress(done.fetch_add(1, Ordering::SeqCst) + 1);
+            r
+        })
+        .collect();
+    let replicates = outcomes.into_iter().collect::<Result<Vec<f64>>>()?;
+    summarize(replicates, estimate, level)
+}
+
+/// One replicate: resample within arms, refit, predict, mean ITE.
+fn one_replicate<L: OutcomeLearner + ?Sized>(
+    data: &CausalData,
+    arms: &[Vec<usize>; 2],
+    learner: &L,
+    predict: &Covariates,
+    seed: Seed,
+    b: usize,
+    b_total: usize,
+) -> Result<f64> {
+    let b64 = b as u64;
+    let mut rng = seed.stream("resample").index(b64).rng();
+    let mut rows = Vec::with_capacity(data.n());
+    for arm in arms {
+        rows.extend((0..arm.len()).map(|_| arm[rng.random_range(0..arm.len())]));
+    }
+    let sample = data.select(&rows)?;
+    let context = || format!("bootstrap replicate {} of {b_total}", b + 1);
+    let po = learner
+        .fit_predict(&sample, predict, seed.index(b64))
+        .map_err(|e| InferenceError::Learner { context: context(), message: e.to_string() })?;
+    if po.len() != predict.n_rows() {
+        return Err(InferenceError::LengthMismatch {
+            what: format!("{}: predictions and prediction rows", context()),
+            left: po.len(),
+            right: predict.n_rows(),
+        });
+    }
+    let ate = po.ate();
+    if !ate.is_finite() {
+        return Err(InferenceError::data(format!("{}: the plug-in ATE is {ate}", context())));
+    }
+    Ok(ate)
+}
+
+/// Both intervals from the replicates.
+fn summarize(replicates: Vec<f64>, estimate: f64, level: f64) -> Result<BootstrapResult> {
+    let se = sd(&replicates);
+    let mut sorted = replicates.clone();
+    sorted.sort_by(f64::total_cmp);
+    let alpha = 1.0 - level;
+    let lower = quantile_sorted(&sorted, alpha / 2.0);
+    let upper = quantile_sorted(&sorted, 1.0 - alpha / 2.0);
+    let percentile = Estimate {
+        estimate,
+        se: Some(se),
+        lower: Some(lower),
+        upper: Some(upper),
+        level,
+        method: PERCENTILE_METHOD.into(),
+        undefined: None,
+    };
+    let normal = Estimate::normal(estimate, se, level, NORMAL_METHOD)?;
+    Ok(BootstrapResult { replicates, percentile, normal })
+}

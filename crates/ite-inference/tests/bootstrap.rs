@@ -1,0 +1,124 @@
+//! The refit bootstrap of the plug-in ATE: coverage on simulated randomized trials, the same
+//! result at any thread count, and no interval for an arm of one unit.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{P, simulate};
+use ite_core::{CausalData, Covariates, Params, Seed};
+use ite_inference::{BootstrapResult, FitLearner, OutcomeLearner, RefitBootstrapParams, refit_bootstrap};
+use ite_nets::baselines::OlsTLearnerParams;
+
+const OLS: FitLearner<OlsTLearnerParams> = FitLearner(OlsTLearnerParams { ridge: 0.0 });
+
+/// Full-data plug-in ATE over the data's own rows, then the bootstrap around it.
+fn bootstrap(data: &CausalData, params: &RefitBootstrapParams, seed: Seed) -> BootstrapResult {
+    let full = OLS.fit_predict(data, data.x(), seed.stream("full")).expect("full fit");
+    refit_bootstrap(params, data, &OLS, data.x(), full.ate(), seed.stream("bootstrap"), &|_| {}).expect("bootstrap")
+}
+
+#[test]
+fn percentile_and_normal_intervals_cover_the_sample_ate_at_about_95_percent() {
+    let datasets = 500;
+    let params = RefitBootstrapParams { replicates: 200, level: 0.95 };
+    let (mut percentile, mut normal) = (0usize, 0usize);
+    let mut widths = 0.0;
+    for r in 0..datasets {
+        let sim = simulate(300, false, Seed::new(2026).index(r));
+        let truth = sim.data.truth().expect("truth").ate();
+        let res = bootstrap(&sim.data, &params, Seed::new(7).index(r));
+        assert_eq!(res.replicates.len(), 200);
+        percentile += usize::from(res.percentile.covers(truth));
+        normal += usize::from(res.normal.covers(truth));
+        widths += res.normal.width().expect("interval");
+    }
+    let (cp, cn) = (percentile as f64 / datasets as f64, normal as f64 / datasets as f64);
+    let msg = format!(
+        "coverage of the sample ATE over {datasets} datasets: percentile {cp:.3}, normal {cn:.3} (mean normal width {:.3})",
+        widths / datasets as f64
+    );
+    eprintln!("{msg}");
+    assert!((0.92..=0.98).contains(&cp), "{msg}");
+    assert!((0.92..=0.98).contains(&cn), "{msg}");
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let sim = simulate(200, false, Seed::new(5));
+    let params = RefitBootstrapParams { replicates: 40, level: 0.9 };
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        pool.install(|| bootstrap(&sim.data, &params, Seed::new(11)))
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(3));
+    // Replicates differ from each other (resampling happened) and from another seed.
+    assert!(one.replicates.windows(2).any(|w| w[0] != w[1]));
+    assert_ne!(one.replicates, bootstrap(&sim.data, &params, Seed::new(12)).replicates);
+    let (lo, hi) = (one.percentile.lower.expect("lower"), one.percentile.upper.expect("upper"));
+    assert!(lo < hi && one.percentile.method == "plugin-bootstrap-percentile");
+    assert_eq!(one.normal.se, Some(ite_core::stats::sd(&one.replicates)));
+}
+
+#[test]
+fn progress_counts_every_replicate_once() {
+    let sim = simulate(100, false, Seed::new(8));
+    let params = RefitBootstrapParams { replicates: 25, level: 0.95 };
+    let (calls, max) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let progress = |k: usize| {
+        calls.fetch_add(1, Ordering::SeqCst);
+        max.fetch_max(k, Ordering::SeqCst);
+    };
+    refit_bootstrap(&params, &sim.data, &OLS, sim.data.x(), 1.0, Seed::new(1), &progress).expect("bootstrap");
+    assert_eq!((calls.into_inner(), max.into_inner()), (25, 25));
+}
+
+#[test]
+fn an_arm_of_one_unit_gives_no_interval() {
+    let n = 30;
+    let x = Covariates::with_default_names((0..n * P).map(|i| (i as f64 * 0.37).sin()).collect(), P).expect("x");
+    let t: Vec<u8> = (0..n).map(|i| u8::from(i == 0)).collect();
+    let y: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let data = CausalData::new(x, t, y).expect("data");
+    let res = refit_bootstrap(&RefitBootstrapParams::default(), &data, &OLS, data.x(), 0.5, Seed::new(1), &|_| {})
+        .expect("no error, no interval");
+    assert!(res.replicates.is_empty());
+    for e in [&res.percentile, &res.normal] {
+        assert_eq!((e.estimate, e.lower, e.upper, e.se), (0.5, None, None, None));
+        assert!(e.undefined.as_deref().is_some_and(|w| w.contains("treated arm has 1")), "{:?}", e.undefined);
+    }
+}
+
+#[test]
+fn invalid_settings_name_their_field() {
+    let sim = simulate(50, false, Seed::new(3));
+    for (params, field) in [
+        (RefitBootstrapParams { replicates: 1, level: 0.95 }, "replicates"),
+        (RefitBootstrapParams { replicates: 100, level: 1.0 }, "level"),
+        (RefitBootstrapParams { replicates: 100, level: f64::NAN }, "level"),
+    ] {
+        assert_eq!(params.validate().expect_err("invalid").name, field);
+        let err = refit_bootstrap(&params, &sim.data, &OLS, sim.data.x(), 0.0, Seed::new(1), &|_| {})
+            .expect_err("invalid settings");
+        assert!(err.to_string().contains(field), "{err}");
+    }
+}
+
+#[test]
+fn a_failing_refit_is_reported_with_its_replicate() {
+    let sim = simulate(60, false, Seed::new(4));
+    let failing =
+        |_: &CausalData, _: &Covariates, seed: Seed| -> Result<ite_core::PotentialOutcomes, ite_inference::BoxError> {
+            if seed == Seed::new(9).index(3) {
+                Err("boom".into())
+            } else {
+                Ok(ite_core::PotentialOutcomes { mu0: vec![0.0; 60], mu1: vec![1.0; 60] })
+            }
+        };
+    let params = RefitBootstrapParams { replicates: 10, level: 0.95 };
+    let err =
+        refit_bootstrap(&params, &sim.data, &failing, sim.data.x(), 1.0, Seed::new(9), &|_| {}).expect_err("fails");
+    assert!(err.to_string().contains("replicate 4 of 10") && err.to_string().contains("boom"), "{err}");
+}
