@@ -1,9 +1,15 @@
-//! Bootstrap percentile interval for the average effect of a fitted model.
+//! Bootstrap percentile interval of the mean of per-unit values, resampling within arms.
 //!
-//! The interval resamples units *within arms* (so each bootstrap sample keeps
-//! the sample's numbers of treated and control units) and recomputes the mean
-//! of the predicted effects. It reflects sampling variability of the units,
-//! given the fitted model; it does not refit the model.
+//! The interval resamples units *within arms* (so each bootstrap sample keeps the sample's
+//! numbers of treated and control units) and recomputes the mean of the given values. It
+//! reflects the sampling variability of those values and nothing else.
+//!
+//! **Not an interval for the ATE of a fitted model.** Applied to a model's predicted ITEs it
+//! carries neither outcome noise nor fitting error (the predictions of one fit vary far less
+//! across units than the estimate varies across samples), and it covers the true ATE a small
+//! fraction of the time. It is valid when the values are unbiased per-unit estimates with
+//! independent errors, such as doubly robust pseudo-outcomes. For the ATE/ATT/ATC of a model use
+//! `ite_inference` (cross-fitted AIPW, or its refit bootstrap); see docs/inference.md.
 
 use ite_core::stats::{mean_of, quantile_sorted};
 use ite_core::{Params, Seed, SettingsError};
@@ -61,7 +67,9 @@ pub struct Interval {
 /// Percentile bootstrap interval for mean(τ̂), resampling within arms of `t` (the percentile
 /// method of Efron and Tibshirani 1993, ch. 13): `params.resamples` resamples, each drawn with
 /// replacement within the treated and the control units, and the type-7 quantiles
-/// ([`quantile_sorted`]) at `(1 − level)/2` and `(1 + level)/2` of their means.
+/// ([`quantile_sorted`]) at `(1 − level)/2` and `(1 + level)/2` of their means. Valid for the
+/// ATE only when the values are unbiased per-unit estimates with independent errors (see the
+/// module doc); not for the predicted ITEs of one fitted model.
 ///
 /// `ite_hat` (τ̂ per unit) and `t` (0/1 per unit) have one entry per unit. Errors:
 /// [`MetricsError::Settings`] for invalid `params`, [`MetricsError::LengthMismatch`] when

@@ -7,13 +7,14 @@
 //!   √ε_PEHE ([`pehe`], [`sqrt_pehe`]), ATE bias and absolute error, statistics of τ̂
 //!   ([`IteStats`]), all of them at once ([`effect_metrics`] → [`EffectMetrics`]), and policy
 //!   risk ([`policy_risk`]);
-//! - the bootstrap percentile interval of the average effect ([`ate_interval`]);
+//! - the bootstrap percentile interval of the mean of per-unit values ([`ate_interval`]; not an
+//!   interval for a fitted model's ATE — `ite-inference` has those);
 //! - [`Summary`] of a metric over replications;
 //! - the small statistics ([`stats`]: mean, sd, median, quantile), re-exported from
 //!   `ite-core`.
 //!
-//! This crate is also the home of the workspace's statistical inference: the inference code
-//! to come (intervals and tests for effects) will live here, next to the metrics.
+//! Statistical inference for effects (propensity, overlap, AIPW, refit bootstrap, conformal
+//! intervals) lives in `ite-inference`.
 //! `ite-eval` re-exports everything here (`ite_eval::metrics::pehe`, `ite_eval::Summary`,
 //! `ite_eval::ate_interval`, ...), so either path works.
 //!
