@@ -465,7 +465,7 @@ mod tests {
     #[test]
     fn numbers_are_shown_at_the_precision_of_their_standard_error() {
         let e = Estimate::normal(1794.31, 670.5, 0.95, "aipw").unwrap();
-        assert_eq!(interval_text("ATE", &e), "ATE 1794.3, 95% interval [480.1, 3108.5]");
+        assert_eq!(interval_text("ATE", &e), "ATE 1794.3, 95% interval [480.2, 3108.5]");
         assert_eq!(percent(0.9), "90%");
         assert_eq!(percent(0.995), "99.5%");
     }
