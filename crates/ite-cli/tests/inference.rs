@@ -357,3 +357,28 @@ fn describe_shows_the_overlap_diagnostics() {
         serde_json::from_str(&ok(&["describe", "--data", &schools, "--cluster", "school", "--json"])).unwrap();
     assert_eq!((v["covariates"].clone(), v["clusters"].as_u64()), (serde_json::json!(["x1"]), Some(60)), "{v}");
 }
+
+#[test]
+fn transfer_estimates_the_targets_effects_with_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = common::simulate(d, "src.csv", &["--role", "source", "--n", "600", "--seed", "1"]);
+    let tgt = common::simulate(d, "tgt.csv", &["--role", "target", "--n", "80", "--seed", "2"]);
+    // The target gains a column of 20 groups of 4 units; the source has no such column.
+    let text = std::fs::read_to_string(&tgt).unwrap();
+    let mut lines = text.lines();
+    let mut s = format!("{},g\n", lines.next().unwrap());
+    for (i, l) in lines.enumerate() {
+        s.push_str(&format!("{l},g{}\n", i / 4));
+    }
+    let tgt = write(d, "tgt_g.csv", &s);
+    let o = out(d, "o");
+    let args = ["transfer", "--source", &src, "--target", &tgt, "--strategy", "fine-tune", "--out", &o, "--json"];
+    let v: Value = serde_json::from_str(&ok(&[&args[..], &["--cluster", "g", "--level", "0.9"]].concat())).unwrap();
+    assert_eq!((v["inference"]["clusters"].as_u64(), v["inference"]["cluster_column"].as_str()), (Some(20), Some("g")));
+    assert_eq!((v["overlap"]["n"].as_u64(), v["ate"]["method"].as_str()), (Some(80), Some("aipw")), "{v}");
+    assert!(v["ate"]["se"].as_f64().unwrap() > 0.0 && v["ate"]["level"] == 0.9, "{}", v["ate"]);
+    assert!(v["ate_true"].is_f64() && v["ate_plugin"]["lower"].is_null(), "{v}");
+    // The cluster column of the target cannot be its treatment.
+    fails_with(&[&args[..], &["--cluster", "t"]].concat(), "column `t` is both the treatment and the cluster");
+}
