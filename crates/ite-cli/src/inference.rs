@@ -353,10 +353,9 @@ impl Inference {
                     .collect();
                 (!ite.is_empty()).then(|| ite.iter().sum::<f64>() / ite.len() as f64)
             };
-            crate::output::merge(
-                &mut v,
-                json!({ "ate_true": mean(None), "att_true": mean(Some(1)), "atc_true": mean(Some(0)) }),
-            );
+            v["ate_true"] = json!(mean(None));
+            v["att_true"] = json!(mean(Some(1)));
+            v["atc_true"] = json!(mean(Some(0)));
         }
         v
     }
