@@ -383,14 +383,8 @@ impl Inference {
                  unconfounded given the covariates and every unit could get either treatment (overlap).",
                 interval_text("ATE", &e.ate)
             ),
-            format!(
-                "{}: the average effect among the treated, over units like these {n1}.",
-                interval_text("ATT", &e.att)
-            ),
-            format!(
-                "{}: the average effect among the controls, over units like these {n0}.",
-                interval_text("ATC", &e.atc)
-            ),
+            format!("{}: the average effect on units like the {n1} treated ones.", interval_text("ATT", &e.att)),
+            format!("{}: the average effect on units like the {n0} controls.", interval_text("ATC", &e.atc)),
         ]
     }
 }
