@@ -12,7 +12,7 @@ pub struct ColumnArgs {
     /// Outcome column.
     #[arg(long, value_name = "COL", default_value = "y")]
     pub outcome: String,
-    /// Covariate columns, comma-separated [default: every column except treatment, outcome, mu0, mu1, id].
+    /// Covariate columns, comma-separated [default: every column except treatment, outcome, mu0, mu1, id, cluster].
     #[arg(long, value_name = "A,B,C", value_delimiter = ',')]
     pub covariates: Option<Vec<String>>,
     /// Identifier column, carried through to predictions.

@@ -24,6 +24,7 @@ mod args;
 mod commands;
 mod config;
 mod device;
+mod inference;
 mod output;
 mod threads;
 

@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use ite_core::{PotentialOutcomes, Seed, Truth};
-use ite_eval::{BootstrapParams, ate_interval, effect_metrics};
+use ite_core::{PotentialOutcomes, Truth};
+use ite_eval::effect_metrics;
+use ite_inference::Estimate;
 use serde_json::{Value, json};
 
 /// Checks, before any work starts, that `out` can become an output directory: it is not a file
@@ -373,35 +374,39 @@ pub fn write_json(path: &Path, value: &Value) -> Result<()> {
     Ok(())
 }
 
-/// The effect part of a summary: `ate` (mean predicted ITE with a bootstrap 95% interval,
-/// resampling within the arms given by `t`) and, when `truth` is known, `pehe` (ε_PEHE, the
-/// mean square), `sqrt_pehe`, `ate_bias`, `ate_true`.
-pub fn effect_summary(pred: &PotentialOutcomes, t: &[u8], truth: Option<&Truth>, seed: Seed) -> Result<Value> {
-    let ite = pred.ite();
-    let ci = ate_interval(&ite, t, &BootstrapParams::default(), seed)?;
-    let mut v = json!({
-        "ate": { "estimate": ci.estimate, "lower": ci.lower, "upper": ci.upper, "level": ci.level },
-    });
-    // Resampling an arm of one unit always draws that unit: no interval, say why.
-    let arms = [("control", t.iter().filter(|&&a| a == 0).count()), ("treated", t.iter().filter(|&&a| a == 1).count())];
-    if let Some((arm, _)) = arms.iter().find(|(_, n)| *n == 1) {
-        let why = if arms.iter().all(|(_, n)| *n > 0) {
-            format!("the {arm} arm has 1 unit; a bootstrap interval needs at least 2 per arm")
-        } else {
-            "1 unit only; a bootstrap interval needs at least 2".to_string()
-        };
-        v["ate"]["lower"] = Value::Null;
-        v["ate"]["upper"] = Value::Null;
-        v["ate"]["interval_undefined"] = json!(why);
-    }
+/// Why the model-based mean ITE of `ite fit` / `ite transfer` has no interval.
+pub const PLUGIN_NO_INTERVAL: &str = "no interval without --bootstrap B (refit bootstrap)";
+
+/// The model-based part of a summary, over the predicted rows: `ate_plugin` (the mean
+/// predicted ITE, without an interval: one model's predictions carry neither outcome noise nor
+/// fitting error; `why` says so) and, when `truth` is known, `pehe` (ε_PEHE, the mean square),
+/// `sqrt_pehe`, `ate_bias` (of `ate_plugin`) and `ate_true_predicted` (the true mean ITE of the
+/// predicted rows).
+pub fn plugin_summary(pred: &PotentialOutcomes, truth: Option<&Truth>, level: f64, why: &str) -> Result<Value> {
+    let estimate = Estimate::without_interval(pred.ate(), level, "plugin", why);
+    let mut v = json!({ "ate_plugin": estimate });
     if let Some(truth) = truth {
         let m = effect_metrics(pred, truth)?;
         v["pehe"] = json!(m.pehe);
         v["sqrt_pehe"] = json!(m.sqrt_pehe);
         v["ate_bias"] = json!(m.ate_bias);
-        v["ate_true"] = json!(m.ate_true);
+        v["ate_true_predicted"] = json!(m.ate_true);
     }
     Ok(v)
+}
+
+/// The plain line of [`plugin_summary`]: the mean predicted ITE and what it is.
+pub fn plugin_line(summary: &Value) -> String {
+    let est = summary["ate_plugin"]["estimate"].as_f64().unwrap_or(f64::NAN);
+    let n = summary["n_predicted"].as_u64().unwrap_or(0);
+    let reference = summary["ate"]["se"].as_f64().unwrap_or(est.abs());
+    let d = crate::inference::decimals(reference);
+    let mut s =
+        format!("ATE plug-in {est:.d$}: mean predicted ITE over the {n} predicted rows (model-based, no interval)");
+    if let (Some(p), Some(b)) = (summary["pehe"].as_f64(), summary["ate_bias"].as_f64()) {
+        s.push_str(&format!("; ε_PEHE {p:.4}, plug-in ATE bias {b:+.4}"));
+    }
+    s
 }
 
 /// Merges the keys of `extra` (an object) into `base` (an object).
@@ -465,6 +470,15 @@ impl Ui {
         }
     }
 
+    /// Each warning as one line `warning: …` on stderr, unless quiet (they stay in summary.json).
+    pub fn warn(&self, warnings: &[String]) {
+        if !self.quiet {
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+    }
+
     /// Prints the report: `json` as one line with `--json`, else the `human` lines.
     pub fn report(&self, json: &Value, human: &[String]) -> Result<()> {
         if self.json {
@@ -485,18 +499,4 @@ impl Phase {
             self.bar.finish_with_message(format!("{} — done in {:.1}s", self.msg, self.start.elapsed().as_secs_f64()));
         }
     }
-}
-
-/// One human line for an ATE interval in a summary made by [`effect_summary`].
-pub fn ate_line(summary: &Value) -> String {
-    let a = &summary["ate"];
-    let f = |k: &str| a[k].as_f64().unwrap_or(f64::NAN);
-    let mut s = match a["interval_undefined"].as_str() {
-        Some(why) => format!("ATE (mean ITE) {:.4}  95% interval undefined: {why}", f("estimate")),
-        None => format!("ATE (mean ITE) {:.4}  95% interval [{:.4}, {:.4}]", f("estimate"), f("lower"), f("upper")),
-    };
-    if let (Some(p), Some(b)) = (summary["pehe"].as_f64(), summary["ate_bias"].as_f64()) {
-        s.push_str(&format!("; ε_PEHE {p:.4}, ATE bias {b:+.4}"));
-    }
-    s
 }

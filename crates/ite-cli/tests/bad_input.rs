@@ -67,7 +67,7 @@ fn valid_files_lf_crlf_and_quoted_give_the_same_predictions() {
         assert_eq!(summary["covariates"], serde_json::json!(["a", "b"]));
         assert!(summary["pehe"].as_f64().unwrap() < 0.05, "{summary}");
         let (lo, hi) = (summary["ate"]["lower"].as_f64().unwrap(), summary["ate"]["upper"].as_f64().unwrap());
-        assert!(lo < hi, "{summary}");
+        assert!(lo < hi && summary["ate"]["method"] == "aipw", "{summary}");
         let p = std::fs::read_to_string(out.join("predictions.csv")).unwrap();
         assert!(p.starts_with("id,mu0,mu1,ite\nu0,"), "{p}");
         assert_eq!(p.lines().count(), 41);
@@ -83,7 +83,8 @@ fn valid_files_lf_crlf_and_quoted_give_the_same_predictions() {
     let stdout = ok(&[
         "fit", "--data", &f, "--model", "study", "--epochs", "3", "--seed", "4", "--id", "id", "--out", o, "--quiet",
     ]);
-    assert!(stdout.contains("fitted study on 40 units") && stdout.contains("ATE (mean ITE)"), "{stdout}");
+    assert!(stdout.contains("fitted study on 40 units") && stdout.contains("(cross-fitted AIPW, 5 folds)"), "{stdout}");
+    assert!(stdout.contains("ATE plug-in") && stdout.contains("(model-based, no interval)"), "{stdout}");
     assert!(out.join("model/model.json").is_file() && out.join("fit.json").is_file());
     let pf = d.join("p.csv");
     ok(&["predict", "--model", o, "--data", &f, "--id", "id", "--out", pf.to_str().unwrap(), "--quiet"]);

@@ -1,7 +1,7 @@
 //! Issue 14, §3 and §6: column roles are exclusive, covariates are matched by name, and every
 //! message names the file, line, column, flag or variable and what was expected, in one line.
 //! Also: negative numbers reach the range checks, a closed stdout ends quietly, and no ATE
-//! interval is made from an arm of one unit.
+//! estimate or interval is made from an arm of one unit.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -322,32 +322,41 @@ fn no_interval_from_an_arm_of_one_unit() {
             "id",
             "--out",
             out,
-            "--quiet",
         ];
         if json {
             args.push("--json");
         }
-        ok(&args)
+        let o = ite(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
     };
-    let human = transfer(false, &p(d, "t1"));
+    let (human, stderr) = transfer(false, &p(d, "t1"));
     assert!(
-        human.contains("95% interval undefined: the control arm has 1 unit; a bootstrap interval needs at least 2"),
+        human.contains("ATE, ATT, ATC: no AIPW estimate (the control arm has 1 units, fewer than the 5 folds"),
         "{human}"
     );
-    let v: serde_json::Value = serde_json::from_str(&transfer(true, &p(d, "t2"))).unwrap();
-    assert!(v["ate"]["lower"].is_null() && v["ate"]["upper"].is_null(), "{v}");
-    assert!(v["ate"]["interval_undefined"].as_str().unwrap().contains("control arm has 1 unit"), "{v}");
-    assert!(v["ate"]["estimate"].is_f64());
+    assert!(human.contains("(model-based, no interval)"), "{human}");
+    assert!(stderr.contains("warning: no AIPW estimates of ATE, ATT and ATC"), "{stderr}");
+    assert!(stderr.contains("warning: small arm: the control arm has 1 of 2 units"), "{stderr}");
+    let (stdout, _) = transfer(true, &p(d, "t2"));
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    for key in ["ate", "att", "atc"] {
+        assert!(v[key]["estimate"].is_null() && v[key]["lower"].is_null() && v[key]["se"].is_null(), "{v}");
+        assert!(v[key]["undefined"].as_str().unwrap().contains("control arm has 1 units"), "{v}");
+        assert_eq!(v[key]["method"], "aipw");
+    }
+    assert!(v["ate_plugin"]["estimate"].is_f64() && v["ate_plugin"]["lower"].is_null(), "{v}");
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("t2/summary.json")).unwrap()).unwrap();
-    assert!(saved["ate"]["lower"].is_null());
-    // one row to predict: no interval either; two rows: an interval
+    assert!(saved["ate"]["lower"].is_null() && saved["warnings"].as_array().unwrap().len() >= 2, "{saved}");
+    // predict: the mean of one model's predictions never gets an interval
     let one = write(d, "one.csv", &format!("{}\n{}\n", lines[0], lines[1]));
     let s = ok(&["predict", "--model", &m, "--data", &one, "--id", "id", "--out", &p(d, "p1.csv"), "--quiet"]);
-    assert!(s.contains("95% interval undefined: 1 unit only"), "{s}");
-    let s = ok(&["predict", "--model", &m, "--data", &two, "--id", "id", "--out", &p(d, "p2.csv"), "--quiet"]);
-    assert!(s.contains("95% interval ["), "{s}");
-    // fit with one treated unit in its training data has no interval of its training ATE
+    assert!(s.contains("(model-based, no interval)"), "{s}");
+    let s = ok(&["predict", "--model", &m, "--data", &two, "--id", "id", "--out", &p(d, "p2.csv"), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+    assert!(v["ate_plugin"]["lower"].is_null() && v["ate_plugin"]["undefined"].as_str().is_some(), "{v}");
+    // fit with one treated unit in its training data has no AIPW estimate of its training ATE
     // lines[k] holds unit k - 1, treated when k - 1 is odd: keep u1 as the only treated unit
     let kept: Vec<&str> =
         lines.iter().enumerate().filter(|(k, _)| *k <= 2 || (k - 1) % 2 == 0).map(|(_, l)| *l).collect();
@@ -367,7 +376,7 @@ fn no_interval_from_an_arm_of_one_unit() {
         &p(d, "f"),
         "--quiet",
     ]);
-    assert!(s.contains("interval undefined: the treated arm has 1 unit"), "{s}");
+    assert!(s.contains("no AIPW estimate (the treated arm has 1 units"), "{s}");
 }
 
 #[test]

@@ -26,7 +26,19 @@ fn transfer_writes_predictions_summary_and_models() {
     let ate = &summary["ate"];
     let (lo, est, hi) =
         (ate["lower"].as_f64().unwrap(), ate["estimate"].as_f64().unwrap(), ate["upper"].as_f64().unwrap());
-    assert!(lo <= est && est <= hi && ate["level"] == 0.95, "{ate}");
+    assert!(lo <= est && est <= hi && ate["level"] == 0.95 && ate["method"] == "aipw", "{ate}");
+    // AIPW on the target (the strategy re-run on 5 folds of its 80 units), the plug-in on the
+    // predicted rows; truths of both.
+    assert_eq!(summary["overlap"]["n"], 80);
+    assert_eq!(summary["inference"]["folds"], 5);
+    for key in ["att", "atc"] {
+        assert!(summary[key]["lower"].as_f64().unwrap() < summary[key]["upper"].as_f64().unwrap(), "{key}");
+    }
+    for key in ["ate_true", "att_true", "atc_true", "ate_true_predicted"] {
+        assert!(summary[key].is_f64(), "{key}: {summary}");
+    }
+    assert!(summary["ate_plugin"]["estimate"].is_f64() && summary["ate_plugin"]["lower"].is_null());
+    assert!(summary["warnings"].is_array());
     for key in ["pehe", "sqrt_pehe", "ate_bias"] {
         assert!(summary[key].as_f64().unwrap().is_finite(), "{key}");
     }

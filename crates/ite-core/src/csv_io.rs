@@ -23,6 +23,7 @@ use crate::error::{CoreError, Result};
 /// | `mu0`, `mu1` | `"mu0"`, `"mu1"` | optional true means; read when both are present |
 /// | `covariates` | `None` | covariate columns in this order; `None` = every other column |
 /// | `id` | `None` | optional identifier column, carried through as text |
+/// | `cluster` | `None` | optional cluster column (households, schools, a person's repeated rows), read as text labels by [`read_labels`]; may be the id column, no other role |
 /// | `delimiter` | `b','` | field separator |
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CsvLayout {
@@ -38,6 +39,9 @@ pub struct CsvLayout {
     pub covariates: Option<Vec<String>>,
     /// Identifier column, if any.
     pub id: Option<String>,
+    /// Cluster column, if any: never a covariate; it may name the id column (repeated rows of a
+    /// unit), no other.
+    pub cluster: Option<String>,
     /// Field delimiter.
     pub delimiter: u8,
 }
@@ -51,15 +55,16 @@ impl Default for CsvLayout {
             mu1: "mu1".into(),
             covariates: None,
             id: None,
+            cluster: None,
             delimiter: b',',
         }
     }
 }
 
 impl CsvLayout {
-    /// Checks that every column has one role: treatment, outcome, `mu0`, `mu1`, id and the
-    /// covariates name different columns, and no covariate is listed twice. The error names the
-    /// column and its two roles.
+    /// Checks that every column has one role: treatment, outcome, `mu0`, `mu1`, id, cluster and
+    /// the covariates name different columns (the cluster may be the id column), and no
+    /// covariate is listed twice. The error names the column and its two roles.
     ///
     /// ```
     /// use ite_core::CsvLayout;
@@ -76,6 +81,11 @@ impl CsvLayout {
         ];
         if let Some(id) = &self.id {
             roles.push((id.as_str(), "the id"));
+        }
+        if let Some(cluster) = &self.cluster
+            && self.id.as_ref() != Some(cluster)
+        {
+            roles.push((cluster.as_str(), "the cluster"));
         }
         for c in self.covariates.iter().flatten() {
             roles.push((c.as_str(), "a covariate"));
@@ -187,6 +197,31 @@ pub fn read_covariates_csv_matching_from(
     let table = Table { layout: &reordered, ..table };
     let (x, truth, ids) = table.covariates_truth_ids()?;
     Ok(CovariateTable { x, truth, ids })
+}
+
+/// Reads the text labels of `column` (for example the layout's cluster column), one per data
+/// row in file order, after the same checks as [`read_csv`] makes of the layout and the file.
+/// A label is trimmed; an empty one is an error naming the file, line and column.
+///
+/// ```
+/// use ite_core::{read_labels_from, CsvLayout};
+/// let layout = CsvLayout { cluster: Some("school".into()), ..CsvLayout::default() };
+/// let labels = read_labels_from("x,school,t,y\n1,a,0,2\n2,b,1,3\n".as_bytes(), "f.csv", &layout, "school")?;
+/// assert_eq!(labels, ["a", "b"]);
+/// # Ok::<(), ite_core::CoreError>(())
+/// ```
+pub fn read_labels(path: impl AsRef<Path>, layout: &CsvLayout, column: &str) -> Result<Vec<String>> {
+    let path = path.as_ref();
+    read_labels_from(open(path)?, &path.display().to_string(), layout, column)
+}
+
+/// [`read_labels`] from any reader; `name` stands for the file in messages.
+pub fn read_labels_from(reader: impl Read, name: &str, layout: &CsvLayout, column: &str) -> Result<Vec<String>> {
+    let table = Table::read(reader, name, layout, false)?;
+    let j = table.required(column)?;
+    table.column_values(j, |s| {
+        if s.is_empty() { Err("empty value (expected a label)".to_string()) } else { Ok(s.to_string()) }
+    })
 }
 
 /// Writes a dataset as CSV: `[id,]x1,…,xp,t,y[,mu0,mu1]`, atomically.
@@ -430,7 +465,14 @@ impl<'a> Table<'a> {
         let cov_cols: Vec<usize> = match &l.covariates {
             Some(names) => names.iter().map(|c| self.required(c)).collect::<Result<_>>()?,
             None => {
-                let reserved = [Some(&l.treatment), Some(&l.outcome), Some(&l.mu0), Some(&l.mu1), l.id.as_ref()];
+                let reserved = [
+                    Some(&l.treatment),
+                    Some(&l.outcome),
+                    Some(&l.mu0),
+                    Some(&l.mu1),
+                    l.id.as_ref(),
+                    l.cluster.as_ref(),
+                ];
                 (0..self.header.len()).filter(|&j| !reserved.iter().flatten().any(|r| **r == self.header[j])).collect()
             }
         };
@@ -747,6 +789,39 @@ mod tests {
             ..CsvLayout::default()
         };
         assert!(read_csv_from(data.as_bytes(), "in.csv", &ok).is_ok());
+    }
+
+    #[test]
+    fn the_cluster_column_has_its_own_role() {
+        let text = "pid,g,x1,t,y\np1,a,1,0,2\np1,a,2,1,3\np2,b,3,0,4\n";
+        let layout = CsvLayout { cluster: Some("g".into()), id: Some("pid".into()), ..CsvLayout::default() };
+        let d = read_csv_from(text.as_bytes(), "f.csv", &layout).unwrap();
+        assert_eq!(d.feature_names(), &["x1"], "the cluster column is not a covariate");
+        assert_eq!(read_labels_from(text.as_bytes(), "f.csv", &layout, "g").unwrap(), ["a", "a", "b"]);
+        // the cluster may be the id column (repeated rows of a unit), nothing else
+        let by_id = CsvLayout { cluster: Some("pid".into()), id: Some("pid".into()), ..CsvLayout::default() };
+        assert!(by_id.validate().is_ok());
+        for (layout, want) in [
+            (
+                CsvLayout { cluster: Some("t".into()), ..CsvLayout::default() },
+                "column `t` is both the treatment and the cluster",
+            ),
+            (
+                CsvLayout { cluster: Some("y".into()), ..CsvLayout::default() },
+                "column `y` is both the outcome and the cluster",
+            ),
+            (
+                CsvLayout { cluster: Some("x1".into()), covariates: Some(vec!["x1".into()]), ..CsvLayout::default() },
+                "column `x1` is both the cluster and a covariate",
+            ),
+        ] {
+            let e = layout.validate().unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
+        let e = read_labels_from("g,x1,t,y\n,1,0,2\n".as_bytes(), "f.csv", &layout, "g").unwrap_err().to_string();
+        assert!(e.contains("f.csv: line 2, column `g`: empty value (expected a label)"), "{e}");
+        let e = read_labels_from("x1,t,y\n1,0,2\n".as_bytes(), "f.csv", &layout, "g").unwrap_err().to_string();
+        assert!(e.contains("f.csv: no column `g`"), "{e}");
     }
 
     #[test]

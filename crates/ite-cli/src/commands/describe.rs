@@ -1,10 +1,15 @@
-//! `ite describe`: read a CSV file with the project's validation and print what it holds.
+//! `ite describe`: read a CSV file with the project's validation and print what it holds, with
+//! the overlap diagnostics of its arms (propensity quantiles per arm, the share of units outside
+//! [0.05, 0.95], standardised mean differences, effective sample sizes) and their warnings.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
+use ite_core::Seed;
+use serde_json::json;
 
 use crate::args::ColumnArgs;
+use crate::inference::{Clusters, Overlap, repeated_ids_warning};
 
 /// Arguments of `ite describe`.
 #[derive(Debug, clap::Args)]
@@ -12,25 +17,75 @@ pub struct Args {
     /// The CSV file to check.
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
+    /// Column of cluster labels (households, schools, a person's repeated rows): not a covariate;
+    /// the propensity model's folds keep a cluster together.
+    #[arg(long, value_name = "COL")]
+    pub cluster: Option<String>,
+    /// Print the description as one JSON object on stdout (plain lines otherwise).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
 
-/// Reads and validates the file, then prints a short description.
+/// Reads and validates the file, estimates the propensity for the overlap diagnostics, then
+/// prints a short description.
 pub fn run(args: Args) -> Result<()> {
-    let data = ite_core::read_csv(&args.data, &args.columns.layout())?;
+    let mut layout = args.columns.layout();
+    layout.cluster.clone_from(&args.cluster);
+    let data = ite_core::read_csv(&args.data, &layout)?;
+    let clusters = Clusters::read(args.cluster.as_deref(), &args.data, &layout)?;
     let treated = data.n_treated();
+    let overlap = if treated > 0 && treated < data.n() {
+        Some(Overlap::estimate(data.x(), data.t(), clusters.as_ref(), Seed::new(1)))
+    } else {
+        None
+    };
+    let mut warnings = Vec::new();
+    match &overlap {
+        Some(Ok(o)) => warnings.extend(o.report.warnings()),
+        Some(Err(e)) => warnings.push(format!("no overlap diagnostics: the propensity model failed: {e}")),
+        None => warnings.push("one arm is empty: no effect can be estimated from this file".into()),
+    }
+    warnings.extend(repeated_ids_warning(data.ids(), clusters.as_ref()));
+    let overlap = overlap.and_then(Result::ok);
+    if args.json {
+        let v = json!({
+            "file": args.data.display().to_string(),
+            "n": data.n(),
+            "n_treated": treated,
+            "n_control": data.n() - treated,
+            "covariates": data.feature_names(),
+            "ate_true": data.truth().map(|t| t.ate()),
+            "id_column": data.ids().map(|_| args.columns.id.clone()),
+            "clusters": clusters.as_ref().map(|c| c.count),
+            "cluster_column": args.cluster,
+            "overlap": overlap.as_ref().map(Overlap::json),
+            "warnings": warnings,
+        });
+        outln!("{}", serde_json::to_string(&v)?)?;
+        return Ok(());
+    }
     outln!("file        {}", args.data.display())?;
     outln!("units       {}", data.n())?;
     outln!("treated     {treated} ({:.1}%)", 100.0 * data.treated_share())?;
     outln!("control     {}", data.n() - treated)?;
     outln!("covariates  {} [{}]", data.p(), data.feature_names().join(", "))?;
     match data.truth() {
-        Some(tr) => println!("truth       mu0, mu1 present; true ATE {:.4}", tr.ate()),
-        None => println!("truth       none"),
+        Some(tr) => outln!("truth       mu0, mu1 present; true ATE {:.4}", tr.ate())?,
+        None => outln!("truth       none")?,
     }
     if data.ids().is_some() {
         outln!("ids         column `{}`", args.columns.id.as_deref().unwrap_or("id"))?;
+    }
+    if let Some(c) = &clusters {
+        outln!("clusters    {} in column `{}`", c.count, c.column)?;
+    }
+    for line in overlap.iter().flat_map(Overlap::lines) {
+        outln!("{line}")?;
+    }
+    for w in &warnings {
+        outln!("warning     {w}")?;
     }
     Ok(())
 }

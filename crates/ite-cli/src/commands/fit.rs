@@ -1,5 +1,7 @@
 //! `ite fit`: fit a network (TARNet, CFR, the study's net) or a baseline on one CSV file and
-//! write the model, predictions and a summary with a bootstrap ATE interval.
+//! write the model, predictions and a summary with cross-fitted AIPW estimates of the ATE, ATT
+//! and ATC (the model refitted on K−1 folds and predicting the held-out fold), overlap
+//! diagnostics and warnings.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use candle_core::Device;
 use clap::ValueEnum;
 use ite_core::{CausalData, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed, Truth};
+use ite_inference::BoxError;
 use ite_nets::baselines::{OlsSLearner, OlsSLearnerParams, OlsTLearner, OlsTLearnerParams};
 use ite_nets::{FittedTarNet, MlpTLearner, MlpTLearnerParams, TarNetParams};
 use serde::{Deserialize, Serialize};
@@ -15,6 +18,7 @@ use serde_json::{Value, json};
 use crate::args::{ColumnArgs, ReportArgs};
 use crate::config;
 use crate::device::DeviceArgs;
+use crate::inference::{self, Clusters, InferenceArgs};
 use crate::output::{self, Ui};
 
 /// The models `ite fit` can train.
@@ -103,6 +107,8 @@ pub struct Args {
     /// Replace a non-empty OUT that ite did not write (all it holds is deleted).
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub inference: InferenceArgs,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
@@ -251,7 +257,8 @@ fn fit(settings: &Settings, data: &CausalData, seed: Seed, device: &Device) -> R
 /// The file `ite fit` leaves in OUT to say what it fitted (read by `ite predict`).
 pub const FIT_META: &str = "fit.json";
 
-/// Fits the model and writes OUT/{predictions.csv, summary.json, fit.json[, model/]}.
+/// Fits the model, cross-fits it for the AIPW estimates, and writes OUT/{predictions.csv,
+/// summary.json, fit.json[, model/]}.
 pub fn run(args: Args) -> Result<()> {
     let mut inputs = vec![("--data", args.data.as_path())];
     inputs.extend(args.predict.as_deref().map(|p| ("--predict", p)));
@@ -261,9 +268,10 @@ pub fn run(args: Args) -> Result<()> {
     let ui = Ui::new("fit", &args.report);
     let settings = settings(&args)?;
     let device = args.device.device()?;
-    let layout = args.columns.layout();
+    let layout = args.inference.layout(args.columns.layout());
     let data = ite_core::read_csv(&args.data, &layout)?;
     data.require_both_arms(&args.data.display().to_string())?;
+    let clusters = Clusters::read(args.inference.cluster.as_deref(), &args.data, &layout)?;
     let predict = match &args.predict {
         Some(p) => {
             let what = format!("--data {}", args.data.display());
@@ -276,15 +284,20 @@ pub fn run(args: Args) -> Result<()> {
     let phase = ui.phase(format!("fitting {} on {} units ({} covariates)", args.model.name(), data.n(), data.p()));
     let model = fit(&settings, &data, seed.stream("fit"), &device)?;
     phase.done();
+    let k = args.inference.folds;
+    let phase =
+        ui.phase(format!("cross-fitting {k} folds for the AIPW estimates ({k} more fits of {})", args.model.name()));
+    let learner = |train: &CausalData, x: &Covariates, s: Seed| -> Result<PotentialOutcomes, BoxError> {
+        Ok(fit(&settings, train, s, &device)?.predict(x)?)
+    };
+    let inf = inference::run(&data, &learner, &args.inference, clusters.as_ref(), seed.stream("aipw"));
+    phase.done();
 
-    let (x, truth, ids, t): (&Covariates, Option<&Truth>, Option<&[String]>, Vec<u8>) = match &predict {
-        Some(tab) => (&tab.x, tab.truth.as_ref(), tab.ids.as_deref(), vec![0; tab.x.n_rows()]),
-        None => (data.x(), data.truth(), data.ids(), data.t().to_vec()),
+    let (x, truth, ids): (&Covariates, Option<&Truth>, Option<&[String]>) = match &predict {
+        Some(tab) => (&tab.x, tab.truth.as_ref(), tab.ids.as_deref()),
+        None => (data.x(), data.truth(), data.ids()),
     };
     let pred = model.predict(x)?;
-    let phase = ui.phase("bootstrap interval of the ATE");
-    let effects = output::effect_summary(&pred, &t, truth, seed.stream("interval"))?;
-    phase.done();
     let mut summary = json!({
         "model": args.model.name(),
         "n_train": data.n(),
@@ -293,7 +306,11 @@ pub fn run(args: Args) -> Result<()> {
         "covariates": data.feature_names(),
         "seed": args.seed,
     });
-    output::merge(&mut summary, effects);
+    output::merge(&mut summary, inf.json(&data, &args.inference, clusters.as_ref()));
+    output::merge(
+        &mut summary,
+        output::plugin_summary(&pred, truth, args.inference.level, output::PLUGIN_NO_INTERVAL)?,
+    );
     let meta = json!({
         "model": args.model.name(),
         "persisted": args.model.persistable(),
@@ -317,12 +334,16 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         format!("model {} is not saved (ite-nets cannot persist it); predictions only", args.model.name())
     };
-    let human = [
-        format!("fitted {} on {} units", args.model.name(), data.n()),
-        output::ate_line(&summary),
-        saved,
-        format!("wrote {}", args.out.display()),
-    ];
+    let mut human = vec![format!(
+        "fitted {} on {} units, and {k} times more for the cross-fitted AIPW estimates",
+        args.model.name(),
+        data.n()
+    )];
+    human.extend(inf.lines(&args.inference, clusters.as_ref()));
+    human.push(output::plugin_line(&summary));
+    human.extend(inference::truth_line(&summary));
+    human.extend([saved, format!("wrote {}", args.out.display())]);
+    ui.warn(&inf.warnings);
     ui.report(&summary, &human)
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use ite_core::{IteModel, Seed};
+use ite_core::IteModel;
 use serde_json::json;
 
 use crate::args::{ColumnArgs, ReportArgs};
@@ -24,14 +24,19 @@ pub struct Args {
     /// Output file, `[id,]mu0,mu1,ite` (written only when everything succeeded).
     #[arg(long, value_name = "FILE.csv")]
     pub out: PathBuf,
-    /// Seed of the bootstrap interval in the report.
-    #[arg(long, default_value_t = 1)]
+    /// Unused (predictions of a saved model are deterministic); accepted so that older scripts
+    /// passing it still run.
+    #[arg(long, default_value_t = 1, hide = true)]
     pub seed: u64,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
 }
+
+/// Why the mean predicted ITE of `ite predict` has no interval.
+const PREDICT_NO_INTERVAL: &str = "no interval: the mean of one model's predictions carries neither outcome noise \
+     nor fitting error (`ite fit` and `ite transfer` report AIPW intervals of the ATE, ATT and ATC)";
 
 /// Loads the model, predicts and writes the predictions file.
 pub fn run(args: Args) -> Result<()> {
@@ -46,13 +51,12 @@ pub fn run(args: Args) -> Result<()> {
     let phase = ui.phase(format!("predicting {} units", tab.x.n_rows()));
     let pred = model.predict(&tab.x)?;
     phase.done();
-    let t = vec![0u8; tab.x.n_rows()];
     let mut report = json!({ "n_predicted": tab.x.n_rows(), "out": args.out.display().to_string() });
-    output::merge(&mut report, output::effect_summary(&pred, &t, tab.truth.as_ref(), Seed::new(args.seed))?);
+    output::merge(&mut report, output::plugin_summary(&pred, tab.truth.as_ref(), 0.95, PREDICT_NO_INTERVAL)?);
     output::write_predictions(&args.out, &pred, tab.ids.as_deref())?;
     let human = [
         format!("predicted {} units", tab.x.n_rows()),
-        output::ate_line(&report),
+        output::plugin_line(&report),
         format!("wrote {}", args.out.display()),
     ];
     ui.report(&report, &human)

@@ -1,16 +1,19 @@
 //! `ite transfer`: fit (or load) a source model, adapt it to a target sample with a transfer
-//! strategy, and write predictions, a summary with CITA and an ATE interval, and the models.
+//! strategy, and write predictions, a summary with CITA and cross-fitted AIPW estimates of the
+//! target's ATE, ATT and ATC (the strategy re-run on each fold of the target with the same
+//! source model), and the models.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use ite_core::{Covariates, IteModel, Seed, TransferInput, Truth};
 use ite_nets::{FittedTarNet, TarNetParams};
-use ite_transfer::{CitaParams, Registry, StrategyConfig, transfer_with_cita};
+use ite_transfer::{CitaParams, Registry, StrategyConfig, StrategyLearner, transfer_with_cita};
 use serde_json::json;
 
 use crate::args::{ColumnArgs, ReportArgs};
 use crate::device::DeviceArgs;
+use crate::inference::{self, Clusters, InferenceArgs};
 use crate::output::{self, Ui};
 
 /// Arguments of `ite transfer`.
@@ -46,6 +49,8 @@ pub struct Args {
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
+    pub inference: InferenceArgs,
+    #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
@@ -64,7 +69,8 @@ fn strategy_help(long: bool) -> String {
     format!("Transfer strategy, one of:\n{}", lines.join("\n"))
 }
 
-/// Runs the transfer and writes OUT/{predictions.csv, summary.json, model/, source_model/}.
+/// Runs the transfer, re-runs it on the target's folds for the AIPW estimates, and writes
+/// OUT/{predictions.csv, summary.json, model/, source_model/}.
 pub fn run(args: Args) -> Result<()> {
     let strategy = match Registry::builtin().build(&args.strategy, &StrategyConfig::default()) {
         Ok(s) => s,
@@ -76,7 +82,7 @@ pub fn run(args: Args) -> Result<()> {
     let out = output::OutDir { path: &args.out, flag: "--out", force: args.force, inputs: &inputs };
     out.check()?;
     let ui = Ui::new("transfer", &args.report);
-    let layout = args.columns.layout();
+    let layout = args.inference.layout(args.columns.layout());
     let source = ite_core::read_csv(&args.source, &layout)?;
     let target = ite_core::read_csv(&args.target, &layout)?;
     source.require_both_arms(&format!("{} (source)", args.source.display()))?;
@@ -86,46 +92,34 @@ pub fn run(args: Args) -> Result<()> {
         target.x(),
         &format!("target {}", args.target.display()),
     )?;
+    let clusters = Clusters::read(args.inference.cluster.as_deref(), &args.target, &layout)?;
     let seed = Seed::new(args.seed);
     // Strategies train on the source model's device.
     let device = args.device.device()?;
-
-    let (source_model, trained_source) = match &args.source_model {
-        Some(dir) => {
-            let m = FittedTarNet::load_on(dir, &device).with_context(|| format!("--source-model {}", dir.display()))?;
-            m.check_features(source.x()).with_context(|| format!("--source-model {}", dir.display()))?;
-            ui.note(&format!("loaded source model from {}", dir.display()));
-            (m, false)
-        }
-        None => {
-            let params = if args.net == "ihdp" { TarNetParams::ihdp() } else { TarNetParams::study_source() };
-            let phase = ui.phase(format!("training the source model ({} net) on {} units", args.net, source.n()));
-            let m = params.fit_on(&source, seed.stream("source"), &device)?;
-            phase.done();
-            (m, true)
-        }
-    };
+    let (source_model, trained_source) = source_model(&args, &source, &device, &ui, seed)?;
 
     let phase = ui.phase(format!("adapting to {} target units with `{}`", target.n(), args.strategy));
     let input = TransferInput::new(&source_model, &source, &target)?;
     let outcome = transfer_with_cita(strategy.as_ref(), input, &CitaParams::default(), seed.stream("transfer"))?;
     phase.done();
+    let k = args.inference.folds;
+    let phase = ui.phase(format!(
+        "cross-fitting {k} folds of the target for the AIPW estimates ({k} more runs of `{}`)",
+        args.strategy
+    ));
+    let learner = StrategyLearner { strategy: strategy.as_ref(), source_model: &source_model, source: &source };
+    let inf = inference::run(&target, &learner, &args.inference, clusters.as_ref(), seed.stream("aipw"));
+    phase.done();
 
-    let (x, truth, ids, t): (Covariates, Option<Truth>, Option<Vec<String>>, Vec<u8>) = match &args.predict {
+    let (x, truth, ids): (Covariates, Option<Truth>, Option<Vec<String>>) = match &args.predict {
         Some(p) => {
             let what = format!("source {}", args.source.display());
             let tab = ite_core::read_covariates_csv_matching(p, &layout, source.feature_names(), &what)?;
-            let n = tab.x.n_rows();
-            (tab.x, tab.truth, tab.ids, vec![0; n])
+            (tab.x, tab.truth, tab.ids)
         }
-        None => {
-            (target.x().clone(), target.truth().cloned(), target.ids().map(<[String]>::to_vec), target.t().to_vec())
-        }
+        None => (target.x().clone(), target.truth().cloned(), target.ids().map(<[String]>::to_vec)),
     };
     let pred = outcome.model.predict(&x)?;
-    let phase = ui.phase("bootstrap interval of the ATE");
-    let effects = output::effect_summary(&pred, &t, truth.as_ref(), seed.stream("interval"))?;
-    phase.done();
     let mut summary = json!({
         "strategy": args.strategy,
         "cita": outcome.cita,
@@ -134,7 +128,9 @@ pub fn run(args: Args) -> Result<()> {
         "n_predicted": x.n_rows(),
         "seed": args.seed,
     });
-    output::merge(&mut summary, effects);
+    output::merge(&mut summary, inf.json(&target, &args.inference, clusters.as_ref()));
+    let plugin = output::plugin_summary(&pred, truth.as_ref(), args.inference.level, output::PLUGIN_NO_INTERVAL)?;
+    output::merge(&mut summary, plugin);
 
     // Everything computed: only now does OUT appear.
     out.write("transfer", |dir| {
@@ -146,10 +142,37 @@ pub fn run(args: Args) -> Result<()> {
         }
         Ok(())
     })?;
-    let human = [
-        format!("strategy `{}`, CITA {:.4} (0 = source and target alike)", args.strategy, outcome.cita),
-        output::ate_line(&summary),
-        format!("wrote {}", args.out.display()),
-    ];
+    let mut human =
+        vec![format!("strategy `{}`, CITA {:.4} (0 = source and target alike)", args.strategy, outcome.cita)];
+    human.extend(inf.lines(&args.inference, clusters.as_ref()));
+    human.push(output::plugin_line(&summary));
+    human.extend(inference::truth_line(&summary));
+    human.push(format!("wrote {}", args.out.display()));
+    ui.warn(&inf.warnings);
     ui.report(&summary, &human)
+}
+
+/// The source model: loaded from `--source-model`, or trained on the source (then `true`).
+fn source_model(
+    args: &Args,
+    source: &ite_core::CausalData,
+    device: &candle_core::Device,
+    ui: &Ui,
+    seed: Seed,
+) -> Result<(FittedTarNet, bool)> {
+    Ok(match &args.source_model {
+        Some(dir) => {
+            let m = FittedTarNet::load_on(dir, device).with_context(|| format!("--source-model {}", dir.display()))?;
+            m.check_features(source.x()).with_context(|| format!("--source-model {}", dir.display()))?;
+            ui.note(&format!("loaded source model from {}", dir.display()));
+            (m, false)
+        }
+        None => {
+            let params = if args.net == "ihdp" { TarNetParams::ihdp() } else { TarNetParams::study_source() };
+            let phase = ui.phase(format!("training the source model ({} net) on {} units", args.net, source.n()));
+            let m = params.fit_on(source, seed.stream("source"), device)?;
+            phase.done();
+            (m, true)
+        }
+    })
 }
