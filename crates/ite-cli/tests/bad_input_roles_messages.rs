@@ -332,7 +332,7 @@ fn no_interval_from_an_arm_of_one_unit() {
     };
     let (human, stderr) = transfer(false, &p(d, "t1"));
     assert!(
-        human.contains("ATE, ATT, ATC: no AIPW estimate (the control arm has 1 units, fewer than the 5 folds"),
+        human.contains("ATE, ATT, ATC: no AIPW estimate (the control arm has 1 unit, fewer than the 5 folds"),
         "{human}"
     );
     assert!(human.contains("(model-based, no interval)"), "{human}");
@@ -342,7 +342,7 @@ fn no_interval_from_an_arm_of_one_unit() {
     let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     for key in ["ate", "att", "atc"] {
         assert!(v[key]["estimate"].is_null() && v[key]["lower"].is_null() && v[key]["se"].is_null(), "{v}");
-        assert!(v[key]["undefined"].as_str().unwrap().contains("control arm has 1 units"), "{v}");
+        assert!(v[key]["undefined"].as_str().unwrap().contains("control arm has 1 unit,"), "{v}");
         assert_eq!(v[key]["method"], "aipw");
     }
     assert!(v["ate_plugin"]["estimate"].is_f64() && v["ate_plugin"]["lower"].is_null(), "{v}");
@@ -376,7 +376,7 @@ fn no_interval_from_an_arm_of_one_unit() {
         &p(d, "f"),
         "--quiet",
     ]);
-    assert!(s.contains("no AIPW estimate (the treated arm has 1 units"), "{s}");
+    assert!(s.contains("no AIPW estimate (the treated arm has 1 unit,"), "{s}");
 }
 
 #[test]

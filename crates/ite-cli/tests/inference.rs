@@ -197,7 +197,7 @@ fn one_control_among_400_warns_and_gives_no_aipw_estimate() {
     let (v, stderr) = fit(&data, &out(d, "o"), &study);
     for key in ["ate", "att", "atc"] {
         assert!(v[key]["estimate"].is_null() && v[key]["lower"].is_null(), "{key}: {}", v[key]);
-        assert!(v[key]["undefined"].as_str().unwrap().contains("the control arm has 1 units"), "{}", v[key]);
+        assert!(v[key]["undefined"].as_str().unwrap().contains("the control arm has 1 unit,"), "{}", v[key]);
     }
     let w = warnings(&v);
     assert!(w.iter().any(|s| s.contains("small arm: the control arm has 1 of 400 units")), "{w:?}");
@@ -206,7 +206,7 @@ fn one_control_among_400_warns_and_gives_no_aipw_estimate() {
     assert!(v["overlap"]["propensity_model"].as_str().unwrap().contains("all units"), "{}", v["overlap"]);
     assert!(v["ate_plugin"]["estimate"].is_f64() && v["ate_plugin"]["lower"].is_null());
     let human = ok(&[&["fit", "--data", &data, "--id", "id", "--out", &out(d, "p"), "--quiet"], &study[..]].concat());
-    assert!(human.contains("ATE, ATT, ATC: no AIPW estimate (the control arm has 1 units"), "{human}");
+    assert!(human.contains("ATE, ATT, ATC: no AIPW estimate (the control arm has 1 unit,"), "{human}");
 }
 
 /// 60 clusters of 8 units, treatment assigned by cluster, a cluster effect of sd 2 in the

@@ -52,10 +52,11 @@ impl Folds {
             let mut idx: Vec<usize> = (0..t.len()).filter(|&i| t[i] == arm).collect();
             if idx.len() < k {
                 return Err(InferenceError::data(format!(
-                    "the {} arm has {} units, fewer than the {k} folds of cross-fitting (use fewer folds, or \
+                    "the {} arm has {} unit{}, fewer than the {k} folds of cross-fitting (use fewer folds, or \
                      more data)",
                     if arm == 1 { "treated" } else { "control" },
-                    idx.len()
+                    idx.len(),
+                    if idx.len() == 1 { "" } else { "s" }
                 )));
             }
             shuffle(&mut idx, &mut rng);
