@@ -26,6 +26,7 @@ mod config;
 mod device;
 mod inference;
 mod output;
+mod resampling;
 mod threads;
 
 #[global_allocator]

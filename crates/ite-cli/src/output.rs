@@ -343,8 +343,14 @@ fn process_alive(pid: u32) -> bool {
     if cfg!(target_os = "linux") { Path::new("/proc").join(pid.to_string()).exists() } else { true }
 }
 
-/// Writes `[id,]mu0,mu1,ite`, one row per unit, atomically.
-pub fn write_predictions(path: &Path, pred: &PotentialOutcomes, ids: Option<&[String]>) -> Result<()> {
+/// Writes `[id,]mu0,mu1,ite[,ite_lower,ite_upper]`, one row per unit, atomically (the interval
+/// columns when per-unit ITE intervals are given).
+pub fn write_predictions(
+    path: &Path,
+    pred: &PotentialOutcomes,
+    ids: Option<&[String]>,
+    intervals: Option<&ite_inference::ConformalIntervals>,
+) -> Result<()> {
     let ite = pred.ite();
     ite_core::write_atomic(path, |w| {
         let mut csv = csv::Writer::from_writer(w);
@@ -352,11 +358,17 @@ pub fn write_predictions(path: &Path, pred: &PotentialOutcomes, ids: Option<&[St
         if ids.is_some() {
             header.insert(0, "id");
         }
+        if intervals.is_some() {
+            header.extend(["ite_lower", "ite_upper"]);
+        }
         csv.write_record(&header)?;
         for i in 0..ite.len() {
             let mut row = vec![pred.mu0[i].to_string(), pred.mu1[i].to_string(), ite[i].to_string()];
             if let Some(ids) = ids {
                 row.insert(0, ids[i].clone());
+            }
+            if let Some(c) = intervals {
+                row.extend([c.lower[i].to_string(), c.upper[i].to_string()]);
             }
             csv.write_record(&row)?;
         }
@@ -401,8 +413,17 @@ pub fn plugin_line(summary: &Value) -> String {
     let n = summary["n_predicted"].as_u64().unwrap_or(0);
     let reference = summary["ate"]["se"].as_f64().unwrap_or(est.abs());
     let d = crate::inference::decimals(reference);
-    let mut s =
-        format!("ATE plug-in {est:.d$}: mean predicted ITE over the {n} predicted rows (model-based, no interval)");
+    let plugin = &summary["ate_plugin"];
+    let mut s = match (plugin["lower"].as_f64(), plugin["upper"].as_f64()) {
+        (Some(lo), Some(hi)) => format!(
+            "ATE plug-in {est:.d$}, {} interval [{lo:.d$}, {hi:.d$}]: mean predicted ITE over the {n} predicted rows \
+             (model-based; refit-bootstrap percentile interval)",
+            crate::inference::percent(plugin["level"].as_f64().unwrap_or(0.95))
+        ),
+        _ => {
+            format!("ATE plug-in {est:.d$}: mean predicted ITE over the {n} predicted rows (model-based, no interval)")
+        }
+    };
     if let (Some(p), Some(b)) = (summary["pehe"].as_f64(), summary["ate_bias"].as_f64()) {
         s.push_str(&format!("; ε_PEHE {p:.4}, plug-in ATE bias {b:+.4}"));
     }
@@ -493,6 +514,14 @@ impl Ui {
 }
 
 impl Phase {
+    /// Shows `done` of `total` steps next to the phase's message (on a terminal; nothing
+    /// otherwise, where the phase's start line says what runs).
+    pub fn set_progress(&self, done: usize, total: usize) {
+        if !self.bar.is_hidden() {
+            self.bar.set_message(format!("{} ({done}/{total})", self.msg));
+        }
+    }
+
     /// Ends the phase, leaving a line with its duration (on a terminal).
     pub fn done(self) {
         if !self.bar.is_hidden() {

@@ -9,27 +9,8 @@ use serde_json::Value;
 
 mod common;
 
+use common::data::Rng;
 use common::{fails_with, ite, ok};
-
-/// A deterministic generator (SplitMix64) with uniform and normal draws.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn uniform(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
 
 /// `n` units: covariates x1, x2 (standard normal), treatment with logit `slope·x1`, outcome
 /// y = x1 + 0.5·x2 + 2·t + noise, truth mu0, mu1, an id per unit.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use candle_core::Device;
 use clap::ValueEnum;
-use ite_core::{CausalData, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed, Truth};
+use ite_core::{CausalData, CovariateTable, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed, Truth};
 use ite_inference::BoxError;
 use ite_nets::baselines::{OlsSLearner, OlsSLearnerParams, OlsTLearner, OlsTLearnerParams};
 use ite_nets::{FittedTarNet, MlpTLearner, MlpTLearnerParams, TarNetParams};
@@ -20,6 +20,7 @@ use crate::config;
 use crate::device::DeviceArgs;
 use crate::inference::{self, Clusters, InferenceArgs};
 use crate::output::{self, Ui};
+use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
 
 /// The models `ite fit` can train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -109,6 +110,8 @@ pub struct Args {
     pub force: bool,
     #[command(flatten)]
     pub inference: InferenceArgs,
+    #[command(flatten)]
+    pub resampling: ResamplingArgs,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
@@ -254,6 +257,22 @@ fn fit(settings: &Settings, data: &CausalData, seed: Seed, device: &Device) -> R
     })
 }
 
+/// Reads `--data` (both arms required), its `--cluster` labels and the `--predict` rows.
+fn read_inputs(args: &Args) -> Result<(CausalData, Option<Clusters>, Option<CovariateTable>)> {
+    let layout = args.inference.layout(args.columns.layout());
+    let data = ite_core::read_csv(&args.data, &layout)?;
+    data.require_both_arms(&args.data.display().to_string())?;
+    let clusters = Clusters::read(args.inference.cluster.as_deref(), &args.data, &layout)?;
+    let predict = match &args.predict {
+        Some(p) => {
+            let what = format!("--data {}", args.data.display());
+            Some(ite_core::read_covariates_csv_matching(p, &layout, data.feature_names(), &what)?)
+        }
+        None => None,
+    };
+    Ok((data, clusters, predict))
+}
+
 /// The file `ite fit` leaves in OUT to say what it fitted (read by `ite predict`).
 pub const FIT_META: &str = "fit.json";
 
@@ -268,36 +287,40 @@ pub fn run(args: Args) -> Result<()> {
     let ui = Ui::new("fit", &args.report);
     let settings = settings(&args)?;
     let device = args.device.device()?;
-    let layout = args.inference.layout(args.columns.layout());
-    let data = ite_core::read_csv(&args.data, &layout)?;
-    data.require_both_arms(&args.data.display().to_string())?;
-    let clusters = Clusters::read(args.inference.cluster.as_deref(), &args.data, &layout)?;
-    let predict = match &args.predict {
-        Some(p) => {
-            let what = format!("--data {}", args.data.display());
-            Some(ite_core::read_covariates_csv_matching(p, &layout, data.feature_names(), &what)?)
-        }
-        None => None,
-    };
+    let (data, clusters, predict) = read_inputs(&args)?;
     let seed = Seed::new(args.seed);
-
-    let phase = ui.phase(format!("fitting {} on {} units ({} covariates)", args.model.name(), data.n(), data.p()));
-    let model = fit(&settings, &data, seed.stream("fit"), &device)?;
-    phase.done();
-    let k = args.inference.folds;
-    let phase =
-        ui.phase(format!("cross-fitting {k} folds for the AIPW estimates ({k} more fits of {})", args.model.name()));
-    let learner = |train: &CausalData, x: &Covariates, s: Seed| -> Result<PotentialOutcomes, BoxError> {
-        Ok(fit(&settings, train, s, &device)?.predict(x)?)
-    };
-    let inf = inference::run(&data, &learner, &args.inference, clusters.as_ref(), seed.stream("aipw"));
-    phase.done();
 
     let (x, truth, ids): (&Covariates, Option<&Truth>, Option<&[String]>) = match &predict {
         Some(tab) => (&tab.x, tab.truth.as_ref(), tab.ids.as_deref()),
         None => (data.x(), data.truth(), data.ids()),
     };
-    let pred = model.predict(x)?;
+    let base = |train: &CausalData, x: &Covariates, s: Seed| -> Result<PotentialOutcomes, BoxError> {
+        Ok(fit(&settings, train, s, &device)?.predict(x)?)
+    };
+    let learner = MaybeEnsemble::new(&base, &args.resampling);
+    let members = args.resampling.ensemble;
+    let times = if members > 1 { format!(" ×{members} seeds") } else { String::new() };
+    let phase =
+        ui.phase(format!("fitting {}{times} on {} units ({} covariates)", args.model.name(), data.n(), data.p()));
+    let (model, pred, ensemble) = match learner.fit_report(&data, x, seed.stream("fit"))? {
+        Some((pred, report)) => (None, pred, Some(report)),
+        None => {
+            let m = fit(&settings, &data, seed.stream("fit"), &device)?;
+            let pred = m.predict(x)?;
+            (Some(m), pred, None)
+        }
+    };
+    phase.done();
+    let k = args.inference.folds;
+    let phase = ui.phase(format!(
+        "cross-fitting {k} folds for the AIPW estimates ({k} more fits of {}{times})",
+        args.model.name()
+    ));
+    let inf = inference::run(&data, &learner, &args.inference, clusters.as_ref(), seed.stream("aipw"));
+    phase.done();
+    let level = args.inference.level;
+    let ctx = resampling::Context { data: &data, learner: &learner, x, level, seed: seed.stream("bootstrap"), ui: &ui };
+    let extras = ctx.extras(&args.resampling, &pred, &inf, ensemble)?;
     let mut summary = json!({
         "model": args.model.name(),
         "n_train": data.n(),
@@ -307,13 +330,13 @@ pub fn run(args: Args) -> Result<()> {
         "seed": args.seed,
     });
     output::merge(&mut summary, inf.json(&data, &args.inference, clusters.as_ref()));
-    output::merge(
-        &mut summary,
-        output::plugin_summary(&pred, truth, args.inference.level, output::PLUGIN_NO_INTERVAL)?,
-    );
+    output::merge(&mut summary, output::plugin_summary(&pred, truth, level, output::PLUGIN_NO_INTERVAL)?);
+    resampling::json(&extras, &mut summary);
+    let warnings = resampling::all_warnings(&inf, &extras, &mut summary);
+    let persisted = args.model.persistable() && members == 1;
     let meta = json!({
         "model": args.model.name(),
-        "persisted": args.model.persistable(),
+        "persisted": persisted,
         "covariates": data.feature_names(),
         "treatment": args.columns.treatment,
         "outcome": args.columns.outcome,
@@ -321,29 +344,32 @@ pub fn run(args: Args) -> Result<()> {
     });
 
     out.write("fit", |dir| {
-        output::write_predictions(&dir.join("predictions.csv"), &pred, ids)?;
+        output::write_predictions(&dir.join("predictions.csv"), &pred, ids, extras.conformal.as_ref())?;
         output::write_json(&dir.join("summary.json"), &summary)?;
         output::write_json(&dir.join(FIT_META), &meta)?;
-        if let Fitted::Net(m) = &model {
+        if let Some(Fitted::Net(m)) = &model {
             m.save(dir.join("model"))?;
         }
         Ok(())
     })?;
-    let saved = if args.model.persistable() {
+    let saved = if persisted {
         format!("model saved in {}", args.out.join("model").display())
+    } else if members > 1 {
+        format!("the {members} ensemble members are not saved (a saved model is one network); predictions only")
     } else {
         format!("model {} is not saved (ite-nets cannot persist it); predictions only", args.model.name())
     };
     let mut human = vec![format!(
-        "fitted {} on {} units, and {k} times more for the cross-fitted AIPW estimates",
+        "fitted {}{times} on {} units, and {k} times more for the cross-fitted AIPW estimates",
         args.model.name(),
         data.n()
     )];
     human.extend(inf.lines(&args.inference, clusters.as_ref()));
     human.push(output::plugin_line(&summary));
+    human.extend(resampling::lines(&extras, &summary));
     human.extend(inference::truth_line(&summary));
     human.extend([saved, format!("wrote {}", args.out.display())]);
-    ui.warn(&inf.warnings);
+    ui.warn(&warnings);
     ui.report(&summary, &human)
 }
 

@@ -53,7 +53,7 @@ pub fn run(args: Args) -> Result<()> {
     phase.done();
     let mut report = json!({ "n_predicted": tab.x.n_rows(), "out": args.out.display().to_string() });
     output::merge(&mut report, output::plugin_summary(&pred, tab.truth.as_ref(), 0.95, PREDICT_NO_INTERVAL)?);
-    output::write_predictions(&args.out, &pred, tab.ids.as_deref())?;
+    output::write_predictions(&args.out, &pred, tab.ids.as_deref(), None)?;
     let human = [
         format!("predicted {} units", tab.x.n_rows()),
         output::plugin_line(&report),

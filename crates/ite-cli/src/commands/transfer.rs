@@ -6,15 +6,16 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use ite_core::{Covariates, IteModel, Seed, TransferInput, Truth};
+use ite_core::{CausalData, Covariates, CsvLayout, IteModel, Seed, TransferInput, Truth};
 use ite_nets::{FittedTarNet, TarNetParams};
-use ite_transfer::{CitaParams, Registry, StrategyConfig, StrategyLearner, transfer_with_cita};
+use ite_transfer::{CitaParams, Registry, StrategyConfig, StrategyLearner, task_affinity, transfer_with_cita};
 use serde_json::json;
 
 use crate::args::{ColumnArgs, ReportArgs};
 use crate::device::DeviceArgs;
 use crate::inference::{self, Clusters, InferenceArgs};
 use crate::output::{self, Ui};
+use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
 
 /// Arguments of `ite transfer`.
 #[derive(Debug, clap::Args)]
@@ -50,6 +51,8 @@ pub struct Args {
     pub force: bool,
     #[command(flatten)]
     pub inference: InferenceArgs,
+    #[command(flatten)]
+    pub resampling: ResamplingArgs,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
@@ -98,58 +101,92 @@ pub fn run(args: Args) -> Result<()> {
     let device = args.device.device()?;
     let (source_model, trained_source) = source_model(&args, &source, &device, &ui, seed)?;
 
-    let phase = ui.phase(format!("adapting to {} target units with `{}`", target.n(), args.strategy));
+    let (x, truth, ids) = predicted_rows(&args, &layout, &source, &target)?;
+    let base = StrategyLearner { strategy: strategy.as_ref(), source_model: &source_model, source: &source };
+    let learner = MaybeEnsemble::new(&base, &args.resampling);
+    let members = args.resampling.ensemble;
+    let times = if members > 1 { format!(" ×{members} seeds") } else { String::new() };
+    let phase = ui.phase(format!("adapting to {} target units with `{}`{times}", target.n(), args.strategy));
     let input = TransferInput::new(&source_model, &source, &target)?;
-    let outcome = transfer_with_cita(strategy.as_ref(), input, &CitaParams::default(), seed.stream("transfer"))?;
+    let (model, pred, ensemble, cita) = match learner.fit_report(&target, &x, seed.stream("transfer"))? {
+        Some((pred, report)) => {
+            let cita = task_affinity(input, &CitaParams::default(), seed.stream("transfer"))?;
+            (None, pred, Some(report), cita)
+        }
+        None => {
+            let outcome =
+                transfer_with_cita(strategy.as_ref(), input, &CitaParams::default(), seed.stream("transfer"))?;
+            let pred = outcome.model.predict(&x)?;
+            (Some(outcome.model), pred, None, outcome.cita)
+        }
+    };
     phase.done();
     let k = args.inference.folds;
     let phase = ui.phase(format!(
-        "cross-fitting {k} folds of the target for the AIPW estimates ({k} more runs of `{}`)",
+        "cross-fitting {k} folds of the target for the AIPW estimates ({k} more runs of `{}`{times})",
         args.strategy
     ));
-    let learner = StrategyLearner { strategy: strategy.as_ref(), source_model: &source_model, source: &source };
     let inf = inference::run(&target, &learner, &args.inference, clusters.as_ref(), seed.stream("aipw"));
     phase.done();
-
-    let (x, truth, ids): (Covariates, Option<Truth>, Option<Vec<String>>) = match &args.predict {
-        Some(p) => {
-            let what = format!("source {}", args.source.display());
-            let tab = ite_core::read_covariates_csv_matching(p, &layout, source.feature_names(), &what)?;
-            (tab.x, tab.truth, tab.ids)
-        }
-        None => (target.x().clone(), target.truth().cloned(), target.ids().map(<[String]>::to_vec)),
-    };
-    let pred = outcome.model.predict(&x)?;
+    let level = args.inference.level;
+    let ctx =
+        resampling::Context { data: &target, learner: &learner, x: &x, level, seed: seed.stream("bootstrap"), ui: &ui };
+    let extras = ctx.extras(&args.resampling, &pred, &inf, ensemble)?;
     let mut summary = json!({
         "strategy": args.strategy,
-        "cita": outcome.cita,
+        "cita": cita,
         "n_source": source.n(),
         "n_target": target.n(),
         "n_predicted": x.n_rows(),
         "seed": args.seed,
     });
     output::merge(&mut summary, inf.json(&target, &args.inference, clusters.as_ref()));
-    let plugin = output::plugin_summary(&pred, truth.as_ref(), args.inference.level, output::PLUGIN_NO_INTERVAL)?;
+    let plugin = output::plugin_summary(&pred, truth.as_ref(), level, output::PLUGIN_NO_INTERVAL)?;
     output::merge(&mut summary, plugin);
+    resampling::json(&extras, &mut summary);
+    let warnings = resampling::all_warnings(&inf, &extras, &mut summary);
 
     // Everything computed: only now does OUT appear.
     out.write("transfer", |dir| {
-        output::write_predictions(&dir.join("predictions.csv"), &pred, ids.as_deref())?;
+        output::write_predictions(&dir.join("predictions.csv"), &pred, ids.as_deref(), extras.conformal.as_ref())?;
         output::write_json(&dir.join("summary.json"), &summary)?;
-        outcome.model.save(dir.join("model"))?;
+        if let Some(m) = &model {
+            m.save(dir.join("model"))?;
+        }
         if trained_source {
             source_model.save(dir.join("source_model"))?;
         }
         Ok(())
     })?;
-    let mut human =
-        vec![format!("strategy `{}`, CITA {:.4} (0 = source and target alike)", args.strategy, outcome.cita)];
+    let mut human = vec![format!("strategy `{}`, CITA {:.4} (0 = source and target alike)", args.strategy, cita)];
     human.extend(inf.lines(&args.inference, clusters.as_ref()));
     human.push(output::plugin_line(&summary));
+    human.extend(resampling::lines(&extras, &summary));
     human.extend(inference::truth_line(&summary));
+    if members > 1 {
+        human.push(format!("the {members} adapted ensemble members are not saved; predictions only"));
+    }
     human.push(format!("wrote {}", args.out.display()));
-    ui.warn(&inf.warnings);
+    ui.warn(&warnings);
     ui.report(&summary, &human)
+}
+
+/// The rows to predict: `--predict` (matched to the source's covariates by name) or the target,
+/// with their truth and ids when the file has them.
+fn predicted_rows(
+    args: &Args,
+    layout: &CsvLayout,
+    source: &CausalData,
+    target: &CausalData,
+) -> Result<(Covariates, Option<Truth>, Option<Vec<String>>)> {
+    Ok(match &args.predict {
+        Some(p) => {
+            let what = format!("source {}", args.source.display());
+            let tab = ite_core::read_covariates_csv_matching(p, layout, source.feature_names(), &what)?;
+            (tab.x, tab.truth, tab.ids)
+        }
+        None => (target.x().clone(), target.truth().cloned(), target.ids().map(<[String]>::to_vec)),
+    })
 }
 
 /// The source model: loaded from `--source-model`, or trained on the source (then `true`).

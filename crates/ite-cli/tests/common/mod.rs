@@ -1,6 +1,7 @@
 //! Shared helpers of the end-to-end tests: run the built `ite` binary and check its outcome.
 #![allow(dead_code)]
 
+pub mod data;
 pub mod grid;
 
 use std::path::{Path, PathBuf};

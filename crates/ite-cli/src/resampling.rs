@@ -1,0 +1,272 @@
+//! The refitting extras of `ite fit` and `ite transfer`: `--ensemble K` (average μ̂0, μ̂1 over K
+//! seeds, everywhere the model is fitted), `--bootstrap B` (a refit-bootstrap interval for the
+//! model-based mean ITE, `ate_plugin`) and `--ite-interval conformal` (per-unit ITE intervals,
+//! `ite_lower`/`ite_upper` in predictions.csv), each computed by `ite-inference`.
+
+use anyhow::Result;
+use ite_core::{CausalData, Covariates, PotentialOutcomes, Seed};
+use ite_inference::{
+    BootstrapResult, BoxError, CalibrationSet, ConformalIntervals, EnsembleLearner, EnsembleReport, OutcomeLearner,
+    RefitBootstrapParams, conformal_ite_intervals, refit_bootstrap,
+};
+use serde_json::{Value, json};
+
+use crate::inference::{Inference, decimals, percent};
+use crate::output::Ui;
+
+/// Per-unit ITE intervals, by method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IteInterval {
+    /// No per-unit intervals.
+    None,
+    /// Conformal meta-learner on doubly robust pseudo-outcomes (Alaa, Ahmad & van der Laan 2023),
+    /// calibrated on the cross-fitted AIPW nuisances.
+    Conformal,
+}
+
+/// The flags of the refitting extras.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ResamplingArgs {
+    /// Refit-bootstrap replicates for an interval of the model-based mean ITE (`ate_plugin`):
+    /// units are resampled within arms and the model refitted B times (≥ 2; 200 or more for a
+    /// stable interval). Off by default.
+    #[arg(long, value_name = "B", value_parser = parse_replicates)]
+    pub bootstrap: Option<usize>,
+    /// Fit K copies of the model with different seeds and average their μ̂0, μ̂1 — for the
+    /// predictions, every cross-fitting fold and every bootstrap replicate (K times the work);
+    /// reports the between-seed sd of the mean ITE. With K > 1 no model is saved.
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_members)]
+    pub ensemble: usize,
+    /// Per-unit intervals of the ITE in predictions.csv (`ite_lower`, `ite_upper`): `conformal`
+    /// or `none`.
+    #[arg(long, value_name = "METHOD", value_enum, default_value = "none")]
+    pub ite_interval: IteInterval,
+}
+
+fn parse_replicates(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(b) if b >= 2 => Ok(b),
+        _ => Err(format!("`{s}`: expected an integer ≥ 2 (bootstrap replicates; 200 or more for a stable interval)")),
+    }
+}
+
+fn parse_members(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(k) if k >= 1 => Ok(k),
+        _ => Err(format!("`{s}`: expected an integer ≥ 1 (ensemble members; 1 = a single model)")),
+    }
+}
+
+/// `learner`, or an ensemble of `members` copies of it when `members > 1`.
+pub struct MaybeEnsemble<'a, L: ?Sized> {
+    learner: &'a L,
+    members: usize,
+}
+
+impl<'a, L: OutcomeLearner + ?Sized> MaybeEnsemble<'a, L> {
+    /// Wraps `learner` as `args` ask.
+    pub fn new(learner: &'a L, args: &ResamplingArgs) -> Self {
+        MaybeEnsemble { learner, members: args.ensemble }
+    }
+
+    fn ensemble(&self) -> EnsembleLearner<impl OutcomeLearner + '_> {
+        let inner = |d: &CausalData, x: &Covariates, s: Seed| self.learner.fit_predict(d, x, s);
+        EnsembleLearner { inner, members: self.members }
+    }
+
+    /// The ensemble's predictions on `x` and its between-seed report, fitted on `data` (members
+    /// get `seed.index(m)`); `None` when `members` is 1.
+    pub fn fit_report(
+        &self,
+        data: &CausalData,
+        x: &Covariates,
+        seed: Seed,
+    ) -> Result<Option<(PotentialOutcomes, EnsembleReport)>> {
+        if self.members <= 1 {
+            return Ok(None);
+        }
+        Ok(Some(self.ensemble().fit_report(data, x, seed)?))
+    }
+}
+
+impl<L: OutcomeLearner + ?Sized> OutcomeLearner for MaybeEnsemble<'_, L> {
+    fn fit_predict(&self, train: &CausalData, predict: &Covariates, seed: Seed) -> Result<PotentialOutcomes, BoxError> {
+        if self.members <= 1 {
+            self.learner.fit_predict(train, predict, seed)
+        } else {
+            self.ensemble().fit_predict(train, predict, seed)
+        }
+    }
+}
+
+/// What the extras computed.
+#[derive(Debug, Default)]
+pub struct Extras {
+    /// The refit bootstrap of `ate_plugin`.
+    pub bootstrap: Option<BootstrapResult>,
+    /// The ensemble's between-seed report.
+    pub ensemble: Option<EnsembleReport>,
+    /// Per-unit ITE intervals of the predicted rows.
+    pub conformal: Option<ConformalIntervals>,
+    /// Why a requested extra could not be computed (warnings).
+    pub warnings: Vec<String>,
+}
+
+/// What the extras need of a run: the training data, the (possibly ensembled) learner, the
+/// predicted rows, the level, the seed of the bootstrap, and the progress reporter.
+pub struct Context<'a, L: ?Sized> {
+    /// The data the model is fitted on (`--data`, or the target).
+    pub data: &'a CausalData,
+    /// The outcome learner, as fitted everywhere else.
+    pub learner: &'a L,
+    /// The predicted rows.
+    pub x: &'a Covariates,
+    /// Nominal level of every interval.
+    pub level: f64,
+    /// Seed of the refit bootstrap.
+    pub seed: Seed,
+    /// Progress.
+    pub ui: &'a Ui,
+}
+
+impl<L: OutcomeLearner + ?Sized> Context<'_, L> {
+    /// Runs the extras `args` ask for, given the run's predictions `pred` of the rows `x`, its
+    /// AIPW result and its ensemble report.
+    pub fn extras(
+        &self,
+        args: &ResamplingArgs,
+        pred: &PotentialOutcomes,
+        inf: &Inference,
+        ensemble: Option<EnsembleReport>,
+    ) -> Result<Extras> {
+        let mut extras = Extras { ensemble, ..Extras::default() };
+        extras.bootstrap = self.bootstrap(args, pred.ate())?;
+        conformal(args, self.level, self.data, inf, &pred.ite(), &mut extras);
+        Ok(extras)
+    }
+
+    /// `--bootstrap B` of the mean predicted ITE over `x` (point estimate `plugin`), with progress.
+    fn bootstrap(&self, args: &ResamplingArgs, plugin: f64) -> Result<Option<BootstrapResult>> {
+        let Some(b) = args.bootstrap else { return Ok(None) };
+        let params = RefitBootstrapParams { replicates: b, level: self.level };
+        let phase = self.ui.phase(format!("refit bootstrap of the plug-in ATE: {b} refits"));
+        let step = (b / 10).max(1);
+        let progress = |k: usize| {
+            if k.is_multiple_of(step) || k == b {
+                phase.set_progress(k, b);
+            }
+        };
+        let res = refit_bootstrap(&params, self.data, self.learner, self.x, plugin, self.seed, &progress)?;
+        phase.done();
+        Ok(Some(res))
+    }
+}
+
+/// Per-unit conformal intervals of the predicted rows' ITEs `tau_test`, calibrated on the
+/// cross-fitted nuisances of the AIPW run over the kept units (a warning when there are none).
+pub fn conformal(
+    args: &ResamplingArgs,
+    level: f64,
+    data: &CausalData,
+    inf: &Inference,
+    tau_test: &[f64],
+    extras: &mut Extras,
+) {
+    if args.ite_interval == IteInterval::None {
+        return;
+    }
+    let Ok(report) = &inf.aipw else {
+        extras
+            .warnings
+            .push("no conformal ITE intervals: they are calibrated on the AIPW cross-fit, which failed".into());
+        return;
+    };
+    let idx: Vec<usize> = (0..data.n()).filter(|&i| report.kept[i]).collect();
+    let pick = |v: &[f64]| -> Vec<f64> { idx.iter().map(|&i| v[i]).collect() };
+    let cf = &report.cross_fit;
+    let (mu0, mu1, e) = (pick(&cf.mu0), pick(&cf.mu1), pick(&cf.e));
+    let y = pick(data.y());
+    let t: Vec<u8> = idx.iter().map(|&i| data.t()[i]).collect();
+    let tau_hat: Vec<f64> = mu1.iter().zip(&mu0).map(|(a, b)| a - b).collect();
+    let cal = CalibrationSet { y: &y, t: &t, mu0: &mu0, mu1: &mu1, e: &e, tau_hat: &tau_hat };
+    match conformal_ite_intervals(&cal, tau_test, level) {
+        Ok(c) => extras.conformal = Some(c),
+        Err(e) => extras.warnings.push(format!("no conformal ITE intervals: {e}")),
+    }
+}
+
+/// The summary keys of the extras: `ate_plugin` with the bootstrap interval (percentile),
+/// `bootstrap`, `ensemble`, `ite_interval`.
+pub fn json(extras: &Extras, summary: &mut Value) {
+    if let Some(b) = &extras.bootstrap {
+        summary["ate_plugin"] = json!(b.percentile);
+        summary["bootstrap"] = json!({
+            "replicates": b.replicates.len(),
+            "se": b.normal.se,
+            "normal": b.normal,
+            "resampling": "units resampled with replacement within each arm; the model refitted on each sample",
+        });
+    }
+    if let Some(e) = &extras.ensemble {
+        summary["ensemble"] = json!({
+            "members": e.member_ates.len(),
+            "member_ates": e.member_ates,
+            "between_seed_sd": e.between_seed_sd,
+            "ate_plugin": e.ate,
+        });
+    }
+    if let Some(c) = &extras.conformal {
+        summary["ite_interval"] = json!({
+            "method": "conformal",
+            "description": "conformal meta-learner on doubly robust pseudo-outcomes (Alaa, Ahmad & van der Laan 2023), \
+                            calibrated on the cross-fitted AIPW nuisances",
+            "level": c.level,
+            "half_width": c.half_width,
+            "n_calibration": c.n_calibration,
+            "covers": "each unit's conditional average effect τ(x) at least at the level (conservatively, marginally \
+                       over units, not for every x), if the AIPW assumptions hold; not the unit's realised Y(1) − Y(0)",
+        });
+    }
+}
+
+/// The plain lines of the extras.
+pub fn lines(extras: &Extras, summary: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(b) = &extras.bootstrap {
+        out.push(format!(
+            "the plug-in interval comes from {} refits on samples resampled within arms: it shows how the model-based \
+             mean ITE varies over samples, but carries the model's bias, so it can miss the true ATE where AIPW does not",
+            b.replicates.len()
+        ));
+    }
+    if let Some(e) = &extras.ensemble {
+        let d = decimals(summary["ate"]["se"].as_f64().unwrap_or(e.between_seed_sd.max(1e-12)));
+        out.push(format!(
+            "ensemble of {} seeds: mean predicted ITE {:.d$}, between-seed sd {:.d$} (the average of the members is \
+             what is reported; its own seed spread is about sd/√{})",
+            e.member_ates.len(),
+            e.ate,
+            e.between_seed_sd,
+            e.member_ates.len()
+        ));
+    }
+    if let Some(c) = &extras.conformal {
+        let d = decimals(c.half_width);
+        out.push(format!(
+            "per-unit ITE intervals (conformal, {}): predicted ITE ± {:.d$} in predictions.csv (ite_lower, ite_upper); \
+             they cover each unit's expected effect at least {} of the time, conservatively",
+            percent(c.level),
+            c.half_width,
+            percent(c.level)
+        ));
+    }
+    out
+}
+
+/// Every warning of the run — the AIPW/overlap ones, then the extras' — stored in the summary's
+/// `warnings` and returned for stderr.
+pub fn all_warnings(inf: &Inference, extras: &Extras, summary: &mut Value) -> Vec<String> {
+    let warnings: Vec<String> = inf.warnings.iter().chain(&extras.warnings).cloned().collect();
+    summary["warnings"] = json!(warnings);
+    warnings
+}

@@ -1,0 +1,192 @@
+//! `--bootstrap B`, `--ensemble K` and `--ite-interval conformal` in `ite fit` and `ite
+//! transfer`: what summary.json and predictions.csv hold, that bad values are refused naming the
+//! flag, that per-unit intervals hold the truth of simulated data at their level, and that an
+//! ensemble is not saved as a model. The intervals' coverage itself is tested in ite-inference.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+mod common;
+
+use common::data::Rng;
+use common::{fails_with, ite};
+
+/// `n` units with a heterogeneous effect: mu0 = x1 + 0.5·x2, mu1 = mu0 + 2 + x1, y = mu_t + noise,
+/// treatment with logit 0.5·x1.
+fn rows(n: usize, seed: u64) -> String {
+    let mut rng = Rng(seed);
+    let mut s = String::from("id,x1,x2,t,y,mu0,mu1\n");
+    for i in 0..n {
+        let (x1, x2) = (rng.normal(), rng.normal());
+        let t = u8::from(rng.uniform() < 1.0 / (1.0 + (-0.5 * x1).exp()));
+        let mu0 = x1 + 0.5 * x2;
+        let mu1 = mu0 + 2.0 + x1;
+        let y = if t == 1 { mu1 } else { mu0 } + rng.normal();
+        s.push_str(&format!("u{i},{x1},{x2},{t},{y},{mu0},{mu1}\n"));
+    }
+    s
+}
+
+fn run(args: &[&str]) -> Value {
+    let o = ite(args);
+    assert!(o.status.success(), "ite {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).expect("--json prints JSON")
+}
+
+fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap().split(',').map(str::to_string).collect();
+    (header, lines.map(|l| l.split(',').map(str::to_string).collect()).collect())
+}
+
+#[test]
+fn bootstrap_gives_the_plugin_ate_a_refit_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    std::fs::write(&data, rows(300, 1)).unwrap();
+    let data = data.to_str().unwrap();
+    let out = dir.path().join("o");
+    let base = ["fit", "--data", data, "--id", "id", "--model", "t-learner-ols", "--json", "--out"];
+    let v = run(&[&base[..], &[out.to_str().unwrap(), "--bootstrap", "40", "--level", "0.9"]].concat());
+    let p = &v["ate_plugin"];
+    assert_eq!(p["method"], "plugin-bootstrap-percentile");
+    assert_eq!(p["level"], 0.9);
+    let (lo, est, hi) = (p["lower"].as_f64().unwrap(), p["estimate"].as_f64().unwrap(), p["upper"].as_f64().unwrap());
+    assert!(lo < est && est < hi, "{p}");
+    assert_eq!(v["bootstrap"]["replicates"], 40);
+    assert!(v["bootstrap"]["se"].as_f64().unwrap() > 0.0);
+    // The same seed gives the same interval.
+    let again =
+        run(&[&base[..], &[dir.path().join("o2").to_str().unwrap(), "--bootstrap", "40", "--level", "0.9"]].concat());
+    assert_eq!(again["ate_plugin"], v["ate_plugin"]);
+    // Without --bootstrap there is no plug-in interval, and it says why.
+    let plain = run(&[&base[..], &[dir.path().join("o3").to_str().unwrap()]].concat());
+    assert!(plain["ate_plugin"]["lower"].is_null());
+    assert!(plain["ate_plugin"]["undefined"].as_str().unwrap().contains("--bootstrap"));
+    fails_with(&[&base[..], &[dir.path().join("o4").to_str().unwrap(), "--bootstrap", "1"]].concat(), "--bootstrap");
+}
+
+#[test]
+fn an_ensemble_averages_seeds_reports_their_spread_and_saves_no_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    std::fs::write(&data, rows(200, 2)).unwrap();
+    let data = data.to_str().unwrap();
+    let out = dir.path().join("o");
+    let args = ["fit", "--data", data, "--id", "id", "--model", "study", "--epochs", "20", "--folds", "3", "--json"];
+    let v = run(&[&args[..], &["--ensemble", "3", "--out", out.to_str().unwrap()]].concat());
+    let e = &v["ensemble"];
+    assert_eq!(e["members"], 3);
+    let ates: Vec<f64> = e["member_ates"].as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect();
+    assert_eq!(ates.len(), 3);
+    let mean = ates.iter().sum::<f64>() / 3.0;
+    assert!(
+        (mean - v["ate_plugin"]["estimate"].as_f64().unwrap()).abs() < 1e-9,
+        "the plug-in ATE is the members' mean"
+    );
+    assert!(e["between_seed_sd"].as_f64().unwrap() > 0.0, "three seeds of a network differ");
+    assert!(!out.join("model").exists(), "an ensemble is not saved as one model");
+    let meta: Value = serde_json::from_str(&std::fs::read_to_string(out.join("fit.json")).unwrap()).unwrap();
+    assert_eq!(meta["persisted"], false);
+    assert_eq!(v["ate"]["method"], "aipw");
+    fails_with(
+        &[&args[..], &["--ensemble", "0", "--out", dir.path().join("o2").to_str().unwrap()]].concat(),
+        "--ensemble",
+    );
+}
+
+#[test]
+fn conformal_intervals_bracket_each_prediction_and_hold_the_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    std::fs::write(&data, rows(600, 3)).unwrap();
+    let out = dir.path().join("o");
+    let v = run(&[
+        "fit",
+        "--data",
+        data.to_str().unwrap(),
+        "--id",
+        "id",
+        "--model",
+        "t-learner-ols",
+        "--json",
+        "--ite-interval",
+        "conformal",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(v["ite_interval"]["method"], "conformal");
+    assert!(v["ite_interval"]["half_width"].as_f64().unwrap() > 0.0);
+    let (header, body) = csv_rows(&out.join("predictions.csv"));
+    assert_eq!(header, ["id", "mu0", "mu1", "ite", "ite_lower", "ite_upper"]);
+    let truth: Vec<f64> = rows(600, 3)
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<f64> = l.split(',').skip(1).map(|x| x.parse().unwrap()).collect();
+            f[5] - f[4]
+        })
+        .collect();
+    let mut held = 0;
+    for (row, tau) in body.iter().zip(&truth) {
+        let [ite, lo, hi] = [3, 4, 5].map(|k| row[k].parse::<f64>().unwrap());
+        assert!(lo <= ite && ite <= hi, "{row:?}");
+        held += usize::from(lo <= *tau && *tau <= hi);
+    }
+    let share = held as f64 / truth.len() as f64;
+    assert!(share >= 0.92, "conformal 95% intervals held the true τ(x) of {share:.3} of units");
+    fails_with(
+        &[
+            "fit",
+            "--data",
+            data.to_str().unwrap(),
+            "--ite-interval",
+            "exact",
+            "--out",
+            dir.path().join("x").to_str().unwrap(),
+        ],
+        "--ite-interval",
+    );
+}
+
+#[test]
+fn transfer_takes_the_same_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("s.csv");
+    let target = dir.path().join("t.csv");
+    std::fs::write(&source, rows(400, 4)).unwrap();
+    std::fs::write(&target, rows(120, 5)).unwrap();
+    let out = dir.path().join("o");
+    let v = run(&[
+        "transfer",
+        "--source",
+        source.to_str().unwrap(),
+        "--target",
+        target.to_str().unwrap(),
+        "--id",
+        "id",
+        "--strategy",
+        "fine-tune",
+        "--folds",
+        "3",
+        "--ensemble",
+        "2",
+        "--bootstrap",
+        "4",
+        "--ite-interval",
+        "conformal",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(v["ensemble"]["members"], 2);
+    assert_eq!(v["bootstrap"]["replicates"], 4);
+    assert_eq!(v["ite_interval"]["method"], "conformal");
+    assert!(v["cita"].as_f64().unwrap().is_finite());
+    assert!(!out.join("model").exists(), "ensemble members are not saved");
+    let (header, body) = csv_rows(&out.join("predictions.csv"));
+    assert_eq!(header.len(), 6);
+    assert_eq!(body.len(), 120);
+}
