@@ -11,8 +11,9 @@
 //! | [`core`] | `ite-core` | data, seeds, CSV, shared traits |
 //! | [`dgp`] | `ite-dgp` | simulations and dataset loaders |
 //! | [`nets`] | `ite-nets` | TARNet, CFR, training, baselines |
+//! | [`inference`] | `ite-inference` | propensity, overlap, cross-fitted AIPW ATE/ATT/ATC, refit bootstrap, ensembles, conformal ITE intervals |
 //! | [`transfer`] | `ite-transfer` | transfer strategies, CITA |
-//! | [`metrics`] | `ite-metrics` | PEHE, ATE error, policy risk, bootstrap interval, summaries |
+//! | [`metrics`] | `ite-metrics` | PEHE, ATE error, policy risk, summaries |
 //! | [`eval`] | `ite-eval` | experiment grids, figures (and the metrics again) |
 
 #![deny(unsafe_code)]
@@ -21,6 +22,7 @@
 pub use ite_core as core;
 pub use ite_dgp as dgp;
 pub use ite_eval as eval;
+pub use ite_inference as inference;
 pub use ite_metrics as metrics;
 pub use ite_nets as nets;
 pub use ite_transfer as transfer;
