@@ -2,7 +2,8 @@
 //! driving the built binary: three shards run as separate processes and merged equal one run row
 //! for row (what docs/cluster.md does on Slurm); a run killed midway and restarted ends with
 //! each task exactly once; `--jobs 1` and `--jobs 2` give the same rows; a directory of other
-//! parameters is refused; the Slurm array variables choose the shard.
+//! parameters is refused; the Slurm array variables choose the shard; `--intervals` fills the
+//! AIPW columns and the summary's coverage, resumes, and never mixes with a run without it.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -20,11 +21,8 @@ fn reproduce(out: &Path, extra: &[&str]) -> Output {
 }
 
 fn values(dir: &Path) -> Vec<ResultRow> {
-    let mut v: Vec<ResultRow> = read_results(&dir.join("results.csv"))
-        .unwrap()
-        .into_iter()
-        .map(|r| ResultRow { fit_seconds: 0.0, ..r })
-        .collect();
+    let mut v: Vec<ResultRow> =
+        read_results(&dir.join("results.csv")).unwrap().into_iter().map(|r| r.without_timings()).collect();
     v.sort_by_key(ResultRow::key);
     v
 }
@@ -169,4 +167,115 @@ fn bad_arguments_are_named() {
         assert!(!out.status.success() && err.contains(want) && !err.contains("panicked"), "{extra:?}: {err}");
     }
     assert!(!Path::new(o).exists());
+}
+
+fn summary_bytes(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join("summary.csv")).unwrap()
+}
+
+#[test]
+fn intervals_fill_their_columns_resume_and_never_mix_with_runs_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let with = ["--intervals", "--folds", "3"];
+    reproduce(&d.join("a"), &[&["--jobs", "1"][..], &with].concat());
+    reproduce(&d.join("b"), &[&["--jobs", "2"][..], &with].concat());
+    let rows = values(&d.join("a"));
+    assert_each_task_once(&rows, TASKS);
+    assert_eq!(rows, values(&d.join("b")), "--jobs changed the intervals");
+    assert_eq!(summary_bytes(&d.join("a")), summary_bytes(&d.join("b")));
+    for r in &rows {
+        let (est, lo, hi) = (r.ate_aipw.unwrap(), r.ate_lower.unwrap(), r.ate_upper.unwrap());
+        assert!(lo < est && est < hi && r.ate_se.unwrap() > 0.0, "{r:?}");
+        let truth = r.ate_sample.unwrap();
+        assert_eq!(r.ate_covers, Some(u8::from(lo <= truth && truth <= hi)), "{r:?}");
+        assert!(r.aipw_seconds.is_some());
+    }
+    // summary.csv: coverage is the mean of ate_covers per cell and method, width the mean width.
+    let summary = ite_eval::grid::summarize(&rows);
+    assert_eq!(summary.len(), TASKS / 2);
+    for s in &summary {
+        let mine: Vec<&ResultRow> =
+            rows.iter().filter(|r| r.key() == ite_eval::TaskKey { replication: r.replication, ..key_of(s) }).collect();
+        assert_eq!(mine.len(), 2);
+        let covers = mine.iter().map(|r| f64::from(r.ate_covers.unwrap())).sum::<f64>() / 2.0;
+        let width = mine.iter().map(|r| r.ate_upper.unwrap() - r.ate_lower.unwrap()).sum::<f64>() / 2.0;
+        assert_eq!(s.coverage, Some(covers));
+        assert!((s.ci_width_mean.unwrap() - width).abs() < 1e-12);
+    }
+    let text = String::from_utf8(summary_bytes(&d.join("a"))).unwrap();
+    assert!(text.lines().next().unwrap().ends_with(",cita_mean,coverage,ci_width_mean"), "{text}");
+
+    // Resumed after losing half the rows: the same rows and the same summary, byte for byte.
+    let c = d.join("c");
+    std::fs::create_dir(&c).unwrap();
+    std::fs::copy(d.join("a/run.json"), c.join("run.json")).unwrap();
+    let full = std::fs::read_to_string(d.join("a/results.csv")).unwrap();
+    let half: Vec<&str> = full.lines().take(1 + TASKS / 2).collect();
+    std::fs::write(c.join("results.csv"), half.join("\n") + "\n").unwrap();
+    reproduce(&c, &[&["--jobs", "2"][..], &with].concat());
+    assert_eq!(values(&c), rows);
+    assert_eq!(summary_bytes(&c), summary_bytes(&d.join("a")));
+
+    // Without --intervals: the same schema, the interval fields empty, no coverage.
+    let plain = d.join("plain");
+    reproduce(&plain, &[]);
+    let plain_rows = values(&plain);
+    assert!(plain_rows.iter().all(|r| r.ate_aipw.is_none() && r.ate_covers.is_none() && r.ate_sample.is_none()));
+    let header = |p: &Path| std::fs::read_to_string(p.join("results.csv")).unwrap().lines().next().unwrap().to_string();
+    assert_eq!(header(&plain), header(&d.join("a")));
+    assert!(ite_eval::grid::summarize(&plain_rows).iter().all(|s| s.coverage.is_none() && s.ci_width_mean.is_none()));
+    // The ε_PEHE side of a row does not depend on --intervals.
+    let strip = |r: &ResultRow| ResultRow {
+        ate_sample: None,
+        ate_aipw: None,
+        ate_se: None,
+        ate_lower: None,
+        ate_upper: None,
+        ate_covers: None,
+        aipw_seconds: None,
+        ..r.clone()
+    };
+    assert_eq!(rows.iter().map(strip).collect::<Vec<_>>(), plain_rows);
+
+    // Runs with and without intervals neither resume into nor merge with each other.
+    let res =
+        ite(&[&["reproduce", "sim1", "--no-figures", "--quiet", "--out", plain.to_str().unwrap()][..], &TINY, &with]
+            .concat())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success() && err.contains("run.json") && err.contains("intervals"), "{err}");
+    let res = ite(&[
+        "merge",
+        "--no-figures",
+        "--quiet",
+        plain.to_str().unwrap(),
+        d.join("a").to_str().unwrap(),
+        "--out",
+        d.join("mixed").to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(!res.status.success() && err.contains("intervals"), "{err}");
+    // --folds needs --intervals.
+    let res =
+        ite(&[&["reproduce", "sim1", "--out", d.join("f").to_str().unwrap(), "--folds", "3"][..], &TINY].concat())
+            .output()
+            .unwrap();
+    assert!(!res.status.success() && String::from_utf8_lossy(&res.stderr).contains("--intervals"));
+}
+
+fn key_of(s: &ite_eval::grid::SummaryRow) -> ite_eval::TaskKey {
+    ite_eval::TaskKey {
+        experiment: s.experiment.clone(),
+        source_n: s.source_n,
+        target_n: s.target_n,
+        assignment: s.assignment.clone(),
+        shift: s.shift.clone(),
+        level_bits: s.level.to_bits(),
+        method: s.method.clone(),
+        replication: 0,
+    }
 }

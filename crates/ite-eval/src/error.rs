@@ -65,6 +65,10 @@ pub enum EvalError {
         message: String,
     },
 
+    /// A cross-fitted AIPW interval of a grid task failed (a fold's fit or the propensity model).
+    #[error("AIPW interval: {0}")]
+    Inference(#[from] ite_inference::InferenceError),
+
     /// A setting outside its valid range.
     #[error(transparent)]
     Settings(#[from] SettingsError),

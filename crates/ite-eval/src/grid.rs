@@ -17,7 +17,9 @@
 //!
 //! An output directory holds `run.json` (the parameters; a restart with other parameters is
 //! refused), `results.csv` (one row per finished task, appended as tasks finish, sorted by task
-//! key once the run completes) and `summary.csv` (per cell and method).
+//! key once the run completes) and `summary.csv` (per cell and method). With
+//! [`GridSpec::intervals`] each task also estimates its target's ATE by cross-fitted AIPW, and
+//! `summary.csv` gains the intervals' coverage and mean width (docs/inference.md).
 
 mod experiment;
 mod lock;
@@ -25,7 +27,7 @@ mod runner;
 mod shard;
 mod store;
 
-pub use experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, TestSet};
+pub use experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, Intervals, TestSet};
 pub use lock::{GridLock, LOCK_FILE};
 pub use runner::{
     GridRun, Plan, Progress, RunOptions, RunReport, cell_data, plan_grid, plan_grid_with, run_grid, run_grid_with,

@@ -2,9 +2,13 @@
 //! `results.csv` format that stores them (appendable, so interrupted runs resume).
 //!
 //! Columns, in order: `experiment,source_n,target_n,assignment,shift,level,method,replication,
-//! pehe,ate_bias,ate_true,ite_mean,ite_median,ite_sd,cita,fit_seconds`. `pehe` is ε_PEHE, the
-//! *mean square* ITE error. Simulation 1 rows have `shift = none`, `level = 0`. `cita` is empty
-//! where it does not apply (methods that use no source model).
+//! pehe,ate_bias,ate_true,ite_mean,ite_median,ite_sd,cita,fit_seconds,ate_sample,ate_aipw,ate_se,
+//! ate_lower,ate_upper,ate_covers,aipw_seconds`. `pehe` is ε_PEHE, the *mean square* ITE error.
+//! Simulation 1 rows have `shift = none`, `level = 0`. `cita` is empty where it does not apply
+//! (methods that use no source model). The `ate_*` columns after `fit_seconds` hold the
+//! cross-fitted AIPW interval of the target's ATE of a grid run with intervals
+//! ([`crate::grid::Intervals`]); they are empty otherwise, so every run has one schema.
+//! Files written before these columns existed read with them empty.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -49,9 +53,69 @@ pub struct ResultRow {
     pub cita: Option<f64>,
     /// Wall-clock seconds of the method's fit (not of the source model).
     pub fit_seconds: f64,
+    /// The target sample's true ATE, mean(mu1 − mu0) over the units the AIPW interval was
+    /// computed on (the *sample* ATE; empty without intervals).
+    #[serde(default)]
+    pub ate_sample: Option<f64>,
+    /// The cross-fitted AIPW estimate of the target's ATE (outcome units; empty without
+    /// intervals or when the target cannot give one, e.g. an arm smaller than the folds).
+    #[serde(default)]
+    pub ate_aipw: Option<f64>,
+    /// Its influence-function standard error.
+    #[serde(default)]
+    pub ate_se: Option<f64>,
+    /// Lower limit of its normal interval at the grid's level.
+    #[serde(default)]
+    pub ate_lower: Option<f64>,
+    /// Upper limit of its normal interval.
+    #[serde(default)]
+    pub ate_upper: Option<f64>,
+    /// 1 when the interval holds `ate_sample`, 0 when it does not or there is no interval
+    /// (empty without intervals).
+    #[serde(default)]
+    pub ate_covers: Option<u8>,
+    /// Wall-clock seconds of the cross-fitting (K fits of the method and the propensity model).
+    #[serde(default)]
+    pub aipw_seconds: Option<f64>,
 }
 
 impl ResultRow {
+    /// A row of zeros and empty strings with empty interval fields: a base for struct update
+    /// syntax in tests and for rows of runs without intervals.
+    pub fn without_intervals() -> ResultRow {
+        ResultRow {
+            experiment: String::new(),
+            source_n: 0,
+            target_n: 0,
+            assignment: String::new(),
+            shift: String::new(),
+            level: 0.0,
+            method: String::new(),
+            replication: 0,
+            pehe: 0.0,
+            ate_bias: 0.0,
+            ate_true: 0.0,
+            ite_mean: 0.0,
+            ite_median: 0.0,
+            ite_sd: 0.0,
+            cita: None,
+            fit_seconds: 0.0,
+            ate_sample: None,
+            ate_aipw: None,
+            ate_se: None,
+            ate_lower: None,
+            ate_upper: None,
+            ate_covers: None,
+            aipw_seconds: None,
+        }
+    }
+
+    /// The row with its wall-clock fields (`fit_seconds`, `aipw_seconds`) zeroed: what must
+    /// agree between runs of the same task.
+    pub fn without_timings(&self) -> ResultRow {
+        ResultRow { fit_seconds: 0.0, aipw_seconds: self.aipw_seconds.map(|_| 0.0), ..self.clone() }
+    }
+
     /// The key that identifies the task this row finished (everything but the measurements).
     pub fn key(&self) -> TaskKey {
         TaskKey {
@@ -137,7 +201,7 @@ pub fn write_results_to(writer: &mut dyn Write, rows: &[ResultRow]) -> std::io::
 }
 
 /// Column names of `results.csv`.
-pub const HEADER: [&str; 16] = [
+pub const HEADER: [&str; 23] = [
     "experiment",
     "source_n",
     "target_n",
@@ -154,6 +218,13 @@ pub const HEADER: [&str; 16] = [
     "ite_sd",
     "cita",
     "fit_seconds",
+    "ate_sample",
+    "ate_aipw",
+    "ate_se",
+    "ate_lower",
+    "ate_upper",
+    "ate_covers",
+    "aipw_seconds",
 ];
 
 /// Formats one row as a CSV line (with its newline), for appending to an existing file.
@@ -185,6 +256,7 @@ mod tests {
             ite_sd: 0.1,
             cita,
             fit_seconds: 1.5,
+            ..ResultRow::without_intervals()
         }
     }
 
@@ -211,5 +283,31 @@ mod tests {
         let mut bad = buf.clone();
         bad.extend_from_slice(b"sim1,x\n");
         assert!(read_results_from(bad.as_slice(), "r.csv").unwrap_err().to_string().contains("r.csv"));
+    }
+
+    #[test]
+    fn interval_columns_round_trip_and_old_files_read_them_empty() {
+        let with = ResultRow {
+            ate_sample: Some(1.02),
+            ate_aipw: Some(0.9),
+            ate_se: Some(0.2),
+            ate_lower: Some(0.508),
+            ate_upper: Some(1.292),
+            ate_covers: Some(1),
+            aipw_seconds: Some(3.0),
+            ..row("fine-tune", 1, Some(0.3))
+        };
+        let mut buf = Vec::new();
+        write_results_to(&mut buf, &[with.clone(), row("target-only", 0, None)]).unwrap();
+        let text = String::from_utf8(buf.clone()).unwrap();
+        assert!(text.lines().nth(1).unwrap().ends_with(",1.02,0.9,0.2,0.508,1.292,1,3.0"), "{text}");
+        assert!(text.lines().nth(2).unwrap().ends_with(",1.5,,,,,,,"), "{text}");
+        assert_eq!(read_results_from(buf.as_slice(), "r.csv").unwrap()[0], with);
+        // A file of the 16 columns before intervals existed.
+        let old = "experiment,source_n,target_n,assignment,shift,level,method,replication,pehe,ate_bias,ate_true,\
+                   ite_mean,ite_median,ite_sd,cita,fit_seconds\nsim1,5000,100,biased,none,0.0,target-only,0,\
+                   0.123456789,-0.5,1.0,0.5,0.49,0.1,,1.5\n";
+        assert_eq!(read_results_from(old.as_bytes(), "r.csv").unwrap(), vec![row("target-only", 0, None)]);
+        assert_eq!(with.without_timings().aipw_seconds, Some(0.0));
     }
 }

@@ -3,9 +3,11 @@
 //! resumes to each task exactly once, a directory of other parameters is refused; and the
 //! bootstrap ATE interval covers the true ATE about 95% of the time.
 
+use ite_core::Params;
 use ite_core::{Dgp, Seed};
 use ite_eval::grid::{
-    Experiment, GridSpec, RunOptions, Shard, TestSet, merge_runs, run_grid, same_measurements, shard_task_keys,
+    Experiment, GridSeeds, GridSpec, Intervals, RunOptions, Shard, TestSet, cell_data, merge_runs, run_grid,
+    same_measurements, shard_task_keys,
 };
 use ite_eval::{BootstrapParams, EvalError, ResultRow, ate_interval, read_results};
 use std::collections::HashSet;
@@ -45,7 +47,7 @@ fn quiet(_: &ResultRow, _: ite_eval::grid::Progress) {}
 
 /// Rows without their wall-clock field, sorted: what must agree between runs.
 fn values(rows: &[ResultRow]) -> Vec<ResultRow> {
-    let mut v: Vec<ResultRow> = rows.iter().map(|r| ResultRow { fit_seconds: 0.0, ..r.clone() }).collect();
+    let mut v: Vec<ResultRow> = rows.iter().map(ResultRow::without_timings).collect();
     v.sort_by_key(ResultRow::key);
     v
 }
@@ -142,6 +144,38 @@ fn interrupted_run_resumes_to_each_task_once() {
     assert!(err.contains("run.json") && err.contains("replications"), "{err}");
     let err = run_grid(&spec, &opts(2, Shard::new(1, 2).unwrap()), &out, &quiet).unwrap_err().to_string();
     assert!(err.contains("shard"), "{err}");
+}
+
+/// Simulation 2 with a hold-out test set and intervals: the interval is computed on the training
+/// part of the target, against that part's sample ATE; merged shards keep the intervals.
+#[test]
+fn intervals_on_a_held_out_sim2_grid_use_the_training_part_and_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let spec = GridSpec { intervals: Some(Intervals { folds: 3, level: 0.9 }), ..tiny_sim2() };
+    let one = run_grid(&spec, &opts(2, Shard::WHOLE), &d.join("one"), &quiet).unwrap();
+    assert_each_task_once(&one.rows, &spec);
+    let seeds = GridSeeds::new(Seed::new(7), Experiment::Sim2);
+    for r in &one.rows {
+        let cells = spec.cells().unwrap();
+        let cell = cells.iter().find(|c| c.key(Experiment::Sim2, &r.method, r.replication) == r.key()).unwrap();
+        let (train, _) = cell_data(&spec, &seeds, cell, r.replication).unwrap();
+        assert_eq!(train.n(), 28);
+        assert_eq!(r.ate_sample, Some(train.truth().unwrap().ate()), "{r:?}");
+        let (lo, hi) = (r.ate_lower.unwrap(), r.ate_upper.unwrap());
+        assert_eq!(r.ate_covers, Some(u8::from(lo <= r.ate_sample.unwrap() && r.ate_sample.unwrap() <= hi)));
+    }
+    let shards: Vec<_> = (0..2).map(|k| d.join(format!("s{k}"))).collect();
+    for (k, out) in shards.iter().enumerate() {
+        run_grid(&spec, &opts(1, Shard::new(k, 2).unwrap()), out, &quiet).unwrap();
+    }
+    let merged = merge_runs(&shards, &d.join("merged")).unwrap();
+    assert_eq!(values(&merged.rows), values(&one.rows));
+    assert_eq!(std::fs::read(d.join("merged/summary.csv")).unwrap(), std::fs::read(d.join("one/summary.csv")).unwrap());
+    assert!(merged.rows.iter().all(|r| r.ate_aipw.is_some()));
+    // Intervals settings are checked.
+    let bad = GridSpec { intervals: Some(Intervals { folds: 1, level: 0.95 }), ..tiny_sim2() };
+    assert!(bad.validate().unwrap_err().to_string().contains("intervals.folds"));
 }
 
 #[test]

@@ -78,6 +78,13 @@ fn summaries_do_not_depend_on_row_order() {
             ite_sd: 0.2 + 0.01 / (rep as f64 + 0.7),
             cita: Some(0.1 * rep as f64 / 3.0),
             fit_seconds: 0.0,
+            ate_sample: Some(1.0 / 3.0),
+            ate_aipw: Some(0.3 + 0.01 * rep as f64),
+            ate_se: Some(0.1 / 3.0),
+            ate_lower: Some(0.1 / 7.0 * rep as f64),
+            ate_upper: Some(1.0 / 3.0 + 0.2 / 7.0 * rep as f64),
+            ate_covers: Some(u8::from(rep % 3 != 0)),
+            aipw_seconds: Some(0.0),
         })
         .collect();
     let mut reversed = rows.clone();
@@ -85,9 +92,16 @@ fn summaries_do_not_depend_on_row_order() {
     let mut rotated = rows.clone();
     rotated.rotate_left(3);
     let (a, b, c) = (summarize(&rows), summarize(&reversed), summarize(&rotated));
-    let bits =
-        |s: &[ite_eval::grid::SummaryRow]| format!("{:?}", s.iter().map(|r| r.pehe_mean.to_bits()).collect::<Vec<_>>());
+    let bits = |s: &[ite_eval::grid::SummaryRow]| {
+        format!(
+            "{:?}",
+            s.iter()
+                .map(|r| (r.pehe_mean.to_bits(), r.ci_width_mean.map(f64::to_bits), r.coverage.map(f64::to_bits)))
+                .collect::<Vec<_>>()
+        )
+    };
     assert_eq!(bits(&a), bits(&b));
     assert_eq!(a, b);
     assert_eq!(a, c);
+    assert_eq!(a[0].coverage, Some(4.0 / 7.0));
 }

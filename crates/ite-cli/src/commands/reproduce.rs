@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ite_core::Seed;
-use ite_eval::grid::{Experiment, GridRun, GridSpec, RunOptions, Shard, SummaryRow, TestSet};
+use ite_eval::grid::{Experiment, GridRun, GridSpec, Intervals, RunOptions, Shard, SummaryRow, TestSet};
 use ite_transfer::Registry;
 
 /// Arguments of `ite reproduce`.
@@ -48,6 +48,16 @@ pub struct Args {
     /// Output directory. Restarting with the same arguments resumes an interrupted run.
     #[arg(long, value_name = "OUT")]
     pub out: PathBuf,
+    /// Also estimate each task's target ATE by cross-fitted AIPW (the method re-run on each
+    /// training fold of the target, with the cell's source model) with a 95% interval, and
+    /// record it with whether it holds the target's true sample ATE (results.csv: ate_sample,
+    /// ate_aipw, ate_se, ate_lower, ate_upper, ate_covers, aipw_seconds; summary.csv: coverage,
+    /// ci_width_mean). Costs K more fits per task (docs/inference.md).
+    #[arg(long)]
+    pub intervals: bool,
+    /// Cross-fitting folds of --intervals [default: 5].
+    #[arg(long, value_name = "K", requires = "intervals")]
+    pub folds: Option<usize>,
     /// No progress on stderr and no table on stdout.
     #[arg(long)]
     pub quiet: bool,
@@ -105,6 +115,10 @@ impl Args {
             };
         }
         spec.max_epochs = self.max_epochs;
+        if self.intervals {
+            let folds = self.folds.unwrap_or(Intervals::default().folds);
+            spec.intervals = Some(Intervals { folds, ..Intervals::default() });
+        }
         ite_core::Params::validate(&spec)?;
         Ok(spec)
     }
@@ -173,10 +187,13 @@ pub fn draw_figures(rows: &[ite_eval::ResultRow], spec: &GridSpec, out: &Path) -
         .with_context(|| format!("drawing figures into {}", dir.display()))
 }
 
-/// The summary as a table on stdout: ε_PEHE (mean square) and ATE bias, mean ± se.
+/// The summary as a table on stdout: ε_PEHE (mean square) and ATE bias, mean ± se; with
+/// intervals, their coverage and mean width.
 pub fn print_table(summary: &[SummaryRow]) -> Result<()> {
+    let intervals = summary.iter().any(|s| s.coverage.is_some());
+    let opt = |v: Option<f64>| v.map_or("-".to_string(), |c| format!("{c:.4}"));
     outln!(
-        "{:<5} {:>8} {:>8} {:<10} {:<10} {:>5} {:<22} {:>4} {:>17} {:>17} {:>8}",
+        "{:<5} {:>8} {:>8} {:<10} {:<10} {:>5} {:<22} {:>4} {:>17} {:>17} {:>8}{}",
         "exp",
         "source_n",
         "target_n",
@@ -187,11 +204,12 @@ pub fn print_table(summary: &[SummaryRow]) -> Result<()> {
         "reps",
         "ε_PEHE ± se",
         "ATE bias ± se",
-        "CITA"
+        "CITA",
+        if intervals { format!(" {:>8} {:>8}", "coverage", "CI width") } else { String::new() }
     )?;
     for s in summary {
         outln!(
-            "{:<5} {:>8} {:>8} {:<10} {:<10} {:>5} {:<22} {:>4} {:>8.4} ± {:<6.4} {:>8.4} ± {:<6.4} {:>8}",
+            "{:<5} {:>8} {:>8} {:<10} {:<10} {:>5} {:<22} {:>4} {:>8.4} ± {:<6.4} {:>8.4} ± {:<6.4} {:>8}{}",
             s.experiment,
             s.source_n,
             s.target_n,
@@ -204,7 +222,8 @@ pub fn print_table(summary: &[SummaryRow]) -> Result<()> {
             s.pehe_se,
             s.ate_bias_mean,
             s.ate_bias_se,
-            s.cita_mean.map_or("-".to_string(), |c| format!("{c:.4}"))
+            opt(s.cita_mean),
+            if intervals { format!(" {:>8} {:>8}", opt(s.coverage), opt(s.ci_width_mean)) } else { String::new() }
         )?;
     }
     Ok(())

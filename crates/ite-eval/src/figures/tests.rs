@@ -28,6 +28,7 @@ fn row(s: usize, t: usize, a: &str, shift: &str, level: f64, m: &str, rep: u64) 
         ite_sd: 0.1 + 0.02 * rep as f64,
         cita: transfer.then_some(0.1 + level * 0.2 + 0.01 * rep as f64),
         fit_seconds: 0.5,
+        ..ResultRow::without_intervals()
     }
 }
 

@@ -75,6 +75,7 @@ pub enum TestSet {
 /// | `replications` | 100 | replications per cell | ≥ 1 |
 /// | `test` | `FreshDraw(2000)` | where the metrics are measured | `FreshDraw(n ≥ 10)`, `HoldOut(share in [0.1, 0.9])` |
 /// | `max_epochs` | `None` | caps every training phase's epochs (source, target, alignment); for tests and smoke runs | ≥ 1 |
+/// | `intervals` | `None` | also estimate each task's target ATE by cross-fitted AIPW with an interval ([`Intervals`]) | valid [`Intervals`] |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GridSpec {
     /// The simulation.
@@ -97,6 +98,47 @@ pub struct GridSpec {
     pub test: TestSet,
     /// Cap on the epochs of every training phase.
     pub max_epochs: Option<usize>,
+    /// Cross-fitted AIPW intervals of each task's target ATE (`None`: none, and the rows'
+    /// interval columns are empty). Recorded in `run.json`, so runs with and without intervals
+    /// neither resume into nor merge with each other.
+    #[serde(default)]
+    pub intervals: Option<Intervals>,
+}
+
+/// How a grid task estimates its target's ATE with an interval: cross-fitted AIPW
+/// (`ite_inference::AipwParams`, logistic propensity, no trimming) with the task's own method as
+/// the outcome model — the strategy re-run on each training fold of the target with the cell's
+/// fitted source model (`ite_transfer::StrategyLearner`; target-only methods ignore the source).
+///
+/// | name | default | meaning | valid range |
+/// |---|---|---|---|
+/// | `folds` | 5 | K of the K-fold cross-fitting (seeded, stratified by arm) | 2..=20 |
+/// | `level` | 0.95 | nominal coverage of the interval | (0, 1) |
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Intervals {
+    /// Cross-fitting folds.
+    pub folds: usize,
+    /// Nominal coverage.
+    pub level: f64,
+}
+
+impl Default for Intervals {
+    fn default() -> Self {
+        Intervals { folds: 5, level: 0.95 }
+    }
+}
+
+impl Params for Intervals {
+    type Error = EvalError;
+    fn validate(&self) -> Result<(), EvalError> {
+        if !(2..=20).contains(&self.folds) {
+            return Err(invalid("intervals.folds", self.folds, "an integer in 2..=20"));
+        }
+        if !(self.level > 0.0 && self.level < 1.0) {
+            return Err(invalid("intervals.level", self.level, "a number in (0, 1), e.g. 0.95"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for GridSpec {
@@ -125,6 +167,7 @@ impl GridSpec {
             replications: 100,
             test: TestSet::FreshDraw(2000),
             max_epochs: None,
+            intervals: None,
         }
     }
 
@@ -158,6 +201,7 @@ impl GridSpec {
             replications: 100,
             test: TestSet::FreshDraw(2000),
             max_epochs: None,
+            intervals: None,
         }
     }
 
@@ -309,6 +353,9 @@ impl GridSpec {
         if self.max_epochs == Some(0) {
             return Err(invalid("max_epochs", self.max_epochs, "at least 1"));
         }
+        if let Some(i) = &self.intervals {
+            i.validate()?;
+        }
         Ok(())
     }
 }
@@ -363,6 +410,7 @@ impl Cell {
 /// | target sample | `root.stream(exp).stream("target").stream(assignment).stream(shift).index(level bits).index(target_n).index(rep)` |
 /// | test sample / hold-out split | as the target, with `"test"` for `"target"` |
 /// | methods and CITA | `root.stream(exp).stream("fit").index(source_n)` then as the target's path |
+/// | AIPW interval (folds, fold fits) | the methods' seed, `.stream("aipw")` (the same folds for every method of a cell) |
 ///
 /// The target and test samples do not depend on the source size, so every source size meets the
 /// same targets (common random numbers across the source-size axis).

@@ -10,12 +10,15 @@ use std::time::Instant;
 
 use ite_core::{CausalData, Dgp, Fit, IteModel, Seed, TransferInput};
 use ite_dgp::{Sim1Source, Sim1Target, Sim2Source, Sim2Target};
+use ite_inference::{AipwParams, InferenceError};
 use ite_nets::{FittedTarNet, TarNetParams};
-use ite_transfer::{CitaParams, Registry, StrategyConfig, StrategyEntry, task_affinity};
+use ite_transfer::{
+    BoxedStrategy, CitaParams, Registry, StrategyConfig, StrategyEntry, StrategyLearner, task_affinity,
+};
 use rayon::prelude::*;
 
 use crate::error::EvalError;
-use crate::grid::experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, TestSet};
+use crate::grid::experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, Intervals, TestSet};
 use crate::grid::lock::GridLock;
 use crate::grid::shard::Shard;
 use crate::grid::store::{
@@ -164,6 +167,59 @@ pub fn cell_data(
     }
 }
 
+/// The interval columns of a task's row (all `None` without intervals).
+#[derive(Debug, Default)]
+struct AipwFields {
+    sample: Option<f64>,
+    estimate: Option<f64>,
+    se: Option<f64>,
+    lower: Option<f64>,
+    upper: Option<f64>,
+    covers: Option<u8>,
+    seconds: Option<f64>,
+}
+
+/// Cross-fitted AIPW of the target's ATE with `strategy` re-run on each training fold of
+/// `train` (source model and source as given), against the sample ATE of `train`. A target that
+/// cannot give an estimate (an arm smaller than the folds) or an interval (an arm under two
+/// units) gets empty estimate fields and `covers = 0`: a missing interval covers nothing.
+///
+/// # Errors
+/// [`EvalError::Empty`] when `train` has no truth; [`EvalError::Inference`] when a fold's fit or
+/// the propensity model fails.
+fn aipw_fields(
+    iv: Intervals,
+    strategy: &BoxedStrategy,
+    (source_model, source, train): (&FittedTarNet, &CausalData, &CausalData),
+    seed: Seed,
+) -> Result<AipwFields, EvalError> {
+    let sample = train
+        .truth()
+        .map(|t| t.ate())
+        .ok_or_else(|| EvalError::Empty("true potential outcomes of the target sample".into()))?;
+    let learner = StrategyLearner { strategy: &**strategy, source_model, source };
+    let params = AipwParams { folds: iv.folds, level: iv.level, ..AipwParams::default() };
+    let start = Instant::now();
+    let result = params.estimate(train, &learner, None, seed.stream("aipw"));
+    let seconds = Some(start.elapsed().as_secs_f64());
+    let missing = AipwFields { sample: Some(sample), covers: Some(0), seconds, ..AipwFields::default() };
+    match result {
+        Ok(report) => {
+            let ate = report.effects.ate;
+            Ok(AipwFields {
+                estimate: Some(ate.estimate),
+                se: ate.se,
+                lower: ate.lower,
+                upper: ate.upper,
+                covers: Some(u8::from(ate.covers(sample))),
+                ..missing
+            })
+        }
+        Err(InferenceError::Data(_)) => Ok(missing),
+        Err(e) => Err(e.into()),
+    }
+}
+
 struct Ctx<'a> {
     spec: &'a GridSpec,
     registry: &'a Registry,
@@ -229,6 +285,10 @@ impl Ctx<'_> {
             let fit_seconds = start.elapsed().as_secs_f64();
             let pred = fitted.predict(test.x())?;
             let em = effect_metrics(&pred, &truth)?;
+            let ci = match self.spec.intervals {
+                Some(iv) => aipw_fields(iv, &strategy, (model, source, &train), seed)?,
+                None => AipwFields::default(),
+            };
             let row = ResultRow {
                 experiment: self.spec.experiment.as_str().into(),
                 source_n: c.source_n,
@@ -246,6 +306,13 @@ impl Ctx<'_> {
                 ite_sd: em.ite.sd,
                 cita: if entry.uses_source { cita } else { None },
                 fit_seconds,
+                ate_sample: ci.sample,
+                ate_aipw: ci.estimate,
+                ate_se: ci.se,
+                ate_lower: ci.lower,
+                ate_upper: ci.upper,
+                ate_covers: ci.covers,
+                aipw_seconds: ci.seconds,
             };
             self.file.append(&row)?;
             let done = self.counter.fetch_add(1, Ordering::SeqCst) + 1;

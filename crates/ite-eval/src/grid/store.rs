@@ -99,9 +99,10 @@ impl RunManifest {
     }
 }
 
-/// Whether two rows of the same task agree in every value, `fit_seconds` (wall-clock) aside.
+/// Whether two rows of the same task agree in every value, the wall-clock fields
+/// (`fit_seconds`, `aipw_seconds`) aside.
 pub fn same_measurements(a: &ResultRow, b: &ResultRow) -> bool {
-    ResultRow { fit_seconds: 0.0, ..a.clone() } == ResultRow { fit_seconds: 0.0, ..b.clone() }
+    a.without_timings() == b.without_timings()
 }
 
 /// Sorts rows by task key (the order of a finished `results.csv`).
@@ -193,6 +194,13 @@ pub struct SummaryRow {
     pub ite_sd_se: f64,
     /// Mean CITA (empty for methods without a source).
     pub cita_mean: Option<f64>,
+    /// Share of replications whose AIPW interval holds the target's sample ATE (mean of
+    /// `ate_covers`; a replication without an interval counts as not covering). Empty without
+    /// intervals.
+    pub coverage: Option<f64>,
+    /// Mean width `ate_upper − ate_lower` of the AIPW intervals (over replications that have
+    /// one; outcome units). Empty without intervals.
+    pub ci_width_mean: Option<f64>,
 }
 
 /// Summaries per (cell, method), in task-key order. Each is computed over its rows sorted by
@@ -214,6 +222,8 @@ pub fn summarize(rows: &[ResultRow]) -> Vec<SummaryRow> {
             let (pehe, bias, truth, mean, sd) =
                 (get(|r| r.pehe), get(|r| r.ate_bias), get(|r| r.ate_true), get(|r| r.ite_mean), get(|r| r.ite_sd));
             let citas: Vec<f64> = rs.iter().filter_map(|r| r.cita).collect();
+            let covers: Vec<f64> = rs.iter().filter_map(|r| r.ate_covers.map(f64::from)).collect();
+            let widths: Vec<f64> = rs.iter().filter_map(|r| Some(r.ate_upper? - r.ate_lower?)).collect();
             let r0 = rs[0];
             SummaryRow {
                 experiment: r0.experiment.clone(),
@@ -235,6 +245,8 @@ pub fn summarize(rows: &[ResultRow]) -> Vec<SummaryRow> {
                 ite_sd_mean: sd.mean,
                 ite_sd_se: sd.se,
                 cita_mean: Summary::of(&citas).map(|s| s.mean),
+                coverage: Summary::of(&covers).map(|s| s.mean),
+                ci_width_mean: Summary::of(&widths).map(|s| s.mean),
             }
         })
         .collect()
