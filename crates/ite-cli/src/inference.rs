@@ -32,7 +32,7 @@ pub struct InferenceArgs {
     /// Which units the AIPW estimates keep, by estimated propensity ê: `none`, `crump` (the rule
     /// of Crump et al. 2009) or `LO,HI` (keep LO ≤ ê ≤ HI, e.g. 0.05,0.95). Trimming changes
     /// the estimand to the kept units.
-    #[arg(long, value_name = "none|crump|LO,HI", default_value = "none", value_parser = parse_trim)]
+    #[arg(long, value_name = "none|crump|LO,HI", default_value = "none", value_parser = parse_trim, allow_hyphen_values = true)]
     pub trim: Trim,
     /// Column of cluster labels (households, schools, a person's repeated rows): folds keep a
     /// cluster together and standard errors are cluster-robust. Not a covariate; it may be the
@@ -156,8 +156,17 @@ pub struct Overlap {
 
 impl Overlap {
     /// Diagnostics from given propensities.
-    fn from_e(x: &Covariates, t: &[u8], e: &[f64], propensity_model: String) -> Result<Self, String> {
-        let report = OverlapReport::new(x, t, e, OverlapParams::default()).map_err(|e| e.to_string())?;
+    fn from_e(
+        x: &Covariates,
+        t: &[u8],
+        e: &[f64],
+        clusters: Option<&Clusters>,
+        propensity_model: String,
+    ) -> Result<Self, String> {
+        let mut report = OverlapReport::new(x, t, e, OverlapParams::default()).map_err(|e| e.to_string())?;
+        if let Some(c) = clusters {
+            report = report.with_clusters(t, &c.codes).map_err(|e| e.to_string())?;
+        }
         Ok(Overlap { report, propensity_model })
     }
 
@@ -165,7 +174,7 @@ impl Overlap {
     /// describe` and when the AIPW estimates could not be made.
     pub fn estimate(x: &Covariates, t: &[u8], clusters: Option<&Clusters>, seed: Seed) -> Result<Self, String> {
         let (e, model) = propensities(x, t, 5, clusters, seed)?;
-        Overlap::from_e(x, t, &e, model)
+        Overlap::from_e(x, t, &e, clusters, model)
     }
 
     /// The report as JSON, with `propensity_model` and `smd_limit` (the |SMD| above which a
@@ -238,6 +247,36 @@ pub fn repeated_ids_warning(ids: Option<&[String]>, clusters: Option<&Clusters>)
     ))
 }
 
+/// Fewest clusters without a warning: cluster-robust standard errors are biased downward with
+/// few clusters (Cameron & Miller 2015, "A practitioner's guide to cluster-robust inference",
+/// J. Human Resources 50(2)); with 4 clusters assigned by cluster, 95% intervals covered 87 of 100
+/// simulated datasets.
+pub const MIN_CLUSTERS: usize = 30;
+
+/// A warning when `--cluster` gives fewer than [`MIN_CLUSTERS`] clusters, or an arm lies in fewer
+/// than 10 clusters.
+pub fn few_clusters_warning(t: &[u8], clusters: Option<&Clusters>) -> Option<String> {
+    let c = clusters?;
+    let arm = |a: u8| {
+        c.codes
+            .iter()
+            .zip(t)
+            .filter(|(_, s)| **s == a)
+            .map(|(g, _)| *g)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    let (g1, g0) = (arm(1), arm(0));
+    (c.count < MIN_CLUSTERS || g1 < 10 || g0 < 10).then(|| {
+        format!(
+            "few clusters: {} clusters of `{}` ({g1} with treated units, {g0} with controls); cluster-robust \
+             standard errors are too small with fewer than about {MIN_CLUSTERS} clusters, so the intervals may cover \
+             less than their level",
+            c.count, c.column
+        )
+    })
+}
+
 /// The AIPW estimates of one dataset (or why there are none), its overlap and warnings.
 #[derive(Debug)]
 pub struct Inference {
@@ -270,6 +309,7 @@ pub fn run<L: OutcomeLearner + ?Sized>(
             data.x(),
             data.t(),
             &r.cross_fit.e,
+            clusters,
             format!("logistic regression (L2), cross-fitted on the {} folds of the AIPW estimates", args.folds),
         ),
         Err(_) => Overlap::estimate(data.x(), data.t(), clusters, seed),
@@ -301,6 +341,7 @@ pub fn run<L: OutcomeLearner + ?Sized>(
         Ok(_) => {}
     }
     warnings.extend(repeated_ids_warning(data.ids(), clusters));
+    warnings.extend(few_clusters_warning(data.t(), clusters));
     let kept = |i: usize| aipw.as_ref().map_or(true, |r| r.kept[i]);
     let n1 = (0..data.n()).filter(|&i| kept(i) && data.t()[i] == 1).count();
     let n0 = (0..data.n()).filter(|&i| kept(i) && data.t()[i] == 0).count();

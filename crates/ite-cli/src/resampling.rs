@@ -108,7 +108,9 @@ pub struct Extras {
     pub ensemble: Option<EnsembleReport>,
     /// Per-unit ITE intervals of the predicted rows.
     pub conformal: Option<ConformalIntervals>,
-    /// Why a requested extra could not be computed (warnings).
+    /// Why requested conformal intervals could not be computed.
+    pub conformal_undefined: Option<String>,
+    /// Why a requested extra could not be computed, or why its result is fragile (warnings).
     pub warnings: Vec<String>,
 }
 
@@ -141,6 +143,9 @@ impl<L: OutcomeLearner + ?Sized> Context<'_, L> {
     ) -> Result<Extras> {
         let mut extras = Extras { ensemble, ..Extras::default() };
         extras.bootstrap = self.bootstrap(args, pred.ate())?;
+        if let Some(b) = &extras.bootstrap {
+            extras.warnings.extend(bootstrap_warnings(b));
+        }
         conformal(args, self.level, self.data, inf, &pred.ite(), &mut extras);
         Ok(extras)
     }
@@ -160,6 +165,30 @@ impl<L: OutcomeLearner + ?Sized> Context<'_, L> {
         phase.done();
         Ok(Some(res))
     }
+}
+
+/// Warnings about a refit bootstrap: too few refits for stable percentile limits, or a full-data
+/// fit whose mean predicted ITE lies outside the interval of its own refits (an unstable model).
+fn bootstrap_warnings(b: &BootstrapResult) -> Vec<String> {
+    let mut out = Vec::new();
+    let n = b.replicates.len();
+    if n > 0 && n < 200 {
+        out.push(format!(
+            "--bootstrap {n}: fewer than 200 refits; the percentile limits of ate_plugin are themselves noisy"
+        ));
+    }
+    let p = &b.percentile;
+    if let (Some(lo), Some(hi)) = (p.lower, p.upper)
+        && !(lo <= p.estimate && p.estimate <= hi)
+    {
+        out.push(format!(
+            "unstable model: the full-data fit's mean predicted ITE ({:.4}) lies outside the interval of its own {n} \
+             refits [{lo:.4}, {hi:.4}]; the model's predictions depend strongly on its seed and sample (try \
+             --ensemble K), and ate (AIPW) is the estimate to report",
+            p.estimate
+        ));
+    }
+    out
 }
 
 /// Per-unit conformal intervals of the predicted rows' ITEs `tau_test`, calibrated on the
@@ -191,7 +220,10 @@ pub fn conformal(
     let cal = CalibrationSet { y: &y, t: &t, mu0: &mu0, mu1: &mu1, e: &e, tau_hat: &tau_hat };
     match conformal_ite_intervals(&cal, tau_test, level) {
         Ok(c) => extras.conformal = Some(c),
-        Err(e) => extras.warnings.push(format!("no conformal ITE intervals: {e}")),
+        Err(e) => {
+            extras.warnings.push(format!("no conformal ITE intervals: {e}"));
+            extras.conformal_undefined = Some(e.to_string());
+        }
     }
 }
 
@@ -214,6 +246,9 @@ pub fn json(extras: &Extras, summary: &mut Value) {
             "between_seed_sd": e.between_seed_sd,
             "ate_plugin": e.ate,
         });
+    }
+    if let Some(why) = &extras.conformal_undefined {
+        summary["ite_interval"] = json!({ "method": "conformal", "undefined": why });
     }
     if let Some(c) = &extras.conformal {
         summary["ite_interval"] = json!({
@@ -254,7 +289,8 @@ pub fn lines(extras: &Extras, summary: &Value) -> Vec<String> {
         let d = decimals(c.half_width);
         out.push(format!(
             "per-unit ITE intervals (conformal, {}): predicted ITE ± {:.d$} in predictions.csv (ite_lower, ite_upper); \
-             they cover each unit's expected effect at least {} of the time, conservatively",
+             on average over units (not for every x) they cover a unit's expected effect τ(x) at least {} of the \
+             time, if the AIPW assumptions hold — not one person's realised effect",
             percent(c.level),
             c.half_width,
             percent(c.level)

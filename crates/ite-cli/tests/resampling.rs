@@ -190,3 +190,107 @@ fn transfer_takes_the_same_flags() {
     assert_eq!(header.len(), 6);
     assert_eq!(body.len(), 120);
 }
+
+/// What a careful first user ran into (issue 15 review): each case gives a message that says what
+/// happened and what to do.
+#[test]
+fn fragile_or_missing_results_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    std::fs::write(&data, rows(60, 6)).unwrap();
+    let data = data.to_str().unwrap();
+    let o = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    // Too few units for a 99.9% conformal interval: summary.json says so, not only stderr.
+    let v = run(&[
+        "fit",
+        "--data",
+        data,
+        "--id",
+        "id",
+        "--model",
+        "t-learner-ols",
+        "--json",
+        "--quiet",
+        "--level",
+        "0.999",
+        "--ite-interval",
+        "conformal",
+        "--out",
+        &o("a"),
+    ]);
+    assert_eq!(v["ite_interval"]["method"], "conformal");
+    assert!(v["ite_interval"]["undefined"].as_str().unwrap().contains("calibration"), "{}", v["ite_interval"]);
+    // Fewer than 200 refits: a warning.
+    let v = run(&[
+        "fit",
+        "--data",
+        data,
+        "--id",
+        "id",
+        "--model",
+        "t-learner-ols",
+        "--json",
+        "--bootstrap",
+        "20",
+        "--out",
+        &o("b"),
+    ]);
+    let w = v["warnings"].to_string();
+    assert!(w.contains("fewer than 200 refits"), "{w}");
+    // An ensemble cannot be used by `ite predict`, and the message says why.
+    run(&[
+        "fit",
+        "--data",
+        data,
+        "--id",
+        "id",
+        "--model",
+        "study",
+        "--epochs",
+        "5",
+        "--ensemble",
+        "2",
+        "--json",
+        "--out",
+        &o("c"),
+    ]);
+    fails_with(&["predict", "--model", &o("c"), "--data", data, "--id", "id", "--out", &o("p.csv")], "ensemble of 2");
+    // A negative trim limit is answered by the range check, not taken for a flag.
+    fails_with(&["fit", "--data", data, "--trim", "-0.1,0.9", "--out", &o("d")], "0 ≤ LO < HI ≤ 1");
+}
+
+#[test]
+fn few_clusters_warn() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("id,school,x1,t,y\n");
+    let mut rng = Rng(7);
+    for i in 0..120 {
+        let school = i / 20; // 6 schools of 20, treatment by school
+        let t = school % 2;
+        let x1 = rng.normal();
+        text.push_str(&format!("u{i},s{school},{x1},{t},{}\n", x1 + t as f64 + rng.normal()));
+    }
+    let data = dir.path().join("c.csv");
+    std::fs::write(&data, text).unwrap();
+    let out = dir.path().join("o");
+    let v = run(&[
+        "fit",
+        "--data",
+        data.to_str().unwrap(),
+        "--id",
+        "id",
+        "--cluster",
+        "school",
+        "--folds",
+        "2",
+        "--model",
+        "t-learner-ols",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let w = v["warnings"].to_string();
+    assert!(w.contains("few clusters: 6 clusters of `school` (3 with treated units, 3 with controls)"), "{w}");
+    // The imbalance limit counts clusters: with 3 per arm, chance imbalance is large.
+    assert!(v["overlap"]["smd_limit"].as_f64().unwrap() > 1.0, "{}", v["overlap"]["smd_limit"]);
+}

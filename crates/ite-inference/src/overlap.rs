@@ -239,6 +239,10 @@ pub struct OverlapReport {
     pub ess_control: f64,
     /// The thresholds of [`OverlapReport::warnings`].
     pub params: OverlapParams,
+    /// Clusters with treated units and with control units, when units come in clusters (set by
+    /// [`OverlapReport::with_clusters`]): the chance limit of the SMD then counts clusters.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub clusters: Option<(usize, usize)>,
 }
 
 fn mean_var(v: &[f64]) -> (f64, f64) {
@@ -304,20 +308,50 @@ impl OverlapReport {
             ess_treated: kish(w1),
             ess_control: kish(w0),
             params,
+            clusters: None,
         })
+    }
+
+    /// The report for units in clusters: `codes[i]` is unit `i`'s cluster. Covariates of a
+    /// cluster's units move together, so chance imbalance is set by the number of clusters per
+    /// arm (clusters holding treated units, clusters holding controls), not of units.
+    ///
+    /// # Errors
+    /// [`InferenceError::LengthMismatch`] when `codes` and `t` differ in length.
+    pub fn with_clusters(mut self, t: &[u8], codes: &[usize]) -> Result<Self> {
+        if codes.len() != t.len() {
+            return Err(InferenceError::LengthMismatch {
+                what: "cluster codes and treatment".into(),
+                left: codes.len(),
+                right: t.len(),
+            });
+        }
+        let count = |arm: u8| {
+            codes
+                .iter()
+                .zip(t)
+                .filter(|(_, a)| **a == arm)
+                .map(|(c, _)| *c)
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        };
+        self.clusters = Some((count(1), count(0)));
+        Ok(self)
     }
 
     /// The |SMD| above which a covariate is reported as imbalanced: `max_abs_smd`, or, when larger,
     /// what chance alone exceeds with probability 1% over all covariates of a randomized sample
-    /// (z at 1 − 0.005/p times √(1/n₁ + 1/n₀), Bonferroni over p covariates). Without the second
+    /// (z at 1 − 0.005/p times √(1/n₁ + 1/n₀), Bonferroni over p covariates; n₁, n₀ count
+    /// clusters after [`OverlapReport::with_clusters`]). Without the second
     /// term a randomized sample of 50 units would be reported imbalanced about half the time.
     pub fn smd_limit(&self) -> f64 {
         let p = self.balance.len().max(1) as f64;
-        if self.n_treated == 0 || self.n_control == 0 {
+        let (n1, n0) = self.clusters.unwrap_or((self.n_treated, self.n_control));
+        if n1 == 0 || n0 == 0 {
             return self.params.max_abs_smd;
         }
-        let chance = crate::estimate::z_two_sided(1.0 - 0.01 / p).unwrap_or(2.576)
-            * (1.0 / self.n_treated as f64 + 1.0 / self.n_control as f64).sqrt();
+        let chance =
+            crate::estimate::z_two_sided(1.0 - 0.01 / p).unwrap_or(2.576) * (1.0 / n1 as f64 + 1.0 / n0 as f64).sqrt();
         self.params.max_abs_smd.max(chance)
     }
 

@@ -9,7 +9,7 @@ use ite_core::Seed;
 use serde_json::json;
 
 use crate::args::ColumnArgs;
-use crate::inference::{Clusters, Overlap, repeated_ids_warning};
+use crate::inference::{Clusters, Overlap, few_clusters_warning, repeated_ids_warning};
 
 /// Arguments of `ite describe`.
 #[derive(Debug, clap::Args)]
@@ -48,6 +48,7 @@ pub fn run(args: Args) -> Result<()> {
         None => warnings.push("one arm is empty: no effect can be estimated from this file".into()),
     }
     warnings.extend(repeated_ids_warning(data.ids(), clusters.as_ref()));
+    warnings.extend(few_clusters_warning(data.t(), clusters.as_ref()));
     let overlap = overlap.and_then(Result::ok);
     if args.json {
         let v = json!({

@@ -337,6 +337,7 @@ pub fn run(args: Args) -> Result<()> {
     let meta = json!({
         "model": args.model.name(),
         "persisted": persisted,
+        "ensemble": members,
         "covariates": data.feature_names(),
         "treatment": args.columns.treatment,
         "outcome": args.columns.outcome,
@@ -359,11 +360,15 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         format!("model {} is not saved (ite-nets cannot persist it); predictions only", args.model.name())
     };
-    let mut human = vec![format!(
-        "fitted {}{times} on {} units, and {k} times more for the cross-fitted AIPW estimates",
-        args.model.name(),
-        data.n()
-    )];
+    let mut human = vec![if inf.aipw.is_ok() {
+        format!(
+            "fitted {}{times} on {} units, and {k} times more for the cross-fitted AIPW estimates",
+            args.model.name(),
+            data.n()
+        )
+    } else {
+        format!("fitted {}{times} on {} units", args.model.name(), data.n())
+    }];
     human.extend(inf.lines(&args.inference, clusters.as_ref()));
     human.push(output::plugin_line(&summary));
     human.extend(resampling::lines(&extras, &summary));
@@ -388,12 +393,20 @@ pub fn load_model(dir: &Path) -> Result<FittedTarNet> {
         let meta: Value =
             serde_json::from_str(&text).map_err(|e| anyhow!("--model {}: malformed {FIT_META}: {e}", dir.display()))?;
         if meta["persisted"] == json!(false) {
+            let name = meta["model"].as_str().unwrap_or("?");
+            let members = meta["ensemble"].as_u64().unwrap_or(1);
+            if members > 1 {
+                bail!(
+                    "--model {}: this fit is an ensemble of {members} `{name}` models, and ensembles are not saved \
+                     (a saved model is one network); rerun `ite fit --model {name} --ensemble {members} --predict \
+                     FILE.csv`, or fit without --ensemble to save a model",
+                    dir.display()
+                );
+            }
             bail!(
-                "--model {}: the model `{}` cannot be saved (ite-nets has no persistence for it), so it cannot \
-                 predict later; rerun `ite fit --model {} --predict FILE.csv`",
-                dir.display(),
-                meta["model"].as_str().unwrap_or("?"),
-                meta["model"].as_str().unwrap_or("?")
+                "--model {}: the model `{name}` cannot be saved (ite-nets has no persistence for it), so it cannot \
+                 predict later; rerun `ite fit --model {name} --predict FILE.csv`",
+                dir.display()
             );
         }
     }
