@@ -363,3 +363,29 @@ fn transfer_estimates_the_targets_effects_with_clusters() {
     // The cluster column of the target cannot be its treatment.
     fails_with(&[&args[..], &["--cluster", "t"]].concat(), "column `t` is both the treatment and the cluster");
 }
+
+#[test]
+fn propensity_flag_chooses_the_model_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = write(d, "d.csv", &rows(300, 4, 1.0));
+    let (v, _) = fit(&data, &out(d, "default"), &[]);
+    assert_eq!(v["inference"]["propensity_model"], "logistic", "{}", v["inference"]);
+    assert!(v["overlap"]["propensity_model"].as_str().unwrap().starts_with("logistic regression"), "{}", v["overlap"]);
+    let (m, _) = fit(&data, &out(d, "mlp"), &["--propensity", "mlp"]);
+    assert_eq!(m["inference"]["propensity_model"], "mlp", "{}", m["inference"]);
+    assert!(m["overlap"]["propensity_model"].as_str().unwrap().starts_with("MLP"), "{}", m["overlap"]);
+    for key in ["ate", "att", "atc"] {
+        let e = &m[key];
+        assert!(e["lower"].is_f64() && e["upper"].is_f64(), "{key}: {e}");
+        // constant effect 2, n = 300: either propensity model lands near it
+        assert!((e["estimate"].as_f64().unwrap() - 2.0).abs() < 0.6, "{key}: {e}");
+    }
+    assert_ne!(v["ate"]["estimate"], m["ate"]["estimate"], "the propensity model changes the AIPW scores");
+    let o = out(d, "bad");
+    fails_with(
+        &["fit", "--data", &data, "--model", "t-learner-ols", "--out", &o, "--propensity", "foo"],
+        "--propensity",
+    );
+    assert!(!Path::new(&o).exists());
+}

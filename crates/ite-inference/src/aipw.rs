@@ -10,6 +10,13 @@
 //! each with its influence function IFᵢ and se² = Σ IFᵢ² / (n(n − 1)), or, with G clusters,
 //! se² = G/(G − 1) · Σ_g (Σ_{i∈g} IFᵢ)² / n². The interval is θ̂ ± z·se.
 //!
+//! The propensity model is [`AipwParams::propensity`] (logistic regression) unless another
+//! [`PropensityLearner`] is passed to [`AipwParams::estimate_with`] / [`AipwParams::cross_fit_with`]
+//! (e.g. the small network `ite_nets::MlpPropensityParams`): it is cross-fitted on the same folds
+//! as the outcome model, folds in parallel and collected by index (fold `f` gets the seed
+//! `seed.stream("propensity").index(f)`), and its probabilities are clipped to
+//! [`PropensityParams::clip`] of [`AipwParams::propensity`] whichever model made them.
+//!
 //! The estimates are consistent when unconfoundedness and overlap hold and *either* the outcome
 //! model or the propensity model is right (double robustness); the intervals are valid when
 //! both converge fast enough (the product of their errors is o(n^−1/2)).
@@ -29,7 +36,7 @@ use crate::estimate::{Estimate, check_level};
 use crate::folds::Folds;
 use crate::learner::OutcomeLearner;
 use crate::overlap::Trim;
-use crate::propensity::PropensityParams;
+use crate::propensity::{PropensityLearner, PropensityParams, cross_fit_propensity};
 
 /// Settings of cross-fitted AIPW.
 ///
@@ -37,7 +44,7 @@ use crate::propensity::PropensityParams;
 /// |---|---|---|---|
 /// | `folds` | 5 | K of K-fold cross-fitting (seeded, stratified by arm, clusters kept whole) | ≥ 2, ≤ the smaller arm |
 /// | `level` | 0.95 | nominal coverage of the intervals | (0, 1) |
-/// | `propensity` | [`PropensityParams::default`] | the logistic propensity model | see its table |
+/// | `propensity` | [`PropensityParams::default`] | the logistic propensity model (used by [`AipwParams::estimate`]), and the clipping of any propensity model | see its table |
 /// | `trim` | [`Trim::None`] | which units enter the estimates, by propensity (trimming changes the estimand to the kept units) | valid limits |
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AipwParams {
@@ -114,18 +121,35 @@ pub struct AipwReport {
 }
 
 impl AipwParams {
-    /// Cross-fits the outcome model and the propensity model on the same seeded folds
-    /// (clusters kept whole when `clusters` holds one code per unit). Folds run in parallel;
-    /// fold `f`'s outcome model gets the seed `seed.stream("outcome").index(f)`, so the result does
-    /// not depend on the thread count.
+    /// Cross-fits the outcome model and the logistic propensity model [`AipwParams::propensity`]:
+    /// [`AipwParams::cross_fit_with`] with `&self.propensity`.
     ///
     /// # Errors
-    /// Settings errors; [`InferenceError::Data`] when an arm is smaller than the folds;
-    /// [`InferenceError::Learner`] / [`InferenceError::Propensity`] when a model fails on a fold.
+    /// As [`AipwParams::cross_fit_with`].
     pub fn cross_fit<L: OutcomeLearner + ?Sized>(
         &self,
         data: &CausalData,
         learner: &L,
+        clusters: Option<&[usize]>,
+        seed: Seed,
+    ) -> Result<CrossFit> {
+        self.cross_fit_with(data, learner, &self.propensity, clusters, seed)
+    }
+
+    /// Cross-fits the outcome model and the propensity model `propensity` on the same seeded folds
+    /// (clusters kept whole when `clusters` holds one code per unit). Folds run in parallel;
+    /// fold `f`'s outcome model gets the seed `seed.stream("outcome").index(f)` and its propensity
+    /// model `seed.stream("propensity").index(f)`, so the result does not depend on the thread
+    /// count. Propensities are clipped to [`PropensityParams::clip`] of `self.propensity`.
+    ///
+    /// # Errors
+    /// Settings errors; [`InferenceError::Data`] when an arm is smaller than the folds;
+    /// [`InferenceError::Learner`] / [`InferenceError::Propensity`] when a model fails on a fold.
+    pub fn cross_fit_with<L: OutcomeLearner + ?Sized, P: PropensityLearner + ?Sized>(
+        &self,
+        data: &CausalData,
+        learner: &L,
+        propensity: &P,
         clusters: Option<&[usize]>,
         seed: Seed,
     ) -> Result<CrossFit> {
@@ -134,7 +158,14 @@ impl AipwParams {
             Some(c) => Folds::clustered(data.t(), c, self.folds, seed.stream("folds"))?,
             None => Folds::stratified(data.t(), self.folds, seed.stream("folds"))?,
         };
-        let e = self.propensity.cross_fit(data.x(), data.t(), &folds)?;
+        let e = cross_fit_propensity(
+            propensity,
+            data.x(),
+            data.t(),
+            &folds,
+            self.propensity.clip,
+            seed.stream("propensity"),
+        )?;
         let k = folds.k();
         let per_fold: Vec<(Vec<usize>, ite_core::PotentialOutcomes)> = (0..k)
             .into_par_iter()
@@ -166,7 +197,8 @@ impl AipwParams {
         Ok(CrossFit { mu0, mu1, e, folds })
     }
 
-    /// Cross-fits (see [`AipwParams::cross_fit`]), trims by `trim`, and estimates ATE, ATT, ATC.
+    /// Cross-fits (see [`AipwParams::cross_fit`]), trims by `trim`, and estimates ATE, ATT, ATC,
+    /// with the logistic propensity model [`AipwParams::propensity`].
     ///
     /// # Errors
     /// As [`AipwParams::cross_fit`] and [`aipw_effects`].
@@ -177,7 +209,23 @@ impl AipwParams {
         clusters: Option<&[usize]>,
         seed: Seed,
     ) -> Result<AipwReport> {
-        let cross_fit = self.cross_fit(data, learner, clusters, seed)?;
+        self.estimate_with(data, learner, &self.propensity, clusters, seed)
+    }
+
+    /// [`AipwParams::estimate`] with the propensity model `propensity` (see
+    /// [`AipwParams::cross_fit_with`]).
+    ///
+    /// # Errors
+    /// As [`AipwParams::cross_fit_with`] and [`aipw_effects`].
+    pub fn estimate_with<L: OutcomeLearner + ?Sized, P: PropensityLearner + ?Sized>(
+        &self,
+        data: &CausalData,
+        learner: &L,
+        propensity: &P,
+        clusters: Option<&[usize]>,
+        seed: Seed,
+    ) -> Result<AipwReport> {
+        let cross_fit = self.cross_fit_with(data, learner, propensity, clusters, seed)?;
         let limits = self.trim.limits(&cross_fit.e);
         let kept = self.trim.kept(&cross_fit.e);
         let mut effects = aipw_effects(data.y(), data.t(), &cross_fit, &kept, clusters, self.level)?;

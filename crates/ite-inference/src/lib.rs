@@ -10,7 +10,7 @@
 //! | `error` | [`InferenceError`] |
 //! | `estimate` | [`Estimate`]: a number with its standard error, interval, level and method |
 //! | `learner` | [`OutcomeLearner`]: what cross-fitting, bootstrap, ensembles and conformal refit |
-//! | `propensity` | [`PropensityParams`]: cross-fitted L2 logistic regression for e(x) |
+//! | `propensity` | [`PropensityParams`]: cross-fitted L2 logistic regression for e(x); [`PropensityLearner`]: any propensity model cross-fitting can refit ([`cross_fit_propensity`]) |
 //! | `overlap` | [`OverlapReport`] diagnostics and warnings, [`Trim`] (fixed limits, Crump et al. 2009) |
 //! | `aipw` | [`AipwParams`]: cross-fitted AIPW ATE/ATT/ATC with influence-function (cluster-robust) intervals |
 //! | `folds` | [`Folds`]: seeded cross-fitting folds, stratified by arm, clusters kept whole |
@@ -43,4 +43,4 @@ pub use estimate::{Estimate, check_level, normal_interval, z_two_sided};
 pub use folds::{Folds, cluster_codes};
 pub use learner::{BoxError, FitLearner, OutcomeLearner};
 pub use overlap::{CovariateBalance, OverlapParams, OverlapReport, PropensityQuantiles, Trim, crump_alpha};
-pub use propensity::{FittedPropensity, PropensityParams};
+pub use propensity::{FittedPropensity, PropensityLearner, PropensityParams, cross_fit_propensity};

@@ -2,6 +2,12 @@
 //! (`linfa-logistic`), fitted on standardised covariates and cross-fitted on the same folds as
 //! the outcome model, so no unit's propensity comes from a model that saw it.
 //!
+//! Any model of e(x) plugs into cross-fitting through [`PropensityLearner`]: it fits on the
+//! training rows of a fold and returns probabilities for the held-out rows; the caller clips them
+//! to [`PropensityParams::clip`]. [`PropensityParams`] is one (the default, ignoring the seed);
+//! `ite_nets::MlpPropensityParams` is a small network for propensities that are not linear in
+//! the logit. [`cross_fit_propensity`] runs any of them on given folds, folds in parallel.
+//!
 //! Reference: Rosenbaum & Rubin (1983), "The central role of the propensity score in
 //! observational studies for causal effects", Biometrika 70(1).
 
@@ -10,10 +16,99 @@ use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 use rayon::prelude::*;
 
-use ite_core::{Covariates, Params, SettingsError};
+use ite_core::{Covariates, Params, Seed, SettingsError};
 
 use crate::error::{InferenceError, Result};
 use crate::folds::Folds;
+use crate::learner::BoxError;
+
+/// A propensity model e(x) = P(T = 1 | X = x) that cross-fitting can refit on each fold.
+///
+/// Implementations must be deterministic for a given `seed` (whatever the thread count) and
+/// `Sync`: folds are fitted in parallel.
+pub trait PropensityLearner: Sync {
+    /// Fits on the units `train` of (`x`, `t`) (both arms present) and returns P(T = 1 | x) for
+    /// each unit of `test`, in that order, unclipped (the caller clips).
+    ///
+    /// # Errors
+    /// Whatever the model's fit returns, boxed.
+    fn fit_predict(
+        &self,
+        x: &Covariates,
+        t: &[u8],
+        train: &[usize],
+        test: &[usize],
+        seed: Seed,
+    ) -> std::result::Result<Vec<f64>, BoxError>;
+}
+
+impl PropensityLearner for PropensityParams {
+    /// [`PropensityParams::fit`] on `train`, probabilities of `test` (the seed is not used: the
+    /// fit is deterministic).
+    fn fit_predict(
+        &self,
+        x: &Covariates,
+        t: &[u8],
+        train: &[usize],
+        test: &[usize],
+        _seed: Seed,
+    ) -> std::result::Result<Vec<f64>, BoxError> {
+        Ok(self.fit(x, t, train)?.probabilities_rows(x, test))
+    }
+}
+
+/// Cross-fitted propensities of every unit with any [`PropensityLearner`]: fold `f`'s units are
+/// predicted by a model fitted on the other folds with the seed `seed.index(f)`, then clipped to
+/// [`clip`, 1 − `clip`]. Folds run in parallel and are collected by index, so the result does not
+/// depend on the thread count.
+///
+/// # Errors
+/// [`InferenceError::LengthMismatch`] when the folds, covariates and treatment differ in length;
+/// the learner's error of the first failing fold (an [`InferenceError`] it returns is passed on as
+/// it is, any other error becomes [`InferenceError::Propensity`] naming the fold); a learner that
+/// returns the wrong number of probabilities gives [`InferenceError::LengthMismatch`].
+pub fn cross_fit_propensity<P: PropensityLearner + ?Sized>(
+    learner: &P,
+    x: &Covariates,
+    t: &[u8],
+    folds: &Folds,
+    clip: f64,
+    seed: Seed,
+) -> Result<Vec<f64>> {
+    for (what, len) in [("folds and covariates", folds.len()), ("treatment and covariates", t.len())] {
+        if len != x.n_rows() {
+            return Err(InferenceError::LengthMismatch { what: what.into(), left: len, right: x.n_rows() });
+        }
+    }
+    let k = folds.k();
+    let per_fold: Vec<(Vec<usize>, Vec<f64>)> = (0..k)
+        .into_par_iter()
+        .map(|f| {
+            let test = folds.test(f);
+            let e = learner.fit_predict(x, t, &folds.train(f), &test, seed.index(f as u64)).map_err(|e| {
+                match e.downcast::<InferenceError>() {
+                    Ok(e) => *e,
+                    Err(e) => InferenceError::Propensity(format!("fold {} of {k}: {e}", f + 1)),
+                }
+            })?;
+            if e.len() != test.len() {
+                return Err(InferenceError::LengthMismatch {
+                    what: format!("propensities of fold {}", f + 1),
+                    left: e.len(),
+                    right: test.len(),
+                });
+            }
+            Ok((test, e))
+        })
+        .collect::<Result<_>>()?;
+    let mut e = vec![0.0; x.n_rows()];
+    for (rows, values) in per_fold {
+        for (i, v) in rows.into_iter().zip(values) {
+            e[i] = v.clamp(clip, 1.0 - clip);
+        }
+    }
+    Ok(e)
+}
 
 /// Settings of the propensity model.
 ///
@@ -156,17 +251,16 @@ impl PropensityParams {
 impl FittedPropensity {
     /// Clipped propensities of the units `rows` of `x` (which must have the training columns).
     pub fn predict_rows(&self, x: &Covariates, rows: &[usize]) -> Vec<f64> {
+        self.probabilities_rows(x, rows).into_iter().map(|e| e.clamp(self.clip, 1.0 - self.clip)).collect()
+    }
+
+    /// Unclipped propensities of the units `rows` of `x` (which must have the training columns).
+    pub fn probabilities_rows(&self, x: &Covariates, rows: &[usize]) -> Vec<f64> {
         let xs = standardised(x, rows, &self.mean, &self.sd);
         let larger = self.model.predict_probabilities(&xs);
         // linfa reports the probability of the larger class seen in training.
         let treated_is_larger = self.model.labels().pos.class == 1;
-        larger
-            .iter()
-            .map(|&q| {
-                let e = if treated_is_larger { q } else { 1.0 - q };
-                e.clamp(self.clip, 1.0 - self.clip)
-            })
-            .collect()
+        larger.iter().map(|&q| if treated_is_larger { q } else { 1.0 - q }).collect()
     }
 }
 

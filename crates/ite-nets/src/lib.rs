@@ -5,7 +5,9 @@
 //! integral probability metric between the treated and control
 //! representations), their seeded training loop with early stopping, the
 //! baselines users compare against (OLS and MLP T-/S-learners), and model
-//! persistence. Depends only on `ite-core`.
+//! persistence; and a small network for the propensity score
+//! ([`MlpPropensityParams`], an `ite_inference::PropensityLearner`). Depends on `ite-core`, and
+//! on `ite-inference` for that trait only.
 //!
 //! ```no_run
 //! use ite_core::{Fit, IteModel, Seed};
@@ -42,6 +44,7 @@ pub mod loss;
 pub mod mlp;
 pub mod optim;
 pub mod persist;
+pub mod propensity_mlp;
 pub mod scaler;
 pub mod t_learner_mlp;
 pub mod tarnet;
@@ -51,6 +54,7 @@ pub mod vars;
 pub use error::{NetsError, Result};
 pub use hyperparams::{Activation, Ipm, SinkhornConfig, TarNetParams};
 pub use kernels::set_backend_threads;
+pub use propensity_mlp::MlpPropensityParams;
 pub use scaler::Standardizer;
 pub use t_learner_mlp::{MlpTLearner, MlpTLearnerParams};
 pub use tarnet::{FittedTarNet, TarNet};

@@ -133,62 +133,105 @@ impl MlpTLearnerParams {
     /// Fits one regressor on the rows of `arm` (standardised `xs`, `ys`), returning it after
     /// restoring its best weights.
     fn fit_arm(&self, data: &CausalData, std: (&[f32], &[f32]), arm: u8, seed: Seed, dev: &Device) -> Result<Mlp> {
-        let (xs, ys) = std;
-        let p = data.p();
         let rows: Vec<usize> = (0..data.n()).filter(|&i| data.t()[i] == arm).collect();
         let zeros = vec![0u8; rows.len()];
-        let (tr, va) = stratified_split(&zeros, self.val_fraction, seed.stream("split"));
-        let block = |idx: &[usize]| -> Result<(Tensor, Tensor)> {
-            let x: Vec<f32> = idx.iter().flat_map(|&k| xs[rows[k] * p..(rows[k] + 1) * p].iter().copied()).collect();
-            let y: Vec<f32> = idx.iter().map(|&k| ys[rows[k]]).collect();
-            Ok((Tensor::from_vec(x, (idx.len(), p), dev)?, Tensor::from_vec(y, idx.len(), dev)?))
-        };
-        let (xt, yt) = block(&tr)?;
-        let val = if va.is_empty() { None } else { Some(block(&va)?) };
-        let mut widths = vec![p];
-        widths.extend_from_slice(&self.layers);
-        widths.push(1);
-        let mut rng = seed.stream("init").rng();
-        let (mlp, named) = Mlp::new(&format!("m{arm}"), &widths, self.activation, false, &mut rng, dev)?;
-        let weights: Vec<Tensor> =
-            named.iter().filter(|(n, _)| n.ends_with(".weight")).map(|(_, v)| v.as_tensor().clone()).collect();
-        let vars = TarNetVars::from_named(named);
-        let mut opt = Adam::new(
-            vars.iter_sorted().into_iter().map(|(_, v)| v).collect(),
-            AdamConfig { lr: self.learning_rate, ..AdamConfig::default() },
-        )?;
-        let mut order: Vec<usize> = (0..tr.len()).collect();
-        let mut batch_rng = seed.stream("batches").rng();
-        let mut stopping = EarlyStopping::new(self.patience);
-        let what = format!("arm {arm} loss");
-        for epoch in 0..self.max_epochs {
-            fisher_yates(&mut order, &mut batch_rng);
-            for chunk in order.chunks(self.batch_size) {
-                let idx = index_tensor(chunk, dev)?;
-                let pred = mlp.forward(&xt.index_select(&idx, 0)?)?.squeeze(1)?;
-                let mut loss = (pred - yt.index_select(&idx, 0)?)?.sqr()?.mean_all()?;
-                if let Some(l2) = crate::loss::l2_penalty(&weights, self.l2)? {
-                    loss = (loss + l2)?;
-                }
-                check_finite(f64::from(loss.to_scalar::<f32>()?), &what, epoch)?;
-                opt.backward_step(&loss)?;
-            }
-            let val_loss = match &val {
-                Some((xv, yv)) => Some(f64::from(mse(&mlp.forward(xv)?.squeeze(1)?, yv)?)),
-                None => None,
-            };
-            if stopping.observe(epoch, val_loss, &vars)? {
-                break;
-            }
-        }
-        stopping.restore_best(&vars)?;
-        Ok(mlp)
+        let set = TrainingSet { xs: std.0, ys: std.1, p: data.p(), rows: &rows, strata: &zeros };
+        fit_mlp(self, &set, Objective::SquaredError, &format!("m{arm}"), seed, dev)
     }
 }
 
-/// Mean squared difference of two `(n,)` tensors, read back to the host.
-fn mse(pred: &Tensor, y: &Tensor) -> Result<f32> {
-    Ok((pred - y)?.sqr()?.mean_all()?.to_scalar::<f32>()?)
+/// What a network of [`fit_mlp`] minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Objective {
+    /// Mean squared error of the (linear) output against the target.
+    SquaredError,
+    /// Binary cross-entropy of the output as a logit against a 0/1 target.
+    Logistic,
+}
+
+impl Objective {
+    /// The mean loss of `(n,)` outputs `pred` against `y`.
+    fn loss(self, pred: &Tensor, y: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Objective::SquaredError => (pred - y)?.sqr()?.mean_all(),
+            // log(1 + e^z) − y·z, written as max(z, 0) + log(1 + e^−|z|) − y·z for stability.
+            Objective::Logistic => {
+                let softplus = (pred.relu()? + (pred.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
+                (softplus - (pred * y)?)?.mean_all()
+            }
+        }
+    }
+}
+
+/// The rows a network of [`fit_mlp`] trains on: `rows` of the standardised `n × p` matrix `xs`
+/// and targets `ys`; `strata[k]` (one per entry of `rows`) stratifies the validation split.
+pub(crate) struct TrainingSet<'a> {
+    pub(crate) xs: &'a [f32],
+    pub(crate) ys: &'a [f32],
+    pub(crate) p: usize,
+    pub(crate) rows: &'a [usize],
+    pub(crate) strata: &'a [u8],
+}
+
+/// Trains an MLP with one output (widths p, `cfg.layers`, 1; variables named `name.*`) on `set`:
+/// seeded init (`seed.stream("init")`), stratified validation split (`"split"`), shuffled
+/// minibatches (`"batches"`), Adam with L2 on the weight matrices, early stopping that restores
+/// the best weights. Shared by the MLP T-learner and the MLP propensity model.
+pub(crate) fn fit_mlp(
+    cfg: &MlpTLearnerParams,
+    set: &TrainingSet<'_>,
+    objective: Objective,
+    name: &str,
+    seed: Seed,
+    dev: &Device,
+) -> Result<Mlp> {
+    let TrainingSet { xs, ys, p, rows, strata } = *set;
+    let (tr, va) = stratified_split(strata, cfg.val_fraction, seed.stream("split"));
+    let block = |idx: &[usize]| -> Result<(Tensor, Tensor)> {
+        let x: Vec<f32> = idx.iter().flat_map(|&k| xs[rows[k] * p..(rows[k] + 1) * p].iter().copied()).collect();
+        let y: Vec<f32> = idx.iter().map(|&k| ys[rows[k]]).collect();
+        Ok((Tensor::from_vec(x, (idx.len(), p), dev)?, Tensor::from_vec(y, idx.len(), dev)?))
+    };
+    let (xt, yt) = block(&tr)?;
+    let val = if va.is_empty() { None } else { Some(block(&va)?) };
+    let mut widths = vec![p];
+    widths.extend_from_slice(&cfg.layers);
+    widths.push(1);
+    let mut rng = seed.stream("init").rng();
+    let (mlp, named) = Mlp::new(name, &widths, cfg.activation, false, &mut rng, dev)?;
+    let weights: Vec<Tensor> =
+        named.iter().filter(|(n, _)| n.ends_with(".weight")).map(|(_, v)| v.as_tensor().clone()).collect();
+    let vars = TarNetVars::from_named(named);
+    let mut opt = Adam::new(
+        vars.iter_sorted().into_iter().map(|(_, v)| v).collect(),
+        AdamConfig { lr: cfg.learning_rate, ..AdamConfig::default() },
+    )?;
+    let mut order: Vec<usize> = (0..tr.len()).collect();
+    let mut batch_rng = seed.stream("batches").rng();
+    let mut stopping = EarlyStopping::new(cfg.patience);
+    let what = if let Some(arm) = name.strip_prefix('m') { format!("arm {arm} loss") } else { format!("{name} loss") };
+    for epoch in 0..cfg.max_epochs {
+        fisher_yates(&mut order, &mut batch_rng);
+        for chunk in order.chunks(cfg.batch_size) {
+            let idx = index_tensor(chunk, dev)?;
+            let pred = mlp.forward(&xt.index_select(&idx, 0)?)?.squeeze(1)?;
+            let mut loss = objective.loss(&pred, &yt.index_select(&idx, 0)?)?;
+            if let Some(l2) = crate::loss::l2_penalty(&weights, cfg.l2)? {
+                loss = (loss + l2)?;
+            }
+            check_finite(f64::from(loss.to_scalar::<f32>()?), &what, epoch)?;
+            opt.backward_step(&loss)?;
+        }
+        let val_loss = match &val {
+            Some((xv, yv)) => Some(f64::from(objective.loss(&mlp.forward(xv)?.squeeze(1)?, yv)?.to_scalar::<f32>()?)),
+            None => None,
+        };
+        if stopping.observe(epoch, val_loss, &vars)? {
+            break;
+        }
+    }
+    stopping.restore_best(&vars)?;
+    Ok(mlp)
 }
 
 impl Fit for MlpTLearnerParams {
