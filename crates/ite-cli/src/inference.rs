@@ -291,16 +291,7 @@ pub const MIN_CLUSTERS: usize = 30;
 /// than 10 clusters.
 pub fn few_clusters_warning(t: &[u8], clusters: Option<&Clusters>) -> Option<String> {
     let c = clusters?;
-    let arm = |a: u8| {
-        c.codes
-            .iter()
-            .zip(t)
-            .filter(|(_, s)| **s == a)
-            .map(|(g, _)| *g)
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
-    };
-    let (g1, g0) = (arm(1), arm(0));
+    let (g1, g0) = ite_inference::clusters_per_arm(t, &c.codes);
     (c.count < MIN_CLUSTERS || g1 < 10 || g0 < 10).then(|| {
         format!(
             "few clusters: {} clusters of `{}` ({g1} with treated units, {g0} with controls); cluster-robust \

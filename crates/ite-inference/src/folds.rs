@@ -174,6 +174,27 @@ pub fn cluster_codes<S: AsRef<str>>(labels: &[S]) -> (Vec<usize>, usize) {
     (codes, seen.len())
 }
 
+/// The number of distinct clusters holding treated units and holding control units:
+/// `(treated, control)`, for cluster codes `codes` (one per unit) and treatment `t`. A cluster
+/// with both kinds of unit counts in both.
+///
+/// ```
+/// let t = [1u8, 1, 0, 0, 1];
+/// assert_eq!(ite_inference::clusters_per_arm(&t, &[0, 0, 1, 2, 2]), (2, 2));
+/// ```
+pub fn clusters_per_arm(t: &[u8], codes: &[usize]) -> (usize, usize) {
+    let count = |arm: u8| {
+        codes
+            .iter()
+            .zip(t)
+            .filter(|(_, a)| **a == arm)
+            .map(|(c, _)| *c)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    (count(1), count(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -326,16 +326,7 @@ impl OverlapReport {
                 right: t.len(),
             });
         }
-        let count = |arm: u8| {
-            codes
-                .iter()
-                .zip(t)
-                .filter(|(_, a)| **a == arm)
-                .map(|(c, _)| *c)
-                .collect::<std::collections::BTreeSet<_>>()
-                .len()
-        };
-        self.clusters = Some((count(1), count(0)));
+        self.clusters = Some(crate::folds::clusters_per_arm(t, codes));
         Ok(self)
     }
 
