@@ -16,6 +16,8 @@
 //! | `folds` | [`Folds`]: seeded cross-fitting folds, stratified by arm, clusters kept whole |
 //! | `bootstrap` | [`refit_bootstrap`]: refit bootstrap of the plug-in ATE, resampling within arms ([`RefitBootstrapParams`], [`BootstrapResult`]) |
 //! | `ensemble` | [`EnsembleLearner`]: seed ensembles that average μ̂0, μ̂1, and the between-seed spread of the ATE ([`EnsembleReport`]) |
+//! | `scores` | [`Score`]: the R-loss, doubly robust loss and PEHE_nn of a CATE model without ground truth ([`unit_losses`], [`nearest_other_arm`], [`mean_se`]) |
+//! | `selection` | [`SelectionParams`]: choose among candidate models by cross-validated scores ([`SelectionReport`]) |
 //! | `conformal` | [`conformal_ite_intervals`]: per-unit ITE intervals by the conformal meta-learner (Alaa et al. 2023) on doubly robust pseudo-outcomes |
 
 #![deny(unsafe_code)]
@@ -31,6 +33,8 @@ mod folds;
 mod learner;
 mod overlap;
 mod propensity;
+pub mod scores;
+mod selection;
 
 pub use aipw::{AipwParams, AipwReport, CrossFit, Effects, aipw_effects};
 pub use bootstrap::{BootstrapResult, NORMAL_METHOD, PERCENTILE_METHOD, RefitBootstrapParams, refit_bootstrap};
@@ -44,3 +48,5 @@ pub use folds::{Folds, cluster_codes, clusters_per_arm};
 pub use learner::{BoxError, FitLearner, OutcomeLearner};
 pub use overlap::{CovariateBalance, OverlapParams, OverlapReport, PropensityQuantiles, Trim, crump_alpha};
 pub use propensity::{FittedPropensity, PropensityLearner, PropensityParams, cross_fit_propensity};
+pub use scores::{Score, ScoreNuisances, mean_se, nearest_other_arm, unit_losses};
+pub use selection::{Candidate, CandidateResult, ScoreValue, SelectionParams, SelectionReport};

@@ -53,6 +53,10 @@ pub enum TransferError {
         error: Box<dyn std::error::Error + Send + Sync>,
     },
 
+    /// Choosing a strategy from the target data failed.
+    #[error(transparent)]
+    Inference(#[from] ite_inference::InferenceError),
+
     /// Two Fisher diagonals over different parameter sets.
     #[error("Fisher diagonals have {left} and {right} entries; they must come from the same network")]
     FisherShape {

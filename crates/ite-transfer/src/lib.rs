@@ -14,6 +14,10 @@
 //! one type implementing `TransferStrategy<FittedTarNet>`; to choose it by name
 //! (e.g. in a grid) register its entry in a [`Registry`] — see
 //! `examples/custom_strategy.rs`. Neither needs an edit here.
+//!
+//! Which strategy to use on a target without ground truth: [`select_strategy`] scores the
+//! candidates of a registry on held-out folds of the target (R-loss, doubly robust loss,
+//! PEHE_nn; `ite_inference::SelectionParams`).
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -30,6 +34,7 @@ pub mod pooled;
 pub mod registry;
 mod run;
 mod sampling;
+mod select;
 pub mod source_only;
 pub mod staged_alignment;
 pub mod target_only;
@@ -45,6 +50,7 @@ pub use learner::StrategyLearner;
 pub use pooled::Pooled;
 pub use registry::{Registry, STRATEGY_NAMES, strategy_by_name};
 pub use run::{TransferOutcome, transfer_with_cita};
+pub use select::select_strategy;
 pub use source_only::SourceOnly;
 pub use staged_alignment::StagedAlignment;
 pub use target_only::TargetOnly;
