@@ -132,7 +132,7 @@ fn a_failing_candidate_is_reported_and_left_out() -> Result<()> {
     assert!(failed.error.as_deref().is_some_and(|e| e.contains("always fails") && e.contains("fold 1 of 5")));
     assert_eq!(report.chosen_name(), "truth");
     let only_failing = [Candidate { name: "fails", learner: &failing }];
-    let err = SelectionParams::default().select(&sim.data, &only_failing, None, Seed::new(2)).err().expect("error");
+    let err = SelectionParams::default().select(&sim.data, &only_failing, None, Seed::new(2)).expect_err("error");
     assert!(err.to_string().contains("every candidate failed"), "{err}");
     assert!(SelectionParams::default().select(&sim.data, &[], None, Seed::new(2)).is_err());
     Ok(())
