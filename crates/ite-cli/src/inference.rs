@@ -24,7 +24,8 @@ pub const ASSUMPTIONS: &str = "The AIPW intervals are valid if treatment is unco
 #[derive(Debug, Clone, clap::Args)]
 pub struct InferenceArgs {
     /// Folds of cross-fitting for the AIPW estimates of ATE, ATT and ATC (≥ 2; each arm needs at
-    /// least this many units). The model is fitted once more per fold.
+    /// least this many units). The model is fitted once more per fold. With `--strategy auto` or
+    /// `--model auto`, also the folds each candidate is scored on.
     #[arg(long, value_name = "K", default_value_t = 5, value_parser = parse_folds)]
     pub folds: usize,
     /// Nominal coverage of every interval, a number in (0, 1).

@@ -27,6 +27,7 @@ mod device;
 mod inference;
 mod output;
 mod resampling;
+mod selection;
 mod threads;
 
 #[global_allocator]

@@ -1,7 +1,8 @@
 //! `ite fit`: fit a network (TARNet, CFR, the study's net) or a baseline on one CSV file and
 //! write the model, predictions and a summary with cross-fitted AIPW estimates of the ATE, ATT
 //! and ATC (the model refitted on K−1 folds and predicting the held-out fold), overlap
-//! diagnostics and warnings.
+//! diagnostics and warnings. `--model auto` first chooses the model from the data alone
+//! (`crate::selection`) and then does all of this with the chosen one.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use candle_core::Device;
 use clap::ValueEnum;
 use ite_core::{CausalData, CovariateTable, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed, Truth};
-use ite_inference::BoxError;
+use ite_inference::{BoxError, Candidate, OutcomeLearner, SelectionReport};
 use ite_nets::baselines::{OlsSLearner, OlsSLearnerParams, OlsTLearner, OlsTLearnerParams};
 use ite_nets::{FittedTarNet, MlpTLearner, MlpTLearnerParams, TarNetParams};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ use crate::device::DeviceArgs;
 use crate::inference::{self, Clusters, InferenceArgs};
 use crate::output::{self, Ui};
 use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
+use crate::selection::{self, SelectionArgs};
 
 /// The models `ite fit` can train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,6 +73,47 @@ impl ModelKind {
     }
 }
 
+/// What `--model` asks for: one model, or `auto` (chosen from the data).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelChoice {
+    /// Choose among `--candidates` by `--score`.
+    Auto,
+    /// This model.
+    Fixed(ModelKind),
+}
+
+fn parse_model(s: &str) -> Result<ModelChoice, String> {
+    if s == "auto" {
+        return Ok(ModelChoice::Auto);
+    }
+    ModelKind::from_str(s, false).map(ModelChoice::Fixed).map_err(|_| {
+        let names: Vec<&str> = ModelKind::value_variants().iter().map(|k| k.name()).collect();
+        format!("`{s}`: expected auto or one of {}", names.join(", "))
+    })
+}
+
+/// The help of `--model`: the names (`-h`), or a line per model (`--help`).
+fn model_help(long: bool) -> String {
+    let names: Vec<&str> = ModelKind::value_variants().iter().map(|k| k.name()).collect();
+    if !long {
+        return format!("Model to fit: {}, or auto", names.join(", "));
+    }
+    let lines: Vec<String> = ModelKind::value_variants()
+        .iter()
+        .filter_map(|k| k.to_possible_value())
+        .map(|v| format!("  {}: {}", v.get_name(), v.get_help().map(ToString::to_string).unwrap_or_default()))
+        .collect();
+    format!(
+        "Model to fit, one of:\n{}\n  auto: choose from the data: each of --candidates (default: all seven models \
+         above) is fitted on K−1 of the --folds folds and scored on the held-out one by --score; the best is refit on \
+         all units with the seed `--model NAME` would use; writes OUT/selection.csv. With auto, --epochs, \
+         --learning-rate and --batch-size apply to the candidates that train by epochs (the networks and \
+         t-learner-mlp), --alpha to the TARNet/CFR networks, each model keeps its defaults otherwise, and --config \
+         is refused (its keys belong to one model)",
+        lines.join("\n")
+    )
+}
+
 /// Arguments of `ite fit`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -78,8 +121,11 @@ pub struct Args {
     #[arg(long, value_name = "F.csv")]
     pub data: PathBuf,
     /// Model to fit.
-    #[arg(long, value_enum, default_value = "study")]
-    pub model: ModelKind,
+    #[arg(long, value_name = "MODEL|auto", default_value = "study", value_parser = parse_model,
+          help = model_help(false), long_help = model_help(true))]
+    pub model: ModelChoice,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     /// Rows to predict (CSV with the same covariates; treatment and outcome optional; mu0, mu1
     /// used for PEHE when present). Default: the training rows.
     #[arg(long, value_name = "P.csv")]
@@ -185,15 +231,16 @@ where
     Ok(p)
 }
 
-/// Builds the settings: preset of the model, then `--config`, then the flags; each stage checked.
-fn settings(args: &Args) -> Result<Settings> {
+/// Builds the settings of `kind`: preset of the model, then `--config`, then the flags; each
+/// stage checked. With `--model auto` (`auto`), a flag that does not apply to `kind` is ignored
+/// rather than refused.
+fn settings(args: &Args, kind: ModelKind, auto: bool) -> Result<Settings> {
     let table = match &args.config {
         Some(path) => Some((config::read_table(path)?, path.display().to_string())),
         None => None,
     };
-    let kind = args.model;
     let no_flag = |flag: &str, given: bool| -> Result<()> {
-        if given {
+        if given && !auto {
             bail!("{flag} does not apply to --model {}", kind.name());
         }
         Ok(())
@@ -239,6 +286,46 @@ fn settings(args: &Args) -> Result<Settings> {
     })
 }
 
+/// One model's fit as an outcome learner (the selection's candidates, and the fit itself).
+struct ModelLearner<'a> {
+    settings: &'a Settings,
+    device: &'a Device,
+}
+
+impl OutcomeLearner for ModelLearner<'_> {
+    fn fit_predict(&self, train: &CausalData, x: &Covariates, seed: Seed) -> Result<PotentialOutcomes, BoxError> {
+        Ok(fit(self.settings, train, seed, self.device)?.predict(x)?)
+    }
+}
+
+/// With `--model auto`: scores the candidate models on `data` (seed stream `selection`) and
+/// returns the chosen model's kind and the report.
+fn choose(
+    args: &Args,
+    data: &CausalData,
+    clusters: Option<&Clusters>,
+    device: &Device,
+    ui: &Ui,
+    seed: Seed,
+) -> Result<(ModelKind, SelectionReport)> {
+    let valid: Vec<&str> = ModelKind::value_variants().iter().map(|k| k.name()).collect();
+    let names = args.selection.names(&valid, "model")?;
+    let kinds: Vec<ModelKind> = names
+        .iter()
+        .map(|n| ModelKind::from_str(n, false).map_err(|_| anyhow!("--candidates: unknown model `{n}`")))
+        .collect::<Result<_>>()?;
+    let settings: Vec<Settings> = kinds.iter().map(|&k| settings(args, k, true)).collect::<Result<_>>()?;
+    let bases: Vec<ModelLearner<'_>> = settings.iter().map(|settings| ModelLearner { settings, device }).collect();
+    let learners: Vec<MaybeEnsemble<'_, _>> = bases.iter().map(|b| MaybeEnsemble::new(b, &args.resampling)).collect();
+    let candidates: Vec<Candidate<'_>> =
+        names.iter().zip(&learners).map(|(name, learner)| Candidate { name, learner }).collect();
+    let params = args.selection.params(&args.inference);
+    let phase = ui.phase(selection::phase_text(names.len(), "models", params.folds, args.resampling.ensemble));
+    let report = selection::select(&params, data, &candidates, &args.inference, clusters, seed)?;
+    phase.done();
+    Ok((kinds[report.chosen()], report))
+}
+
 fn settings_json(s: &Settings) -> Value {
     match s {
         Settings::Net(p) => json!(p),
@@ -276,32 +363,46 @@ fn read_inputs(args: &Args) -> Result<(CausalData, Option<Clusters>, Option<Cova
 /// The file `ite fit` leaves in OUT to say what it fitted (read by `ite predict`).
 pub const FIT_META: &str = "fit.json";
 
-/// Fits the model, cross-fits it for the AIPW estimates, and writes OUT/{predictions.csv,
-/// summary.json, fit.json[, model/]}.
+/// Fits the model (after choosing it, with `--model auto`), cross-fits it for the AIPW
+/// estimates, and writes OUT/{predictions.csv, summary.json, fit.json[, model/][, selection.csv]}.
 pub fn run(args: Args) -> Result<()> {
+    let auto = args.model == ModelChoice::Auto;
+    args.selection.check_unused(auto, "--model auto")?;
+    if auto && args.config.is_some() {
+        bail!(
+            "--config does not apply to --model auto (its keys belong to one model); choose first, then fit the chosen model with --config"
+        );
+    }
     let mut inputs = vec![("--data", args.data.as_path())];
     inputs.extend(args.predict.as_deref().map(|p| ("--predict", p)));
     inputs.extend(args.config.as_deref().map(|p| ("--config", p)));
     let out = output::OutDir { path: &args.out, flag: "--out", force: args.force, inputs: &inputs };
     out.check()?;
     let ui = Ui::new("fit", &args.report);
-    let settings = settings(&args)?;
+    if let ModelChoice::Fixed(kind) = args.model {
+        settings(&args, kind, false)?;
+    }
     let device = args.device.device()?;
     let (data, clusters, predict) = read_inputs(&args)?;
     let seed = Seed::new(args.seed);
+    let (kind, selected) = match args.model {
+        ModelChoice::Fixed(kind) => (kind, None),
+        ModelChoice::Auto => {
+            let (kind, report) = choose(&args, &data, clusters.as_ref(), &device, &ui, seed.stream("selection"))?;
+            (kind, Some(report))
+        }
+    };
+    let settings = settings(&args, kind, auto)?;
 
     let (x, truth, ids): (&Covariates, Option<&Truth>, Option<&[String]>) = match &predict {
         Some(tab) => (&tab.x, tab.truth.as_ref(), tab.ids.as_deref()),
         None => (data.x(), data.truth(), data.ids()),
     };
-    let base = |train: &CausalData, x: &Covariates, s: Seed| -> Result<PotentialOutcomes, BoxError> {
-        Ok(fit(&settings, train, s, &device)?.predict(x)?)
-    };
+    let base = ModelLearner { settings: &settings, device: &device };
     let learner = MaybeEnsemble::new(&base, &args.resampling);
     let members = args.resampling.ensemble;
     let times = if members > 1 { format!(" ×{members} seeds") } else { String::new() };
-    let phase =
-        ui.phase(format!("fitting {}{times} on {} units ({} covariates)", args.model.name(), data.n(), data.p()));
+    let phase = ui.phase(format!("fitting {}{times} on {} units ({} covariates)", kind.name(), data.n(), data.p()));
     let (model, pred, ensemble) = match learner.fit_report(&data, x, seed.stream("fit"))? {
         Some((pred, report)) => (None, pred, Some(report)),
         None => {
@@ -312,17 +413,15 @@ pub fn run(args: Args) -> Result<()> {
     };
     phase.done();
     let k = args.inference.folds;
-    let phase = ui.phase(format!(
-        "cross-fitting {k} folds for the AIPW estimates ({k} more fits of {}{times})",
-        args.model.name()
-    ));
+    let phase =
+        ui.phase(format!("cross-fitting {k} folds for the AIPW estimates ({k} more fits of {}{times})", kind.name()));
     let inf = inference::run(&data, &learner, &args.inference, clusters.as_ref(), seed.stream("aipw"));
     phase.done();
     let level = args.inference.level;
     let ctx = resampling::Context { data: &data, learner: &learner, x, level, seed: seed.stream("bootstrap"), ui: &ui };
     let extras = ctx.extras(&args.resampling, &pred, &inf, ensemble)?;
     let mut summary = json!({
-        "model": args.model.name(),
+        "model": kind.name(),
         "n_train": data.n(),
         "n_treated": data.n_treated(),
         "n_predicted": x.n_rows(),
@@ -332,10 +431,13 @@ pub fn run(args: Args) -> Result<()> {
     output::merge(&mut summary, inf.json(&data, &args.inference, clusters.as_ref()));
     output::merge(&mut summary, output::plugin_summary(&pred, truth, level, output::PLUGIN_NO_INTERVAL)?);
     resampling::json(&extras, &mut summary);
-    let warnings = resampling::all_warnings(&inf, &extras, &mut summary);
-    let persisted = args.model.persistable() && members == 1;
-    let meta = json!({
-        "model": args.model.name(),
+    let mut warnings = resampling::all_warnings(&inf, &extras, &mut summary);
+    if let Some(report) = &selected {
+        selection::record(report, "model", &mut summary, &mut warnings);
+    }
+    let persisted = kind.persistable() && members == 1;
+    let mut meta = json!({
+        "model": kind.name(),
         "persisted": persisted,
         "ensemble": members,
         "covariates": data.feature_names(),
@@ -343,39 +445,59 @@ pub fn run(args: Args) -> Result<()> {
         "outcome": args.columns.outcome,
         "settings": settings_json(&settings),
     });
+    if auto {
+        meta["model_requested"] = json!("auto");
+    }
 
     out.write("fit", |dir| {
         output::write_predictions(&dir.join("predictions.csv"), &pred, ids, extras.conformal.as_ref())?;
         output::write_json(&dir.join("summary.json"), &summary)?;
         output::write_json(&dir.join(FIT_META), &meta)?;
+        if let Some(report) = &selected {
+            selection::write_csv(&dir.join("selection.csv"), report)?;
+        }
         if let Some(Fitted::Net(m)) = &model {
             m.save(dir.join("model"))?;
         }
         Ok(())
     })?;
-    let saved = if persisted {
+    let human = human_lines(&args, kind, &summary, (&inf, &extras), selected.as_ref(), clusters.as_ref());
+    ui.warn(&warnings);
+    ui.report(&summary, &human)
+}
+
+/// The plain report: the selection table (with auto), what was fitted, the estimates and
+/// extras, the truth, whether the model was saved, and where the outputs went.
+fn human_lines(
+    args: &Args,
+    kind: ModelKind,
+    summary: &Value,
+    (inf, extras): (&inference::Inference, &resampling::Extras),
+    selected: Option<&SelectionReport>,
+    clusters: Option<&Clusters>,
+) -> Vec<String> {
+    let members = args.resampling.ensemble;
+    let times = if members > 1 { format!(" ×{members} seeds") } else { String::new() };
+    let (k, n) = (args.inference.folds, summary["n_train"].as_u64().unwrap_or(0));
+    let saved = if kind.persistable() && members == 1 {
         format!("model saved in {}", args.out.join("model").display())
     } else if members > 1 {
         format!("the {members} ensemble members are not saved (a saved model is one network); predictions only")
     } else {
-        format!("model {} is not saved (ite-nets cannot persist it); predictions only", args.model.name())
+        format!("model {} is not saved (ite-nets cannot persist it); predictions only", kind.name())
     };
-    let mut human = vec![if inf.aipw.is_ok() {
-        format!(
-            "fitted {}{times} on {} units, and {k} times more for the cross-fitted AIPW estimates",
-            args.model.name(),
-            data.n()
-        )
+    let mut human = selected.map(|r| selection::lines(r, "models")).unwrap_or_default();
+    human.push(if inf.aipw.is_ok() {
+        format!("fitted {}{times} on {n} units, and {k} times more for the cross-fitted AIPW estimates", kind.name())
     } else {
-        format!("fitted {}{times} on {} units", args.model.name(), data.n())
-    }];
-    human.extend(inf.lines(&args.inference, clusters.as_ref()));
-    human.push(output::plugin_line(&summary));
-    human.extend(resampling::lines(&extras, &summary));
-    human.extend(inference::truth_line(&summary));
+        format!("fitted {}{times} on {n} units", kind.name())
+    });
+    human.extend(inf.lines(&args.inference, clusters));
+    human.push(output::plugin_line(summary));
+    human.extend(resampling::lines(extras, summary));
+    human.extend(inference::truth_line(summary));
     human.extend([saved, format!("wrote {}", args.out.display())]);
-    ui.warn(&warnings);
-    ui.report(&summary, &human)
+    human
 }
 
 /// Loads the model under `dir` for `ite predict`: `dir` itself (holding `model.json`) or

@@ -1,14 +1,18 @@
 //! `ite transfer`: fit (or load) a source model, adapt it to a target sample with a transfer
 //! strategy, and write predictions, a summary with CITA and cross-fitted AIPW estimates of the
 //! target's ATE, ATT and ATC (the strategy re-run on each fold of the target with the same
-//! source model), and the models.
+//! source model), and the models. `--strategy auto` first chooses the strategy from the target
+//! alone (`crate::selection`) and then does all of this with the chosen one.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use ite_core::{CausalData, Covariates, CsvLayout, IteModel, Seed, TransferInput, Truth};
+use ite_inference::{Candidate, SelectionReport};
 use ite_nets::{FittedTarNet, TarNetParams};
-use ite_transfer::{CitaParams, Registry, StrategyConfig, StrategyLearner, task_affinity, transfer_with_cita};
+use ite_transfer::{
+    BoxedStrategy, CitaParams, Registry, StrategyConfig, StrategyLearner, task_affinity, transfer_with_cita,
+};
 use serde_json::json;
 
 use crate::args::{ColumnArgs, ReportArgs};
@@ -16,6 +20,7 @@ use crate::device::DeviceArgs;
 use crate::inference::{self, Clusters, InferenceArgs};
 use crate::output::{self, Ui};
 use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
+use crate::selection::{self, SelectionArgs};
 
 /// Arguments of `ite transfer`.
 #[derive(Debug, clap::Args)]
@@ -50,6 +55,8 @@ pub struct Args {
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
+    pub selection: SelectionArgs,
+    #[command(flatten)]
     pub inference: InferenceArgs,
     #[command(flatten)]
     pub resampling: ResamplingArgs,
@@ -66,19 +73,59 @@ pub struct Args {
 fn strategy_help(long: bool) -> String {
     let registry = Registry::builtin();
     if !long {
-        return format!("Transfer strategy: {}", registry.names().join(", "));
+        return format!("Transfer strategy: {}, or auto", registry.names().join(", "));
     }
     let lines: Vec<String> = registry.entries().iter().map(|e| format!("  {}: {}", e.name, e.description)).collect();
-    format!("Transfer strategy, one of:\n{}", lines.join("\n"))
+    format!(
+        "Transfer strategy, one of:\n{}\n  auto: choose from the target alone: each of --candidates (default: every \
+         strategy above) is run on K−1 of the --folds target folds and scored on the held-out one by --score; the \
+         best is refit on the whole target with the seed `--strategy NAME` would use; writes OUT/selection.csv",
+        lines.join("\n")
+    )
 }
 
-/// Runs the transfer, re-runs it on the target's folds for the AIPW estimates, and writes
-/// OUT/{predictions.csv, summary.json, model/, source_model/}.
-pub fn run(args: Args) -> Result<()> {
-    let strategy = match Registry::builtin().build(&args.strategy, &StrategyConfig::default()) {
-        Ok(s) => s,
+/// The strategy `name` of the built-in registry, or an error naming `--strategy`.
+fn build_strategy(name: &str) -> Result<BoxedStrategy> {
+    match Registry::builtin().build(name, &StrategyConfig::default()) {
+        Ok(s) => Ok(s),
         Err(e) => bail!("--strategy: {e}"),
-    };
+    }
+}
+
+/// With `--strategy auto`: scores the candidate strategies on the target (seed stream
+/// `selection`) and returns the report; the caller refits the chosen one.
+fn choose(
+    args: &Args,
+    names: &[String],
+    (source_model, source, target): (&FittedTarNet, &CausalData, &CausalData),
+    clusters: Option<&Clusters>,
+    ui: &Ui,
+    seed: Seed,
+) -> Result<SelectionReport> {
+    let strategies: Vec<BoxedStrategy> = names.iter().map(|n| build_strategy(n)).collect::<Result<_>>()?;
+    let bases: Vec<StrategyLearner<'_, _>> =
+        strategies.iter().map(|s| StrategyLearner { strategy: s.as_ref(), source_model, source }).collect();
+    let learners: Vec<MaybeEnsemble<'_, _>> = bases.iter().map(|b| MaybeEnsemble::new(b, &args.resampling)).collect();
+    let candidates: Vec<Candidate<'_>> =
+        names.iter().zip(&learners).map(|(name, learner)| Candidate { name, learner }).collect();
+    let params = args.selection.params(&args.inference);
+    let k = params.folds;
+    let phase = ui.phase(selection::phase_text(names.len(), "strategies", k, args.resampling.ensemble));
+    let report = selection::select(&params, target, &candidates, &args.inference, clusters, seed)?;
+    phase.done();
+    Ok(report)
+}
+
+/// Runs the transfer (after choosing the strategy, with `--strategy auto`), re-runs it on the
+/// target's folds for the AIPW estimates, and writes OUT/{predictions.csv, summary.json, model/,
+/// source_model/[, selection.csv]}.
+pub fn run(args: Args) -> Result<()> {
+    let auto = args.strategy == "auto";
+    args.selection.check_unused(auto, "--strategy auto")?;
+    let names = if auto { args.selection.names(&Registry::builtin().names(), "strategy")? } else { Vec::new() };
+    if !auto {
+        build_strategy(&args.strategy)?;
+    }
     let mut inputs = vec![("--source", args.source.as_path()), ("--target", args.target.as_path())];
     inputs.extend(args.source_model.as_deref().map(|p| ("--source-model", p)));
     inputs.extend(args.predict.as_deref().map(|p| ("--predict", p)));
@@ -86,27 +133,27 @@ pub fn run(args: Args) -> Result<()> {
     out.check()?;
     let ui = Ui::new("transfer", &args.report);
     let layout = args.inference.layout(args.columns.layout());
-    let source = ite_core::read_csv(&args.source, &layout)?;
-    let target = ite_core::read_csv(&args.target, &layout)?;
-    source.require_both_arms(&format!("{} (source)", args.source.display()))?;
-    target.require_both_arms(&format!("{} (target)", args.target.display()))?;
-    source.x().check_same_columns(
-        &format!("source {}", args.source.display()),
-        target.x(),
-        &format!("target {}", args.target.display()),
-    )?;
+    let (source, target) = read_samples(&args, &layout)?;
     let clusters = Clusters::read(args.inference.cluster.as_deref(), &args.target, &layout)?;
     let seed = Seed::new(args.seed);
     // Strategies train on the source model's device.
     let device = args.device.device()?;
     let (source_model, trained_source) = source_model(&args, &source, &device, &ui, seed)?;
+    let selected = if auto {
+        let data = (&source_model, &source, &target);
+        Some(choose(&args, &names, data, clusters.as_ref(), &ui, seed.stream("selection"))?)
+    } else {
+        None
+    };
+    let name = selected.as_ref().map_or(args.strategy.as_str(), SelectionReport::chosen_name).to_string();
+    let strategy = build_strategy(&name)?;
 
     let (x, truth, ids) = predicted_rows(&args, &layout, &source, &target)?;
     let base = StrategyLearner { strategy: strategy.as_ref(), source_model: &source_model, source: &source };
     let learner = MaybeEnsemble::new(&base, &args.resampling);
     let members = args.resampling.ensemble;
     let times = if members > 1 { format!(" ×{members} seeds") } else { String::new() };
-    let phase = ui.phase(format!("adapting to {} target units with `{}`{times}", target.n(), args.strategy));
+    let phase = ui.phase(format!("adapting to {} target units with `{name}`{times}", target.n()));
     let input = TransferInput::new(&source_model, &source, &target)?;
     let (model, pred, ensemble, cita) = match learner.fit_report(&target, &x, seed.stream("transfer"))? {
         Some((pred, report)) => {
@@ -123,8 +170,7 @@ pub fn run(args: Args) -> Result<()> {
     phase.done();
     let k = args.inference.folds;
     let phase = ui.phase(format!(
-        "cross-fitting {k} folds of the target for the AIPW estimates ({k} more runs of `{}`{times})",
-        args.strategy
+        "cross-fitting {k} folds of the target for the AIPW estimates ({k} more runs of `{name}`{times})"
     ));
     let inf = inference::run(&target, &learner, &args.inference, clusters.as_ref(), seed.stream("aipw"));
     phase.done();
@@ -133,7 +179,7 @@ pub fn run(args: Args) -> Result<()> {
         resampling::Context { data: &target, learner: &learner, x: &x, level, seed: seed.stream("bootstrap"), ui: &ui };
     let extras = ctx.extras(&args.resampling, &pred, &inf, ensemble)?;
     let mut summary = json!({
-        "strategy": args.strategy,
+        "strategy": name,
         "cita": cita,
         "n_source": source.n(),
         "n_target": target.n(),
@@ -144,12 +190,18 @@ pub fn run(args: Args) -> Result<()> {
     let plugin = output::plugin_summary(&pred, truth.as_ref(), level, output::PLUGIN_NO_INTERVAL)?;
     output::merge(&mut summary, plugin);
     resampling::json(&extras, &mut summary);
-    let warnings = resampling::all_warnings(&inf, &extras, &mut summary);
+    let mut warnings = resampling::all_warnings(&inf, &extras, &mut summary);
+    if let Some(report) = &selected {
+        selection::record(report, "strategy", &mut summary, &mut warnings);
+    }
 
     // Everything computed: only now does OUT appear.
     out.write("transfer", |dir| {
         output::write_predictions(&dir.join("predictions.csv"), &pred, ids.as_deref(), extras.conformal.as_ref())?;
         output::write_json(&dir.join("summary.json"), &summary)?;
+        if let Some(report) = &selected {
+            selection::write_csv(&dir.join("selection.csv"), report)?;
+        }
         if let Some(m) = &model {
             m.save(dir.join("model"))?;
         }
@@ -158,17 +210,48 @@ pub fn run(args: Args) -> Result<()> {
         }
         Ok(())
     })?;
-    let mut human = vec![format!("strategy `{}`, CITA {:.4} (0 = source and target alike)", args.strategy, cita)];
-    human.extend(inf.lines(&args.inference, clusters.as_ref()));
-    human.push(output::plugin_line(&summary));
-    human.extend(resampling::lines(&extras, &summary));
-    human.extend(inference::truth_line(&summary));
+    let human = human_lines(&args, &summary, (&inf, &extras), selected.as_ref(), clusters.as_ref());
+    ui.warn(&warnings);
+    ui.report(&summary, &human)
+}
+
+/// The plain report: the selection table (with auto), the strategy and CITA, the estimates and
+/// extras, the truth, and where the outputs went.
+fn human_lines(
+    args: &Args,
+    summary: &serde_json::Value,
+    (inf, extras): (&inference::Inference, &resampling::Extras),
+    selected: Option<&SelectionReport>,
+    clusters: Option<&Clusters>,
+) -> Vec<String> {
+    let mut human = selected.map(|r| selection::lines(r, "strategies")).unwrap_or_default();
+    let name = summary["strategy"].as_str().unwrap_or("?");
+    let cita = summary["cita"].as_f64().unwrap_or(f64::NAN);
+    human.push(format!("strategy `{name}`, CITA {cita:.4} (0 = source and target alike)"));
+    human.extend(inf.lines(&args.inference, clusters));
+    human.push(output::plugin_line(summary));
+    human.extend(resampling::lines(extras, summary));
+    human.extend(inference::truth_line(summary));
+    let members = args.resampling.ensemble;
     if members > 1 {
         human.push(format!("the {members} adapted ensemble members are not saved; predictions only"));
     }
     human.push(format!("wrote {}", args.out.display()));
-    ui.warn(&warnings);
-    ui.report(&summary, &human)
+    human
+}
+
+/// Reads `--source` and `--target` (both arms in each, the same covariates).
+fn read_samples(args: &Args, layout: &CsvLayout) -> Result<(CausalData, CausalData)> {
+    let source = ite_core::read_csv(&args.source, layout)?;
+    let target = ite_core::read_csv(&args.target, layout)?;
+    source.require_both_arms(&format!("{} (source)", args.source.display()))?;
+    target.require_both_arms(&format!("{} (target)", args.target.display()))?;
+    source.x().check_same_columns(
+        &format!("source {}", args.source.display()),
+        target.x(),
+        &format!("target {}", args.target.display()),
+    )?;
+    Ok((source, target))
 }
 
 /// The rows to predict: `--predict` (matched to the source's covariates by name) or the target,
