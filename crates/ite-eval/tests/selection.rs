@@ -101,7 +101,11 @@ fn auto_rows_repeat_the_chosen_fit_and_do_not_depend_on_jobs_or_resuming() {
     let kept: Vec<ResultRow> = one
         .rows
         .iter()
-        .filter(|r| !SELECTION_METHODS.contains(&r.method.as_str()) && !(r.method == "fine-tune" && r.replication == 1))
+        .filter(|r| {
+            let lost =
+                SELECTION_METHODS.contains(&r.method.as_str()) || (r.method == "fine-tune" && r.replication == 1);
+            !lost
+        })
         .cloned()
         .collect();
     ite_eval::grid::write_sorted_results(&c.join(RESULTS_FILE), &kept).unwrap();
