@@ -2,7 +2,8 @@
 //! Simulation 2 grid (few units, two epochs): an auto row repeats, bit for bit, the row of the
 //! fixed method it chose in the same cell and replication; the oracle row is the fixed method of
 //! the lowest ε_PEHE; the rows do not depend on the number of worker threads and a run resumed
-//! after losing its selection rows writes them again identically; a user-registered strategy
+//! after losing its selection rows writes them again identically (intervals included); a target
+//! too small for the folds falls back to the first fixed method; a user-registered strategy
 //! is a candidate and can be chosen; selection.csv and cita.csv are written; bad grids are
 //! refused.
 
@@ -58,17 +59,11 @@ fn by_cell(rows: &[ResultRow]) -> BTreeMap<TaskKey, BTreeMap<String, ResultRow>>
     m
 }
 
-#[test]
-fn auto_rows_repeat_the_chosen_fit_and_do_not_depend_on_jobs_or_resuming() {
-    let dir = tempfile::tempdir().unwrap();
-    let fixed = ["target-only", "fine-tune", "source-only"];
-    let spec = tiny(&fixed);
-    let one = run_grid(&spec, &opts(1), &dir.path().join("one"), &quiet).unwrap();
-    let two = run_grid(&spec, &opts(2), &dir.path().join("two"), &quiet).unwrap();
-    assert_eq!(one.rows.len(), spec.task_keys().unwrap().len());
-    assert_eq!(values(&one.rows), values(&two.rows), "--jobs changed the rows");
-    for (cell, rows) in by_cell(&one.rows) {
-        assert_eq!(rows.len(), 7, "{cell:?}");
+/// Every selection row repeats, bit for bit, the row of the fixed method it names; the oracle
+/// names the first fixed method of the lowest ε_PEHE; fixed rows name nothing.
+fn check_selection_rows(all: &[ResultRow], fixed: &[&str]) {
+    for (cell, rows) in by_cell(all) {
+        assert_eq!(rows.len(), fixed.len() + 4, "{cell:?}");
         for m in SELECTION_METHODS {
             let r = &rows[m];
             let chosen = r.chosen.clone().unwrap();
@@ -80,7 +75,9 @@ fn auto_rows_repeat_the_chosen_fit_and_do_not_depend_on_jobs_or_resuming() {
                 ..rows[&chosen].clone()
             };
             assert_eq!(r, &want, "{m} is not the row of {chosen}");
-            assert_eq!(r.selection_seconds.is_some(), m != ORACLE, "{r:?}");
+            if m == ORACLE {
+                assert_eq!(r.selection_seconds, None, "{r:?}");
+            }
         }
         let min = fixed.iter().map(|f| rows[*f].pehe).fold(f64::INFINITY, f64::min);
         assert_eq!(rows[ORACLE].pehe, min);
@@ -88,6 +85,23 @@ fn auto_rows_repeat_the_chosen_fit_and_do_not_depend_on_jobs_or_resuming() {
         assert_eq!(rows[ORACLE].chosen.as_deref(), Some(*first_min));
         assert!(fixed.iter().all(|f| rows[*f].chosen.is_none() && rows[*f].selection_seconds.is_none()));
     }
+}
+
+#[test]
+fn auto_rows_repeat_the_chosen_fit_and_do_not_depend_on_jobs_or_resuming() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixed = ["target-only", "fine-tune", "source-only"];
+    let spec = tiny(&fixed);
+    let one = run_grid(&spec, &opts(1), &dir.path().join("one"), &quiet).unwrap();
+    let two = run_grid(&spec, &opts(2), &dir.path().join("two"), &quiet).unwrap();
+    assert_eq!(one.rows.len(), spec.task_keys().unwrap().len());
+    assert_eq!(values(&one.rows), values(&two.rows), "--jobs changed the rows");
+    check_selection_rows(&one.rows, &fixed);
+    let autos = one.rows.iter().filter(|r| r.method.starts_with("auto-"));
+    assert!(autos.clone().all(|r| r.selection_seconds.is_some_and(|s| s >= 0.0)));
+    // Not every selection picks the same strategy: the rows are choices, not a constant.
+    let picked: std::collections::HashSet<&str> = autos.filter_map(|r| r.chosen.as_deref()).collect();
+    assert!(picked.len() > 1, "{picked:?}");
     for f in [SELECTION_FILE, CITA_FILE] {
         let text = std::fs::read_to_string(dir.path().join("one").join(f)).unwrap();
         assert!(text.lines().count() > 1 && !text.to_lowercase().contains("nan"), "{f}: {text}");
@@ -114,6 +128,45 @@ fn auto_rows_repeat_the_chosen_fit_and_do_not_depend_on_jobs_or_resuming() {
     assert_eq!(resumed.ran, one.rows.len() - kept.len());
     assert_eq!(values(&resumed.rows), values(&one.rows));
     assert_eq!(values(&read_results(&c.join(RESULTS_FILE)).unwrap()), values(&one.rows));
+}
+
+/// With intervals, a selection row repeats the chosen row's interval too, also when the chosen
+/// row was finished by an earlier run (its interval is computed again, to the same values).
+#[test]
+fn selection_rows_carry_the_chosen_interval_after_a_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixed = ["target-only", "fine-tune"];
+    let spec = GridSpec {
+        replications: 1,
+        intervals: Some(ite_eval::grid::Intervals { folds: 2, level: 0.9 }),
+        ..tiny(&fixed)
+    };
+    let full = run_grid(&spec, &opts(2), &dir.path().join("full"), &quiet).unwrap();
+    check_selection_rows(&full.rows, &fixed);
+    assert!(full.rows.iter().all(|r| r.ate_aipw.is_some() && r.ate_covers.is_some()), "{:?}", full.rows);
+    let c = dir.path().join("c");
+    std::fs::create_dir(&c).unwrap();
+    std::fs::copy(dir.path().join("full/run.json"), c.join("run.json")).unwrap();
+    let kept: Vec<ResultRow> =
+        full.rows.iter().filter(|r| !SELECTION_METHODS.contains(&r.method.as_str())).cloned().collect();
+    ite_eval::grid::write_sorted_results(&c.join(RESULTS_FILE), &kept).unwrap();
+    let resumed = run_grid(&spec, &opts(1), &c, &quiet).unwrap();
+    assert_eq!(resumed.ran, full.rows.len() - kept.len());
+    assert_eq!(values(&resumed.rows), values(&full.rows));
+}
+
+/// A target too small for the selection's folds: the auto rows take the first fixed method and
+/// have no selection time; the oracle is unaffected.
+#[test]
+fn a_selection_that_cannot_run_falls_back_to_the_first_fixed_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixed = ["fine-tune", "target-only"];
+    let spec = GridSpec { target_ns: vec![12], selection_folds: 20, replications: 1, ..tiny(&fixed) };
+    let report = run_grid(&spec, &opts(2), &dir.path().join("x"), &quiet).unwrap();
+    check_selection_rows(&report.rows, &fixed);
+    for r in report.rows.iter().filter(|r| r.method.starts_with("auto-")) {
+        assert_eq!((r.chosen.as_deref(), r.selection_seconds), (Some("fine-tune"), None), "{r:?}");
+    }
 }
 
 /// Target-only under another name: the same fit as `target-only` for the same seed.

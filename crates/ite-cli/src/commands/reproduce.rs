@@ -40,12 +40,13 @@ pub struct Args {
     /// Worker threads, each fitting one network at a time [default: available cores].
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Methods (strategy names, comma-separated, or `all`) [default: sim1 target-only,
+    /// Methods (strategy names, comma-separated; `all`: every strategy) [default: sim1 target-only,
     /// staged-alignment (+ fine-tune, freeze-representation with --quick); sim2
     /// staged-alignment, target-only, source-only]. `auto` adds the selection methods
     /// auto-r-loss, auto-dr, auto-pehe-nn (the strategy chosen among the listed ones from the
     /// target data by that score, refit on the whole target) and oracle (the listed strategy of
-    /// the lowest true ε_PEHE per replication); each may also be named alone. With them the run
+    /// the lowest true ε_PEHE per replication); each may also be named alone (`all,auto`: every
+    /// strategy and the four). With them the run
     /// also writes OUT/selection.csv and OUT/cita.csv (docs/selection.md).
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub methods: Option<Vec<String>>,
@@ -137,16 +138,15 @@ impl Args {
     }
 }
 
-/// The methods of `--methods`: `all` alone is every registered strategy; `auto` stands for the
-/// four selection methods.
+/// The methods of `--methods`: `all` stands for every registered strategy, `auto` for the four
+/// selection methods.
 fn methods(ms: &[String]) -> Result<Vec<String>> {
     let registry = Registry::builtin();
-    if ms.len() == 1 && ms[0].trim() == "all" {
-        return Ok(registry.names().into_iter().map(String::from).collect());
-    }
     let mut out: Vec<String> = Vec::new();
     for m in ms.iter().map(|s| s.trim()) {
-        if m == "auto" {
+        if m == "all" {
+            out.extend(registry.names().into_iter().map(String::from));
+        } else if m == "auto" {
             out.extend(SELECTION_METHODS.iter().map(|s| s.to_string()));
         } else if registry.contains(m) || SELECTION_METHODS.contains(&m) {
             out.push(m.to_string());

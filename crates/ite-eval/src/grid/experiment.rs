@@ -499,6 +499,7 @@ impl Cell {
 /// | test sample / hold-out split | as the target, with `"test"` for `"target"` |
 /// | methods and CITA | `root.stream(exp).stream("fit").index(source_n)` then as the target's path |
 /// | AIPW interval (folds, fold fits) | the methods' seed, `.stream("aipw")` (the same folds for every method of a cell) |
+/// | selection methods (folds, fold fits, propensity; one selection per cell and replication) | the methods' seed, `.stream("selection")` |
 ///
 /// The target and test samples do not depend on the source size, so every source size meets the
 /// same targets (common random numbers across the source-size axis).
