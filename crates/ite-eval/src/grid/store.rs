@@ -101,7 +101,7 @@ impl RunManifest {
 }
 
 /// Whether two rows of the same task agree in every value, the wall-clock fields
-/// (`fit_seconds`, `aipw_seconds`) aside.
+/// (`fit_seconds`, `aipw_seconds`, `selection_seconds`) aside.
 pub fn same_measurements(a: &ResultRow, b: &ResultRow) -> bool {
     a.without_timings() == b.without_timings()
 }
