@@ -1,6 +1,7 @@
 //! Running a grid: task groups in parallel on a dedicated rayon pool, one source model per group
 //! reused by every cell and method, each finished task appended to `results.csv` at once, and
-//! finished tasks skipped when a run is restarted.
+//! finished tasks skipped when a run is restarted; a grid's selection methods choose among the
+//! fixed methods of each cell.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -550,6 +551,14 @@ fn prepare(
 /// Source samples and models are made once per (source n, replication) and shared by every
 /// cell and method of that group; within a cell, CITA is computed once and recorded on every row
 /// of a method that uses the source. Each task's numbers depend only on the seed and the task.
+///
+/// A cell with a selection method still to do ([`GridSpec`]'s `auto-*`, `oracle`) fits every
+/// fixed method (a finished one again, to the same values: the same seed gives the same fit),
+/// runs one selection among them on its training target for the three `auto-*` rows
+/// (`ite_transfer::select_strategy`, [`GridSpec::selection_folds`] folds), and writes each
+/// selection row as a copy of the chosen method's row with `chosen` and, for `auto-*`,
+/// `selection_seconds` filled. A target too small for the folds (an arm under
+/// `selection_folds` units) gets the first fixed method, with `selection_seconds` empty.
 pub fn run_grid(
     spec: &GridSpec,
     opts: &RunOptions,
