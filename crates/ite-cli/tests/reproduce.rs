@@ -3,7 +3,8 @@
 //! for row (what docs/cluster.md does on Slurm); a run killed midway and restarted ends with
 //! each task exactly once; `--jobs 1` and `--jobs 2` give the same rows; a directory of other
 //! parameters is refused; the Slurm array variables choose the shard; `--intervals` fills the
-//! AIPW columns and the summary's coverage, resumes, and never mixes with a run without it.
+//! AIPW columns and the summary's coverage, resumes, and never mixes with a run without it;
+//! `--methods ...,auto` adds the selection methods' rows, selection.csv and cita.csv.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -277,5 +278,60 @@ fn key_of(s: &ite_eval::grid::SummaryRow) -> ite_eval::TaskKey {
         level_bits: s.level.to_bits(),
         method: s.method.clone(),
         replication: 0,
+    }
+}
+
+#[test]
+fn auto_adds_the_selection_methods_and_their_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("auto");
+    let o = out.to_str().unwrap();
+    let tiny_sim2 = [
+        "--quick",
+        "--source-n",
+        "200",
+        "--target-n",
+        "40",
+        "--max-epochs",
+        "2",
+        "--test",
+        "100",
+        "--reps",
+        "2",
+        "--seed",
+        "3",
+    ];
+    let args = [&["reproduce", "sim2", "--quiet", "--jobs", "2", "--out", o][..], &tiny_sim2].concat();
+    ok(&[&args[..], &["--methods", "target-only,source-only,auto", "--selection-folds", "3"]].concat());
+    let rows = values(&out);
+    // 3 shifts × 3 levels × 2 replications, 2 fixed methods + 4 selection methods.
+    assert_each_task_once(&rows, 18 * 6);
+    for m in ite_eval::grid::SELECTION_METHODS {
+        let mine: Vec<&ResultRow> = rows.iter().filter(|r| r.method == m).collect();
+        assert_eq!(mine.len(), 18, "{m}");
+        assert!(mine.iter().all(|r| matches!(r.chosen.as_deref(), Some("target-only" | "source-only"))), "{m}");
+    }
+    for f in ["selection.csv", "cita.csv", "summary.csv", "figures/sim2_pehe_by_level_s200_t40.png"] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let selection = std::fs::read_to_string(out.join("selection.csv")).unwrap();
+    assert!(selection.lines().next().unwrap().contains("ratio_to_oracle"), "{selection}");
+    assert!(selection.lines().any(|l| l.contains(",auto-dr,auto,")), "{selection}");
+    // `ite merge` writes them too.
+    let merged = d.join("merged");
+    ok(&["merge", o, "--out", merged.to_str().unwrap(), "--quiet", "--no-figures"]);
+    for f in ["selection.csv", "cita.csv"] {
+        assert_eq!(std::fs::read(out.join(f)).unwrap(), std::fs::read(merged.join(f)).unwrap(), "{f}");
+    }
+    // Other selection folds do not resume into the run; too few fixed methods or folds are refused.
+    for (extra, want) in [
+        (&["--methods", "target-only,source-only,auto", "--selection-folds", "4"][..], "selection_folds"),
+        (&["--methods", "target-only,auto"][..], "at least two"),
+        (&["--methods", "target-only,source-only,auto", "--selection-folds", "1"][..], "selection_folds"),
+    ] {
+        let res = ite(&[&args[..], extra].concat()).output().unwrap();
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert!(!res.status.success() && err.contains(want) && !err.contains("panicked"), "{extra:?}: {err}");
     }
 }

@@ -19,19 +19,28 @@
 //! refused), `results.csv` (one row per finished task, appended as tasks finish, sorted by task
 //! key once the run completes) and `summary.csv` (per cell and method). With
 //! [`GridSpec::intervals`] each task also estimates its target's ATE by cross-fitted AIPW, and
-//! `summary.csv` gains the intervals' coverage and mean width (docs/inference.md).
+//! `summary.csv` gains the intervals' coverage and mean width (docs/inference.md). A grid with
+//! selection methods ([`SELECTION_METHODS`]: `auto-r-loss`, `auto-dr`, `auto-pehe-nn`, `oracle`)
+//! also gets `selection.csv` and `cita.csv` ([`write_selection_outputs`]).
 
 mod experiment;
 mod lock;
 mod runner;
+mod selection;
 mod shard;
 mod store;
 
-pub use experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, Intervals, TestSet};
+pub use experiment::{
+    AUTO_DR, AUTO_PEHE_NN, AUTO_R_LOSS, Cell, Experiment, GridSeeds, GridSpec, Group, Intervals, ORACLE,
+    SELECTION_METHODS, SelectionMethod, TestSet,
+};
 pub use lock::{GridLock, LOCK_FILE};
 pub use runner::{
     GridRun, Plan, Progress, RunOptions, RunReport, cell_data, plan_grid, plan_grid_with, run_grid, run_grid_with,
     shard_task_keys, source_params,
+};
+pub use selection::{
+    CITA_FILE, CitaRow, SELECTION_FILE, SelectionRow, cita_table, selection_table, write_selection_outputs,
 };
 pub use shard::Shard;
 pub use store::{

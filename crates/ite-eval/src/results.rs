@@ -3,12 +3,14 @@
 //!
 //! Columns, in order: `experiment,source_n,target_n,assignment,shift,level,method,replication,
 //! pehe,ate_bias,ate_true,ite_mean,ite_median,ite_sd,cita,fit_seconds,ate_sample,ate_aipw,ate_se,
-//! ate_lower,ate_upper,ate_covers,aipw_seconds`. `pehe` is ε_PEHE, the *mean square* ITE error.
+//! ate_lower,ate_upper,ate_covers,aipw_seconds,chosen,selection_seconds`. `pehe` is ε_PEHE, the *mean square* ITE error.
 //! Simulation 1 rows have `shift = none`, `level = 0`. `cita` is empty where it does not apply
 //! (methods that use no source model). The `ate_*` columns after `fit_seconds` hold the
 //! cross-fitted AIPW interval of the target's ATE of a grid run with intervals
 //! ([`crate::grid::Intervals`]); they are empty otherwise, so every run has one schema.
-//! Files written before these columns existed read with them empty.
+//! `chosen` and `selection_seconds` are filled on the rows of a grid's selection methods
+//! (`auto-*`, `oracle`, [`crate::grid::SELECTION_METHODS`]) only. Files written before these
+//! columns existed read with them empty.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -77,6 +79,17 @@ pub struct ResultRow {
     /// Wall-clock seconds of the cross-fitting (K fits of the method and the propensity model).
     #[serde(default)]
     pub aipw_seconds: Option<f64>,
+    /// On a selection method's row (`auto-*`, `oracle`): the fixed method it chose, whose
+    /// measurements (and `fit_seconds`, intervals, CITA) the row repeats. Empty on fixed
+    /// methods' rows.
+    #[serde(default)]
+    pub chosen: Option<String>,
+    /// On an `auto-*` row: wall-clock seconds of the selection (every fixed method fitted on K−1
+    /// folds K times, and the scores; one selection serves the three `auto-*` rows of a cell and
+    /// replication). Empty elsewhere, and on an `auto-*` row whose selection could not run
+    /// (then `chosen` is the first fixed method).
+    #[serde(default)]
+    pub selection_seconds: Option<f64>,
 }
 
 impl ResultRow {
@@ -107,13 +120,20 @@ impl ResultRow {
             ate_upper: None,
             ate_covers: None,
             aipw_seconds: None,
+            chosen: None,
+            selection_seconds: None,
         }
     }
 
-    /// The row with its wall-clock fields (`fit_seconds`, `aipw_seconds`) zeroed: what must
-    /// agree between runs of the same task.
+    /// The row with its wall-clock fields (`fit_seconds`, `aipw_seconds`,
+    /// `selection_seconds`) zeroed: what must agree between runs of the same task.
     pub fn without_timings(&self) -> ResultRow {
-        ResultRow { fit_seconds: 0.0, aipw_seconds: self.aipw_seconds.map(|_| 0.0), ..self.clone() }
+        ResultRow {
+            fit_seconds: 0.0,
+            aipw_seconds: self.aipw_seconds.map(|_| 0.0),
+            selection_seconds: self.selection_seconds.map(|_| 0.0),
+            ..self.clone()
+        }
     }
 
     /// The key that identifies the task this row finished (everything but the measurements).
@@ -201,7 +221,7 @@ pub fn write_results_to(writer: &mut dyn Write, rows: &[ResultRow]) -> std::io::
 }
 
 /// Column names of `results.csv`.
-pub const HEADER: [&str; 23] = [
+pub const HEADER: [&str; 25] = [
     "experiment",
     "source_n",
     "target_n",
@@ -225,6 +245,8 @@ pub const HEADER: [&str; 23] = [
     "ate_upper",
     "ate_covers",
     "aipw_seconds",
+    "chosen",
+    "selection_seconds",
 ];
 
 /// Formats one row as a CSV line (with its newline), for appending to an existing file.
@@ -300,8 +322,8 @@ mod tests {
         let mut buf = Vec::new();
         write_results_to(&mut buf, &[with.clone(), row("target-only", 0, None)]).unwrap();
         let text = String::from_utf8(buf.clone()).unwrap();
-        assert!(text.lines().nth(1).unwrap().ends_with(",1.02,0.9,0.2,0.508,1.292,1,3.0"), "{text}");
-        assert!(text.lines().nth(2).unwrap().ends_with(",1.5,,,,,,,"), "{text}");
+        assert!(text.lines().nth(1).unwrap().ends_with(",1.02,0.9,0.2,0.508,1.292,1,3.0,,"), "{text}");
+        assert!(text.lines().nth(2).unwrap().ends_with(",1.5,,,,,,,,,"), "{text}");
         assert_eq!(read_results_from(buf.as_slice(), "r.csv").unwrap()[0], with);
         // A file of the 16 columns before intervals existed.
         let old = "experiment,source_n,target_n,assignment,shift,level,method,replication,pehe,ate_bias,ate_true,\
@@ -309,5 +331,26 @@ mod tests {
                    0.123456789,-0.5,1.0,0.5,0.49,0.1,,1.5\n";
         assert_eq!(read_results_from(old.as_bytes(), "r.csv").unwrap(), vec![row("target-only", 0, None)]);
         assert_eq!(with.without_timings().aipw_seconds, Some(0.0));
+        // A file of the 23 columns before the selection columns existed.
+        let header23 = HEADER[..23].join(",");
+        let old = format!(
+            "{header23}\nsim1,5000,100,biased,none,0.0,target-only,0,0.123456789,-0.5,1.0,0.5,0.49,0.1,,1.5,,,,,,,\n"
+        );
+        assert_eq!(read_results_from(old.as_bytes(), "r.csv").unwrap(), vec![row("target-only", 0, None)]);
+    }
+
+    #[test]
+    fn selection_columns_round_trip() {
+        let auto = ResultRow {
+            chosen: Some("fine-tune".into()),
+            selection_seconds: Some(2.5),
+            ..row("auto-r-loss", 0, Some(0.3))
+        };
+        let mut buf = Vec::new();
+        write_results_to(&mut buf, std::slice::from_ref(&auto)).unwrap();
+        let text = String::from_utf8(buf.clone()).unwrap();
+        assert!(text.lines().nth(1).unwrap().ends_with(",fine-tune,2.5"), "{text}");
+        assert_eq!(read_results_from(buf.as_slice(), "r.csv").unwrap(), vec![auto.clone()]);
+        assert_eq!(auto.without_timings().selection_seconds, Some(0.0));
     }
 }

@@ -85,6 +85,8 @@ fn summaries_do_not_depend_on_row_order() {
             ate_upper: Some(1.0 / 3.0 + 0.2 / 7.0 * rep as f64),
             ate_covers: Some(u8::from(rep % 3 != 0)),
             aipw_seconds: Some(0.0),
+            chosen: None,
+            selection_seconds: None,
         })
         .collect();
     let mut reversed = rows.clone();

@@ -1,6 +1,7 @@
 //! `ite reproduce sim1|sim2`: run the study's simulation grid (or its quick version) in
 //! parallel, resumably, optionally as one shard of a cluster array job, and write
-//! OUT/results.csv, OUT/summary.csv and OUT/figures/.
+//! OUT/results.csv, OUT/summary.csv and OUT/figures/ (with the selection methods of `--methods
+//! ...,auto`, also OUT/selection.csv and OUT/cita.csv).
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -10,7 +11,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ite_core::Seed;
-use ite_eval::grid::{Experiment, GridRun, GridSpec, Intervals, RunOptions, Shard, SummaryRow, TestSet};
+use ite_eval::grid::{
+    Experiment, GridRun, GridSpec, Intervals, RunOptions, SELECTION_METHODS, Shard, SummaryRow, TestSet,
+};
 use ite_transfer::Registry;
 
 /// Arguments of `ite reproduce`.
@@ -37,11 +40,20 @@ pub struct Args {
     /// Worker threads, each fitting one network at a time [default: available cores].
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Methods (strategy names, comma-separated, or `all`) [default: sim1 target-only,
+    /// Methods (strategy names, comma-separated; `all`: every strategy) [default: sim1 target-only,
     /// staged-alignment (+ fine-tune, freeze-representation with --quick); sim2
-    /// staged-alignment, target-only, source-only].
+    /// staged-alignment, target-only, source-only]. `auto` adds the selection methods
+    /// auto-r-loss, auto-dr, auto-pehe-nn (the strategy chosen among the listed ones from the
+    /// target data by that score, refit on the whole target) and oracle (the listed strategy of
+    /// the lowest true ε_PEHE per replication); each may also be named alone (`all,auto`: every
+    /// strategy and the four). With them the run
+    /// also writes OUT/selection.csv and OUT/cita.csv (docs/selection.md).
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub methods: Option<Vec<String>>,
+    /// Folds of the selection methods' choice (each listed strategy fitted K times on K−1
+    /// folds of the target) [default: 5].
+    #[arg(long, value_name = "K")]
+    pub selection_folds: Option<usize>,
     /// Root seed of every draw and fit.
     #[arg(long)]
     pub seed: u64,
@@ -91,15 +103,10 @@ impl Args {
             spec.replications = r;
         }
         if let Some(ms) = &self.methods {
-            let registry = Registry::builtin();
-            spec.methods = if ms.len() == 1 && ms[0] == "all" {
-                registry.names().into_iter().map(String::from).collect()
-            } else {
-                ms.iter().map(|s| s.trim().to_string()).collect()
-            };
-            if let Some(bad) = spec.methods.iter().find(|m| !registry.contains(m)) {
-                bail!("--methods: unknown method `{bad}`; valid methods: {}, or `all`", registry.names().join(", "));
-            }
+            spec.methods = methods(ms)?;
+        }
+        if let Some(k) = self.selection_folds {
+            spec.selection_folds = k;
         }
         if let Some(v) = &self.source_n {
             spec.source_ns = v.clone();
@@ -129,6 +136,29 @@ impl Args {
             None => Shard::from_env()?.unwrap_or(Shard::WHOLE),
         })
     }
+}
+
+/// The methods of `--methods`: `all` stands for every registered strategy, `auto` for the four
+/// selection methods.
+fn methods(ms: &[String]) -> Result<Vec<String>> {
+    let registry = Registry::builtin();
+    let mut out: Vec<String> = Vec::new();
+    for m in ms.iter().map(|s| s.trim()) {
+        if m == "all" {
+            out.extend(registry.names().into_iter().map(String::from));
+        } else if m == "auto" {
+            out.extend(SELECTION_METHODS.iter().map(|s| s.to_string()));
+        } else if registry.contains(m) || SELECTION_METHODS.contains(&m) {
+            out.push(m.to_string());
+        } else {
+            bail!(
+                "--methods: unknown method `{m}`; valid methods: {}, {}, `auto` (all four) or `all`",
+                registry.names().join(", "),
+                SELECTION_METHODS.join(", ")
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// Runs `ite reproduce`.
@@ -170,10 +200,11 @@ pub fn run(args: Args) -> Result<()> {
     if !args.quiet {
         print_table(&report.summary)?;
         eprintln!(
-            "[ite reproduce] ran {} tasks, skipped {}; wrote {}/results.csv, summary.csv{}",
+            "[ite reproduce] ran {} tasks, skipped {}; wrote {}/results.csv, summary.csv{}{}",
             report.ran,
             report.skipped,
             args.out.display(),
+            if spec.has_selection() { ", selection.csv, cita.csv" } else { "" },
             if figures.is_empty() { String::new() } else { format!(" and {} figure files", figures.len()) }
         );
     }

@@ -17,6 +17,11 @@
 //! | sim1 | `sim1_ite_sd_s{n}` | sd of the predicted ITE against target n |
 //! | sim2 | `sim2_pehe_by_level_s{n}_t{m}` | ε_PEHE against shift level, a line per method; a panel per (assignment, shift) |
 //! | sim2 | `sim2_gap_vs_cita_{method}` | ε_PEHE(method) − ε_PEHE(target-only), paired by replication, against mean CITA; one point per cell |
+//!
+//! A grid's selection methods (`auto-r-loss`, `auto-dr`, `auto-pehe-nn`, `oracle`) are drawn as
+//! lines next to the fixed strategies (after them in the legend; `oracle` in black), but get no
+//! per-method figure of their own (`sim1_pehe_by_source_*`, `sim2_gap_vs_cita_*`): their rows
+//! mix strategies, and `cita.csv` reads CITA instead.
 
 mod sim1;
 mod sim2;
@@ -29,6 +34,7 @@ use ite_core::CoreError;
 use plotters::prelude::{BitMapBackend, IntoDrawingArea, SVGBackend};
 
 use crate::error::EvalError;
+use crate::grid::SELECTION_METHODS;
 use crate::results::ResultRow;
 use crate::summary::Summary;
 use style::{Figure, Point, Series};
@@ -137,11 +143,30 @@ fn ordered(values: impl Iterator<Item = String>, order: &[&str]) -> Vec<String> 
     out
 }
 
-/// Methods in the order of the strategy registry (unknown names after, alphabetically).
+/// Methods in the order of the strategy registry, unknown names (user-registered strategies)
+/// after, alphabetically, then a grid's selection methods (`auto-*`, `oracle`, in the order of
+/// [`SELECTION_METHODS`]), so that they sit next to the fixed strategies in every legend.
 fn methods(rows: &[&ResultRow]) -> Vec<String> {
     let mut m = ordered(rows.iter().map(|r| r.method.clone()), &[]);
-    m.sort_by_key(|v| (ite_transfer::STRATEGY_NAMES.iter().position(|o| o == v).unwrap_or(usize::MAX), v.clone()));
+    m.sort_by_key(|v| {
+        let builtin = ite_transfer::STRATEGY_NAMES.iter().position(|o| o == v);
+        let selection = SELECTION_METHODS.iter().position(|o| o == v);
+        let class = if builtin.is_some() {
+            0
+        } else if selection.is_some() {
+            2
+        } else {
+            1
+        };
+        (class, builtin.or(selection).unwrap_or(0), v.clone())
+    });
     m
+}
+
+/// Whether `method` is a grid's selection method (drawn among the methods, left out of the
+/// per-method figures of a source-using strategy).
+fn is_selection(method: &str) -> bool {
+    SELECTION_METHODS.contains(&method)
 }
 
 /// Assignments present, randomized first.

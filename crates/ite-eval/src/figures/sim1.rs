@@ -2,7 +2,7 @@
 //! line per method), and the mean and sd of the predicted ITE by target size.
 
 use super::style::{Figure, HLine, Panel, Scale, Series, color};
-use super::{PEHE_LABEL, assignment_title, assignments, method_series, methods, points_by, sizes, stem};
+use super::{PEHE_LABEL, assignment_title, assignments, is_selection, method_series, methods, points_by, sizes, stem};
 use crate::results::ResultRow;
 
 /// All Simulation 1 figures of `rows` (already filtered to the experiment).
@@ -12,7 +12,7 @@ pub(super) fn figures(rows: &[&ResultRow]) -> Vec<Figure> {
     let sources = sizes(rows, |r| r.source_n);
     let mut out = Vec::new();
     // ε_PEHE against source size, one line per target size, for each method that uses a source.
-    for m in methods.iter().filter(|m| m.as_str() != "target-only") {
+    for m in methods.iter().filter(|m| m.as_str() != "target-only" && !is_selection(m)) {
         out.push(pehe_by_source(rows, m, &assigns, &sources));
     }
     // By target size, one figure family per source size.

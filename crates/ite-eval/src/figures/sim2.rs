@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::style::{Figure, HLine, Panel, Point, Scale, Series, color};
-use super::{PEHE_LABEL, assignment_title, assignments, method_series, methods, order_key, ordered, sizes, stem};
+use super::{
+    PEHE_LABEL, assignment_title, assignments, is_selection, method_series, methods, order_key, ordered, sizes, stem,
+};
 use crate::results::ResultRow;
 use crate::summary::Summary;
 
@@ -30,7 +32,7 @@ pub(super) fn figures(rows: &[&ResultRow]) -> Vec<Figure> {
     if baseline.is_empty() {
         return out;
     }
-    for m in axes.methods.iter().filter(|m| !matches!(m.as_str(), "target-only" | "source-only")) {
+    for m in axes.methods.iter().filter(|m| !matches!(m.as_str(), "target-only" | "source-only") && !is_selection(m)) {
         out.extend(gap_vs_cita(rows, m, &baseline, &axes));
     }
     out

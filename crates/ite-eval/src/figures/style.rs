@@ -114,6 +114,11 @@ pub(crate) fn method_color(method: &str) -> RGBColor {
         "l2-sp" => PALETTE[4],
         "pooled" => PALETTE[5],
         "source-only" => PALETTE[6],
+        // A grid's selection methods: dark shades apart from the strategies', the oracle black.
+        "auto-r-loss" => RGBColor(153, 0, 0),
+        "auto-dr" => RGBColor(102, 51, 153),
+        "auto-pehe-nn" => RGBColor(140, 90, 30),
+        "oracle" => PALETTE[7],
         other => PALETTE[other.bytes().map(usize::from).sum::<usize>() % PALETTE.len()],
     }
 }

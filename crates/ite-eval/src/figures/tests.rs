@@ -198,3 +198,32 @@ fn bad_input_is_an_error_not_a_panic() {
     rows[0].pehe = f64::NAN;
     assert!(draw_all(&rows, "sim1", &out).is_ok());
 }
+
+#[test]
+fn selection_methods_sit_after_the_strategies_and_get_no_figure_of_their_own() {
+    let mut rows = sim2_rows();
+    let extra: Vec<ResultRow> = rows
+        .iter()
+        .filter(|r| r.method == "staged-alignment")
+        .flat_map(|r| {
+            ["oracle", "auto-dr", "my-strategy", "auto-r-loss"].map(|m| ResultRow {
+                method: m.into(),
+                chosen: Some(r.method.clone()),
+                ..r.clone()
+            })
+        })
+        .collect();
+    rows.extend(extra);
+    let refs: Vec<&ResultRow> = rows.iter().collect();
+    assert_eq!(
+        methods(&refs),
+        ["source-only", "target-only", "staged-alignment", "my-strategy", "auto-r-loss", "auto-dr", "oracle"]
+    );
+    let figs = sim2::figures(&refs);
+    let gaps: Vec<&str> = figs.iter().filter(|f| f.name.starts_with("sim2_gap")).map(|f| f.name.as_str()).collect();
+    assert_eq!(gaps, ["sim2_gap_vs_cita_staged-alignment", "sim2_gap_vs_cita_my-strategy"]);
+    let level = figs.iter().find(|f| f.name.starts_with("sim2_pehe_by_level")).unwrap();
+    let labels: Vec<&str> = level.panels[0].series.iter().map(|s| s.label.as_str()).collect();
+    assert!(labels.ends_with(&["auto-r-loss", "auto-dr", "oracle"]), "{labels:?}");
+    assert_ne!(style::method_color("oracle"), style::method_color("auto-dr"));
+}

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use ite_core::{Params, Seed};
 use ite_dgp::{Assignment, Shift};
+use ite_inference::Score;
 use ite_transfer::Registry;
 use serde::{Deserialize, Serialize};
 
@@ -71,11 +72,22 @@ pub enum TestSet {
 /// | `assignments` | randomized, biased | target assignments | `randomized`, `biased` |
 /// | `shifts` | none | shift kinds (Simulation 2: covariate, effect, prognostic) | `none`, `covariate`, `effect`, `prognostic` (sim1: only `none`) |
 /// | `levels` | 0 | shift levels c | finite, in [0, 1]; sim1: only 0 |
-/// | `methods` | target-only, staged-alignment | strategy names | non-empty, no repeats; registered (built-in: [`Registry::builtin`]) |
+/// | `methods` | target-only, staged-alignment | strategy names, and the selection methods [`SELECTION_METHODS`] | non-empty, no repeats; registered (built-in: [`Registry::builtin`]) or a selection method; with a selection method, at least two registered ones (the candidates) |
 /// | `replications` | 100 | replications per cell | ≥ 1 |
 /// | `test` | `FreshDraw(2000)` | where the metrics are measured | `FreshDraw(n ≥ 10)`, `HoldOut(share in [0.1, 0.9])` |
 /// | `max_epochs` | `None` | caps every training phase's epochs (source, target, alignment); for tests and smoke runs | ≥ 1 |
 /// | `intervals` | `None` | also estimate each task's target ATE by cross-fitted AIPW with an interval ([`Intervals`]) | valid [`Intervals`] |
+/// | `selection_folds` | 5 | K of the selection methods' K-fold choice among the fixed methods (`ite_inference::SelectionParams::folds`) | 2..=20 |
+///
+/// **Selection methods.** Besides registered strategies (the *fixed* methods), `methods` may
+/// hold `auto-r-loss`, `auto-dr`, `auto-pehe-nn` and `oracle` ([`SELECTION_METHODS`]). An
+/// `auto-*` row is the fixed method chosen on the cell's training target alone by
+/// `ite_transfer::select_strategy` (every fixed method re-run on K−1 folds, scored on the
+/// held-out fold by the R-loss, the DR loss or PEHE_nn) and then refit on the whole target; an
+/// `oracle` row is the fixed method with the lowest true ε_PEHE in that cell and replication
+/// (ties: the earlier method). Since every method of a cell is fitted with the same seed, the
+/// refit *is* the fixed method's fit: a selection row's measurements are those of the fixed row
+/// it names in `chosen` ([`crate::ResultRow::chosen`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GridSpec {
     /// The simulation.
@@ -103,6 +115,48 @@ pub struct GridSpec {
     /// neither resume into nor merge with each other.
     #[serde(default)]
     pub intervals: Option<Intervals>,
+    /// Folds of the selection methods' choice. Recorded in `run.json` (runs written before it
+    /// existed read as 5), so runs with other folds neither resume into nor merge with each other.
+    #[serde(default = "default_selection_folds")]
+    pub selection_folds: usize,
+}
+
+fn default_selection_folds() -> usize {
+    5
+}
+
+/// `auto-r-loss`: the fixed method chosen by the R-loss.
+pub const AUTO_R_LOSS: &str = "auto-r-loss";
+/// `auto-dr`: the fixed method chosen by the doubly robust loss.
+pub const AUTO_DR: &str = "auto-dr";
+/// `auto-pehe-nn`: the fixed method chosen by PEHE_nn.
+pub const AUTO_PEHE_NN: &str = "auto-pehe-nn";
+/// `oracle`: the fixed method with the lowest true ε_PEHE in the cell and replication.
+pub const ORACLE: &str = "oracle";
+/// The selection methods of a grid, in the order tables list them (`ite reproduce --methods
+/// ...,auto` adds all four).
+pub const SELECTION_METHODS: [&str; 4] = [AUTO_R_LOSS, AUTO_DR, AUTO_PEHE_NN, ORACLE];
+
+/// A selection method of a grid: a choice among the grid's fixed methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelectionMethod {
+    /// Chosen from the target data by this score.
+    Auto(Score),
+    /// Chosen by the true ε_PEHE.
+    Oracle,
+}
+
+impl SelectionMethod {
+    /// The selection method called `name` (`None` for a fixed method).
+    pub fn of(name: &str) -> Option<SelectionMethod> {
+        match name {
+            AUTO_R_LOSS => Some(SelectionMethod::Auto(Score::RLoss)),
+            AUTO_DR => Some(SelectionMethod::Auto(Score::Dr)),
+            AUTO_PEHE_NN => Some(SelectionMethod::Auto(Score::PeheNn)),
+            ORACLE => Some(SelectionMethod::Oracle),
+            _ => None,
+        }
+    }
 }
 
 /// How a grid task estimates its target's ATE with an interval: cross-fitted AIPW
@@ -168,6 +222,7 @@ impl GridSpec {
             test: TestSet::FreshDraw(2000),
             max_epochs: None,
             intervals: None,
+            selection_folds: 5,
         }
     }
 
@@ -202,6 +257,7 @@ impl GridSpec {
             test: TestSet::FreshDraw(2000),
             max_epochs: None,
             intervals: None,
+            selection_folds: 5,
         }
     }
 
@@ -267,10 +323,32 @@ impl GridSpec {
     /// does not hold (the message lists the registered names).
     pub fn validate_with(&self, registry: &Registry) -> Result<(), EvalError> {
         self.validate_fields()?;
-        if let Some(m) = self.methods.iter().find(|m| !registry.contains(m)) {
-            return Err(invalid("methods", m, &format!("strategy names: {}", registry.names().join(", "))));
+        if let Some(m) = self.fixed_methods().into_iter().find(|m| !registry.contains(m)) {
+            return Err(invalid(
+                "methods",
+                m,
+                &format!("strategy names: {}, or {}", registry.names().join(", "), SELECTION_METHODS.join(", ")),
+            ));
+        }
+        if let Some(m) = registry.names().into_iter().find(|m| SelectionMethod::of(m).is_some()) {
+            return Err(invalid(
+                "registry",
+                m,
+                &format!("strategies not named like a grid's selection methods ({})", SELECTION_METHODS.join(", ")),
+            ));
         }
         Ok(())
+    }
+
+    /// The fixed methods (registered strategies), in `methods` order: the candidates of the
+    /// selection methods.
+    pub fn fixed_methods(&self) -> Vec<&str> {
+        self.methods.iter().map(String::as_str).filter(|m| SelectionMethod::of(m).is_none()).collect()
+    }
+
+    /// Whether `methods` holds a selection method.
+    pub fn has_selection(&self) -> bool {
+        self.methods.iter().any(|m| SelectionMethod::of(m).is_some())
     }
 
     /// Every task of the grid, as keys, in canonical order.
@@ -356,6 +434,16 @@ impl GridSpec {
         if let Some(i) = &self.intervals {
             i.validate()?;
         }
+        if !(2..=20).contains(&self.selection_folds) {
+            return Err(invalid("selection_folds", self.selection_folds, "an integer in 2..=20"));
+        }
+        if self.has_selection() && self.fixed_methods().len() < 2 {
+            return Err(invalid(
+                "methods",
+                &self.methods,
+                "at least two strategies besides the selection methods (they are the candidates)",
+            ));
+        }
         Ok(())
     }
 }
@@ -411,6 +499,7 @@ impl Cell {
 /// | test sample / hold-out split | as the target, with `"test"` for `"target"` |
 /// | methods and CITA | `root.stream(exp).stream("fit").index(source_n)` then as the target's path |
 /// | AIPW interval (folds, fold fits) | the methods' seed, `.stream("aipw")` (the same folds for every method of a cell) |
+/// | selection methods (folds, fold fits, propensity; one selection per cell and replication) | the methods' seed, `.stream("selection")` |
 ///
 /// The target and test samples do not depend on the source size, so every source size meets the
 /// same targets (common random numbers across the source-size axis).

@@ -1,6 +1,7 @@
 //! Running a grid: task groups in parallel on a dedicated rayon pool, one source model per group
 //! reused by every cell and method, each finished task appended to `results.csv` at once, and
-//! finished tasks skipped when a run is restarted.
+//! finished tasks skipped when a run is restarted; a grid's selection methods choose among the
+//! fixed methods of each cell.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -10,16 +11,18 @@ use std::time::Instant;
 
 use ite_core::{CausalData, Dgp, Fit, IteModel, Seed, TransferInput};
 use ite_dgp::{Sim1Source, Sim1Target, Sim2Source, Sim2Target};
-use ite_inference::{AipwParams, InferenceError};
+use ite_inference::{AipwParams, InferenceError, SelectionParams, SelectionReport};
 use ite_nets::{FittedTarNet, TarNetParams};
 use ite_transfer::{
-    BoxedStrategy, CitaParams, Registry, StrategyConfig, StrategyEntry, StrategyLearner, task_affinity,
+    BoxedStrategy, CitaParams, Registry, StrategyConfig, StrategyEntry, StrategyLearner, TransferError,
+    select_strategy, task_affinity,
 };
 use rayon::prelude::*;
 
 use crate::error::EvalError;
-use crate::grid::experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, Intervals, TestSet};
+use crate::grid::experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, Intervals, SelectionMethod, TestSet};
 use crate::grid::lock::GridLock;
+use crate::grid::selection::write_selection_outputs;
 use crate::grid::shard::Shard;
 use crate::grid::store::{
     RESULTS_FILE, ResultsFile, RunManifest, SUMMARY_FILE, SummaryRow, write_sorted_results, write_summary,
@@ -268,7 +271,13 @@ impl Ctx<'_> {
             test.truth().ok_or_else(|| EvalError::Empty("true potential outcomes of the test sample".into()))?.clone();
         let seed = self.seeds.fit(c, rep);
         let input = TransferInput::new(model, source, &train).map_err(EvalError::Core)?;
-        let entries = methods.iter().map(|m| self.registry.entry(m)).collect::<Result<Vec<&StrategyEntry>, _>>()?;
+        let selecting: Vec<(&String, SelectionMethod)> =
+            methods.iter().filter_map(|m| SelectionMethod::of(m).map(|s| (m, s))).collect();
+        // With a selection method to do, every fixed method is fitted (a finished one again: the
+        // same seed gives the same fit), since the selection rows repeat the chosen one's row.
+        let fixed: Vec<&str> =
+            if selecting.is_empty() { methods.iter().map(String::as_str).collect() } else { self.spec.fixed_methods() };
+        let entries = fixed.iter().map(|m| self.registry.entry(m)).collect::<Result<Vec<&StrategyEntry>, _>>()?;
         // CITA depends on the source model, source and target only: once per cell, recorded on
         // the rows of the methods that use the source.
         let cita = if entries.iter().any(|e| e.uses_source) {
@@ -277,27 +286,15 @@ impl Ctx<'_> {
             None
         };
         let config = StrategyConfig { max_epochs: self.spec.max_epochs };
-        for (m, entry) in methods.iter().zip(entries) {
+        let mut fits = Vec::with_capacity(fixed.len());
+        for (m, entry) in fixed.iter().zip(entries) {
             // Every training phase of the strategy capped like the source's (`source_params`).
             let strategy = self.registry.build(m, &config)?;
             let start = Instant::now();
             let fitted = strategy.transfer(input, seed)?;
             let fit_seconds = start.elapsed().as_secs_f64();
-            let pred = fitted.predict(test.x())?;
-            let em = effect_metrics(&pred, &truth)?;
-            let ci = match self.spec.intervals {
-                Some(iv) => aipw_fields(iv, &strategy, (model, source, &train), seed)?,
-                None => AipwFields::default(),
-            };
+            let em = effect_metrics(&fitted.predict(test.x())?, &truth)?;
             let row = ResultRow {
-                experiment: self.spec.experiment.as_str().into(),
-                source_n: c.source_n,
-                target_n: c.target_n,
-                assignment: c.assignment.as_str().into(),
-                shift: c.shift.as_str().into(),
-                level: c.level,
-                method: m.clone(),
-                replication: rep,
                 pehe: em.pehe,
                 ate_bias: em.ate_bias,
                 ate_true: em.ate_true,
@@ -306,21 +303,116 @@ impl Ctx<'_> {
                 ite_sd: em.ite.sd,
                 cita: if entry.uses_source { cita } else { None },
                 fit_seconds,
-                ate_sample: ci.sample,
-                ate_aipw: ci.estimate,
-                ate_se: ci.se,
-                ate_lower: ci.lower,
-                ate_upper: ci.upper,
-                ate_covers: ci.covers,
-                aipw_seconds: ci.seconds,
+                ..base_row(self.spec.experiment, c, m, rep)
             };
-            self.file.append(&row)?;
-            let done = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
-            (self.on_row)(&row, Progress { done, total: self.total, skipped: self.skipped });
-            self.rows.lock().map_err(|_| EvalError::Empty("rows (a worker panicked)".into()))?.push(row);
+            fits.push((row, strategy));
+        }
+        let picks = if selecting.is_empty() {
+            Vec::new()
+        } else {
+            let selection = self.select(&fixed, (model, source, &train), seed)?;
+            selecting.iter().map(|(m, how)| (m.as_str(), pick(*how, &selection, &fits))).collect()
+        };
+        for (row, strategy) in &mut fits {
+            let wanted = methods.contains(&row.method) || picks.iter().any(|(_, p)| p.0 == row.method);
+            if let (Some(iv), true) = (self.spec.intervals, wanted) {
+                with_intervals(row, aipw_fields(iv, strategy, (model, source, &train), seed)?);
+            }
+        }
+        for (row, _) in fits.iter().filter(|(r, _)| methods.contains(&r.method)) {
+            self.emit(row.clone())?;
+        }
+        for (m, (chosen, seconds)) in picks {
+            let Some((row, _)) = fits.iter().find(|(r, _)| r.method == chosen) else { continue };
+            self.emit(ResultRow {
+                method: m.to_string(),
+                chosen: Some(chosen),
+                selection_seconds: seconds,
+                ..row.clone()
+            })?;
         }
         Ok(())
     }
+
+    /// Scores the fixed methods `fixed` on the cell's training target
+    /// (`ite_transfer::select_strategy`, seed `seed.stream("selection")`), timed. `None` when the
+    /// target cannot be split into the folds (an arm smaller than `selection_folds`).
+    fn select(
+        &self,
+        fixed: &[&str],
+        data: (&FittedTarNet, &CausalData, &CausalData),
+        seed: Seed,
+    ) -> Result<Option<(SelectionReport, f64)>, EvalError> {
+        let params = SelectionParams { folds: self.spec.selection_folds, ..SelectionParams::default() };
+        let config = StrategyConfig { max_epochs: self.spec.max_epochs };
+        let start = Instant::now();
+        match select_strategy(self.registry, fixed, &config, &params, data, None, seed.stream("selection")) {
+            Ok(report) => Ok(Some((report, start.elapsed().as_secs_f64()))),
+            Err(TransferError::Inference(InferenceError::Data(_))) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Appends a finished row, reports it and keeps it.
+    fn emit(&self, row: ResultRow) -> Result<(), EvalError> {
+        self.file.append(&row)?;
+        let done = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
+        (self.on_row)(&row, Progress { done, total: self.total, skipped: self.skipped });
+        self.rows.lock().map_err(|_| EvalError::Empty("rows (a worker panicked)".into()))?.push(row);
+        Ok(())
+    }
+}
+
+/// The fixed method a selection method stands for in a cell and replication, and the seconds of
+/// the selection (for `auto-*`). `auto-*` takes the best candidate under its score, or the first
+/// fixed method when the selection could not run; `oracle` the lowest true ε_PEHE (ties: the
+/// earlier method).
+fn pick(
+    how: SelectionMethod,
+    selection: &Option<(SelectionReport, f64)>,
+    fits: &[(ResultRow, BoxedStrategy)],
+) -> (String, Option<f64>) {
+    match (how, selection) {
+        (SelectionMethod::Auto(score), Some((report, seconds))) => {
+            (report.candidates[report.best_by(score)].name.clone(), Some(*seconds))
+        }
+        (SelectionMethod::Auto(_), None) => (fits.first().map(|f| f.0.method.clone()).unwrap_or_default(), None),
+        (SelectionMethod::Oracle, _) => {
+            let mut best: Option<&ResultRow> = None;
+            for (r, _) in fits {
+                if best.is_none_or(|b| r.pehe < b.pehe) {
+                    best = Some(r);
+                }
+            }
+            (best.map(|b| b.method.clone()).unwrap_or_default(), None)
+        }
+    }
+}
+
+/// A row of `method` on cell `c` in `rep` with the measurements still zero.
+fn base_row(experiment: Experiment, c: &Cell, method: &str, rep: u64) -> ResultRow {
+    ResultRow {
+        experiment: experiment.as_str().into(),
+        source_n: c.source_n,
+        target_n: c.target_n,
+        assignment: c.assignment.as_str().into(),
+        shift: c.shift.as_str().into(),
+        level: c.level,
+        method: method.into(),
+        replication: rep,
+        ..ResultRow::without_intervals()
+    }
+}
+
+/// Fills the interval columns of `row`.
+fn with_intervals(row: &mut ResultRow, ci: AipwFields) {
+    row.ate_sample = ci.sample;
+    row.ate_aipw = ci.estimate;
+    row.ate_se = ci.se;
+    row.ate_lower = ci.lower;
+    row.ate_upper = ci.upper;
+    row.ate_covers = ci.covers;
+    row.aipw_seconds = ci.seconds;
 }
 
 /// Prepares `out` for a run and says how many tasks it holds and how many are finished, without
@@ -450,7 +542,8 @@ fn prepare(
 /// the built-in strategies ([`run_grid_with`] takes a registry with strategies of your own).
 ///
 /// `out` receives `run.json` at once, `results.csv` one row per finished task (appended and
-/// flushed as each finishes), and at the end `results.csv` sorted by task key and `summary.csv`.
+/// flushed as each finishes), and at the end `results.csv` sorted by task key and `summary.csv`
+/// (and, when the grid has selection methods, `selection.csv` and `cita.csv`).
 /// Restarted on the same `out` with the same parameters, it skips the finished tasks; with other
 /// parameters it refuses ([`EvalError::GridMismatch`]). `on_row` is called after each row is
 /// written (from worker threads).
@@ -458,6 +551,14 @@ fn prepare(
 /// Source samples and models are made once per (source n, replication) and shared by every
 /// cell and method of that group; within a cell, CITA is computed once and recorded on every row
 /// of a method that uses the source. Each task's numbers depend only on the seed and the task.
+///
+/// A cell with a selection method still to do ([`GridSpec`]'s `auto-*`, `oracle`) fits every
+/// fixed method (a finished one again, to the same values: the same seed gives the same fit),
+/// runs one selection among them on its training target for the three `auto-*` rows
+/// (`ite_transfer::select_strategy`, [`GridSpec::selection_folds`] folds), and writes each
+/// selection row as a copy of the chosen method's row with `chosen` and, for `auto-*`,
+/// `selection_seconds` filled. A target too small for the folds (an arm under
+/// `selection_folds` units) gets the first fixed method, with `selection_seconds` empty.
 pub fn run_grid(
     spec: &GridSpec,
     opts: &RunOptions,
@@ -528,6 +629,9 @@ fn execute(
     all.extend(rows.into_inner().map_err(|_| EvalError::Empty("rows (a worker panicked)".into()))?);
     write_sorted_results(&out.join(RESULTS_FILE), &all)?;
     let summary = write_summary(&out.join(SUMMARY_FILE), &all)?;
+    if spec.has_selection() {
+        write_selection_outputs(out, &all, &spec.methods)?;
+    }
     let ran = counter.load(Ordering::SeqCst);
     crate::grid::store::sort_rows(&mut all);
     Ok(RunReport { rows: all, ran, skipped: done.len(), summary })

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::EvalError;
 use crate::grid::experiment::GridSpec;
 use crate::grid::lock::GridLock;
+use crate::grid::selection::write_selection_outputs;
 use crate::grid::shard::Shard;
 use crate::results::{ResultRow, TaskKey, read_results, row_line, write_results_to};
 use crate::summary::Summary;
@@ -100,7 +101,7 @@ impl RunManifest {
 }
 
 /// Whether two rows of the same task agree in every value, the wall-clock fields
-/// (`fit_seconds`, `aipw_seconds`) aside.
+/// (`fit_seconds`, `aipw_seconds`, `selection_seconds`) aside.
 pub fn same_measurements(a: &ResultRow, b: &ResultRow) -> bool {
     a.without_timings() == b.without_timings()
 }
@@ -359,7 +360,8 @@ fn read_inputs(inputs: &[PathBuf]) -> Result<(RunManifest, Merged), EvalError> {
 }
 
 /// Merges the output directories of shards (or of any runs of the same grid) into `out`:
-/// `run.json` (shard `0/1`), `results.csv` sorted by task key, `summary.csv`. The rows equal,
+/// `run.json` (shard `0/1`), `results.csv` sorted by task key, `summary.csv` (and, for a grid with
+/// selection methods, `selection.csv` and `cita.csv`). The rows equal,
 /// row for row, those of one run of the whole grid (`fit_seconds` aside).
 ///
 /// `out` is locked for the merge ([`GridLock`]) and each input while it is read, so a merge
@@ -396,6 +398,9 @@ pub fn merge_runs(inputs: &[PathBuf], out: &Path) -> Result<MergeReport, EvalErr
     let rows: Vec<ResultRow> = merged.into_values().map(|(r, _)| r).collect();
     write_sorted_results(&out.join(RESULTS_FILE), &rows)?;
     write_summary(&out.join(SUMMARY_FILE), &rows)?;
+    if manifest.grid.has_selection() {
+        write_selection_outputs(out, &rows, &manifest.grid.methods)?;
+    }
     manifest.write(out)?;
     Ok(MergeReport { rows, manifest, missing, kept })
 }
