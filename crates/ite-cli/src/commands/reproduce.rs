@@ -83,11 +83,13 @@ pub struct Args {
     /// the target sample (the study's protocol, docs/design.md §4).
     #[arg(long, value_name = "N|holdout", hide = true)]
     pub test: Option<String>,
-    /// Override the source sizes (comma-separated).
-    #[arg(long, value_name = "N,M", value_delimiter = ',', hide = true)]
+    /// Only these source sizes (comma-separated) instead of the grid's [default: sim1 1000, 5000,
+    /// 10000, 20000, 30000; sim2 1000, 5000; --quick: 5000 for sim1, 1000 for sim2].
+    #[arg(long, value_name = "N,M", value_delimiter = ',')]
     pub source_n: Option<Vec<usize>>,
-    /// Override the target sizes (comma-separated).
-    #[arg(long, value_name = "N,M", value_delimiter = ',', hide = true)]
+    /// Only these target sizes (comma-separated) instead of the grid's [default: sim1 50, 100,
+    /// 250, 500, 1000; sim2 50, 100, 500; --quick: 50, 100, 250 for sim1, 100 for sim2].
+    #[arg(long, value_name = "N,M", value_delimiter = ',')]
     pub target_n: Option<Vec<usize>>,
 }
 

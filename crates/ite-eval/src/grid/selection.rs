@@ -14,7 +14,8 @@
 //! | column | meaning |
 //! |---|---|
 //! | `assignment` | target assignment |
-//! | `source_n`, `target_n` | the sizes; both empty on the line over every size of the assignment |
+//! | `shift` | the shift kind; empty on the lines over every shift |
+//! | `source_n`, `target_n` | the sizes; both empty on the lines over every size |
 //! | `method` | a method of the grid, in the grid's order |
 //! | `kind` | `fixed` (a strategy), `auto` (chosen from the target data) or `oracle` |
 //! | `count` | cell-replications |
@@ -29,6 +30,7 @@
 //! | column | meaning |
 //! |---|---|
 //! | `assignment` | target assignment, or `all` |
+//! | `target_n` | target sample size; empty on the lines over every size |
 //! | `cita_lower`, `cita_upper` | the bin [lower, upper) |
 //! | `count` | cell-replications whose CITA falls in the bin (those with a `target-only` row and a CITA) |
 //! | `cita_mean` | their mean CITA |
@@ -56,6 +58,8 @@ pub const CITA_FILE: &str = "cita.csv";
 pub struct SelectionRow {
     /// Target assignment.
     pub assignment: String,
+    /// Shift kind (`None`: every shift).
+    pub shift: Option<String>,
     /// Source sample size (`None`: every size).
     pub source_n: Option<usize>,
     /// Target sample size (`None`: every size).
@@ -87,6 +91,8 @@ pub struct SelectionRow {
 pub struct CitaRow {
     /// Target assignment, or `all`.
     pub assignment: String,
+    /// Target sample size (`None`: every size).
+    pub target_n: Option<usize>,
     /// Lower edge of the bin.
     pub cita_lower: f64,
     /// Upper edge of the bin.
@@ -131,15 +137,17 @@ fn ratio(a: f64, b: f64) -> Option<f64> {
 /// The lines of `selection.csv` for `rows` of a grid whose methods are `methods` (grid order):
 /// per assignment, first over every size, then per (source n, target n).
 pub fn selection_table(rows: &[ResultRow], methods: &[String]) -> Vec<SelectionRow> {
-    let mut groups: BTreeMap<(String, Option<usize>, Option<usize>), Vec<CellRows<'_>>> = BTreeMap::new();
+    type Key = (String, Option<String>, Option<usize>, Option<usize>);
+    let mut groups: BTreeMap<Key, Vec<CellRows<'_>>> = BTreeMap::new();
     for cell in complete(rows, methods) {
         let Some(r0) = cell.values().next() else { continue };
         let a = r0.assignment.clone();
-        groups.entry((a.clone(), None, None)).or_default().push(cell.clone());
-        groups.entry((a, Some(r0.source_n), Some(r0.target_n))).or_default().push(cell);
+        groups.entry((a.clone(), None, None, None)).or_default().push(cell.clone());
+        groups.entry((a.clone(), Some(r0.shift.clone()), None, None)).or_default().push(cell.clone());
+        groups.entry((a, None, Some(r0.source_n), Some(r0.target_n))).or_default().push(cell);
     }
     let mut out = Vec::new();
-    for ((assignment, source_n, target_n), cells) in groups {
+    for ((assignment, shift, source_n, target_n), cells) in groups {
         let means: Vec<(String, Summary)> = methods
             .iter()
             .filter_map(|m| {
@@ -158,6 +166,7 @@ pub fn selection_table(rows: &[ResultRow], methods: &[String]) -> Vec<SelectionR
         for (m, s) in &means {
             out.push(SelectionRow {
                 assignment: assignment.clone(),
+                shift: shift.clone(),
                 source_n,
                 target_n,
                 method: m.clone(),
@@ -199,6 +208,7 @@ const BINS: usize = 10;
 /// target-only, and the gap of the best source-using fixed method to target-only.
 struct CitaCase {
     assignment: String,
+    target_n: usize,
     cita: f64,
     staged_wins: Option<bool>,
     best_gap: Option<f64>,
@@ -212,6 +222,7 @@ fn cita_case(cell: &CellRows<'_>) -> Option<CitaCase> {
     let best = using.iter().map(|r| r.pehe).fold(f64::INFINITY, f64::min);
     Some(CitaCase {
         assignment: target_only.assignment.clone(),
+        target_n: target_only.target_n,
         cita,
         staged_wins: cell.get("staged-alignment").map(|s| s.pehe < target_only.pehe),
         best_gap: Some(best - target_only.pehe).filter(|g| g.is_finite()),
@@ -230,18 +241,28 @@ pub fn cita_table(rows: &[ResultRow], methods: &[String]) -> Vec<CitaRow> {
     }
     assigns.sort();
     assigns.push("all".into());
+    let mut sizes: Vec<Option<usize>> = vec![None];
+    for c in &cases {
+        if !sizes.contains(&Some(c.target_n)) {
+            sizes.push(Some(c.target_n));
+        }
+    }
+    sizes[1..].sort();
     let share = |v: Vec<bool>| (!v.is_empty()).then(|| v.iter().filter(|b| **b).count() as f64 / v.len() as f64);
     let mut out = Vec::new();
-    for a in &assigns {
+    for (a, n) in assigns.iter().flat_map(|a| sizes.iter().map(move |n| (a, *n))) {
         for b in 0..BINS {
-            let here: Vec<&CitaCase> =
-                cases.iter().filter(|c| (a == "all" || &c.assignment == a) && bin(c.cita) == b).collect();
+            let here: Vec<&CitaCase> = cases
+                .iter()
+                .filter(|c| (a == "all" || &c.assignment == a) && n.is_none_or(|n| c.target_n == n) && bin(c.cita) == b)
+                .collect();
             if here.is_empty() {
                 continue;
             }
             let gaps: Vec<f64> = here.iter().filter_map(|c| c.best_gap).collect();
             out.push(CitaRow {
                 assignment: a.clone(),
+                target_n: n,
                 cita_lower: b as f64 / BINS as f64,
                 cita_upper: (b + 1) as f64 / BINS as f64,
                 count: here.len(),
@@ -327,9 +348,11 @@ mod tests {
     #[test]
     fn selection_table_compares_with_best_fixed_and_oracle() {
         let t = selection_table(&rows(), &methods());
-        // Per assignment over all sizes, then per size: 4 methods each.
-        assert_eq!(t.len(), 8);
-        let get = |m: &str| t.iter().find(|r| r.method == m && r.source_n.is_none()).unwrap();
+        // Per assignment over everything, per shift, then per size: 4 methods each.
+        assert_eq!(t.len(), 12);
+        let get = |m: &str| t.iter().find(|r| r.method == m && r.source_n.is_none() && r.shift.is_none()).unwrap();
+        let by_shift = t.iter().find(|r| r.method == "oracle" && r.shift.as_deref() == Some("covariate")).unwrap();
+        assert_eq!((by_shift.pehe_mean, by_shift.count), (1.0, 2));
         assert_eq!(get("target-only").pehe_mean, 2.5);
         assert_eq!(get("staged-alignment").pehe_mean, 1.5);
         assert_eq!(get("oracle").pehe_mean, 1.0);
@@ -347,8 +370,9 @@ mod tests {
     #[test]
     fn cita_table_bins_and_shares() {
         let t = cita_table(&rows(), &methods());
-        // Bins 0 and 5, for `randomized` and `all`.
-        assert_eq!(t.len(), 4);
+        // Bins 0 and 5, for `randomized` and `all`, over every size and at n = 100.
+        assert_eq!(t.len(), 8);
+        assert_eq!((t[0].target_n, t[2].target_n), (None, Some(100)));
         let low = &t[0];
         assert_eq!((low.assignment.as_str(), low.cita_lower, low.count), ("randomized", 0.0, 1));
         assert_eq!(low.staged_beats_target_only, Some(0.0));
@@ -356,7 +380,7 @@ mod tests {
         let high = &t[1];
         assert_eq!((high.cita_lower, high.cita_upper), (0.5, 0.6));
         assert_eq!(high.best_source_beats_target_only, Some(1.0));
-        assert_eq!(t[3].assignment, "all");
+        assert_eq!((t[3].assignment.as_str(), t[4].assignment.as_str()), ("randomized", "all"));
         assert_eq!(bin(1.0), 9);
         assert_eq!(bin(-0.1), 0);
     }
