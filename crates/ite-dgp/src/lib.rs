@@ -47,4 +47,4 @@ pub use mvn::MvNormal;
 pub use nie_wager::{NieWager, NieWagerSetup};
 pub use resample::Resample;
 pub use sim1::{Sim1Params, Sim1Source, Sim1Target, TargetDraw};
-pub use sim2::{Shift, Sim2Params, Sim2Population, Sim2Source, Sim2Target};
+pub use sim2::{Shift, Sim2Params, Sim2Population, Sim2Source, Sim2Target, Standardization};

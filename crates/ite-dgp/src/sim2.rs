@@ -24,6 +24,10 @@
 //! large draws in the tests). They depend only on the parameters — not on the
 //! seed, not on `n` — so a biased target's assignment rule is the same for
 //! every sample size and replication.
+//!
+//! The study's own code standardizes by the *sample's* mean and standard
+//! deviation instead ([`Standardization::Sample`], used by the grids' study
+//! protocol): then the rule depends on the sample drawn.
 
 use ite_core::{CausalData, Dgp, IteRng, Params, SettingsError};
 use rand::RngExt;
@@ -316,6 +320,46 @@ impl Sim2Population {
         }
         rows.finish(None)
     }
+
+    /// Like `sample` with biased assignment, but Y(0) standardized by the sample's own mean
+    /// and standard deviation ([`Standardization::Sample`]): every unit's covariates and
+    /// outcomes are drawn first, then every unit's treatment.
+    fn sample_standardized_by_sample(&self, n: usize, rng: &mut IteRng) -> Result<CausalData, DgpError> {
+        check_n(n)?;
+        let k = self.gamma.len();
+        let mvn = MvNormal::equicorrelated(k, self.mean, self.correlation)?;
+        let mut xs = vec![0.0; n * k];
+        let mut units = Vec::with_capacity(n);
+        for x in xs.chunks_exact_mut(k) {
+            mvn.sample_into(rng, x);
+            let e0: f64 = rng.sample(StandardNormal);
+            let e1: f64 = rng.sample(StandardNormal);
+            let mu0 = self.mu0(x);
+            let mu1 = mu0 + self.tau(x);
+            units.push((mu0 + self.noise_sd * e0, mu1 + self.noise_sd * e1, mu0, mu1));
+        }
+        let y0: Vec<f64> = units.iter().map(|u| u.0).collect();
+        let (m, s) = sample_moments(&y0);
+        let mut rows = Rows::with_capacity(n, k);
+        for (x, &(y0, y1, mu0, mu1)) in xs.chunks_exact(k).zip(&units) {
+            let treated = rng.random::<f64>() < expit(standardize(y0, m, s));
+            rows.push(x, treated, y0, y1, mu0, mu1);
+        }
+        rows.finish(None)
+    }
+}
+
+/// The mean and the standard deviation (divisor n, as numpy's `std`) of `v`.
+pub(crate) fn sample_moments(v: &[f64]) -> (f64, f64) {
+    let n = v.len().max(1) as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|y| (y - m) * (y - m)).sum::<f64>() / n;
+    (m, var.sqrt())
+}
+
+/// (y − m)/s, or 0 when `s` is not positive (a sample of one unit, or of equal outcomes).
+fn standardize(y: f64, m: f64, s: f64) -> f64 {
+    if s > 0.0 { (y - m) / s } else { 0.0 }
 }
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -356,6 +400,20 @@ impl Dgp for Sim2Source {
     }
 }
 
+/// How a biased Simulation 2 target standardizes Y(0) in P(A = 1) = expit((Y(0) − m)/s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Standardization {
+    /// m and s are the exact mean and standard deviation of Y(0) in the target population
+    /// ([`Sim2Population::y0_mean`], [`Sim2Population::y0_sd`]): the same rule for every sample.
+    #[default]
+    Population,
+    /// m and s are the mean and standard deviation (divisor n, numpy's default) of the sample's
+    /// own Y(0) — the study's code. Every unit's outcomes are drawn before any treatment, so a
+    /// sample differs from a `Population` one of the same seed; s = 0 (one unit) gives
+    /// P(A = 1) = 1/2. Randomized targets ignore it.
+    Sample,
+}
+
 /// A Simulation 2 target: a shift of one kind at level `level` (c ≥ 0), and
 /// randomized or biased assignment.
 ///
@@ -365,6 +423,7 @@ impl Dgp for Sim2Source {
 /// | `shift` | `None` | covariate, effect or prognostic shift (or none) | a [`Shift`] |
 /// | `level` | 0.0 | c, the size of the shift (the study: 0, 0.25, 0.5, 0.75, 1) | finite, ≥ 0; covariate shift needs 0.6c < 1 |
 /// | `assignment` | `Randomized` | Bernoulli(π), or P(A = 1) = expit((Y(0) − m)/s) | `Randomized`, `Biased` |
+/// | `standardization` | `Population` | m and s of a biased assignment: the population's exact moments or the sample's own | `Population`, `Sample` |
 ///
 /// ```
 /// use ite_core::{Dgp, Seed};
@@ -385,12 +444,20 @@ pub struct Sim2Target {
     pub level: f64,
     /// Randomized or biased assignment.
     pub assignment: Assignment,
+    /// How a biased assignment standardizes Y(0).
+    pub standardization: Standardization,
 }
 
 impl Sim2Target {
-    /// A target with the study's parameters.
+    /// A target with the study's parameters (Y(0) standardized by the population's moments).
     pub fn new(shift: Shift, level: f64, assignment: Assignment) -> Self {
-        Sim2Target { params: Sim2Params::default(), shift, level, assignment }
+        Sim2Target {
+            params: Sim2Params::default(),
+            shift,
+            level,
+            assignment,
+            standardization: Standardization::Population,
+        }
     }
 
     /// The shifted population (validates everything).
@@ -404,7 +471,10 @@ impl Dgp for Sim2Target {
 
     fn sample(&self, n: usize, rng: &mut IteRng) -> Result<CausalData, DgpError> {
         let pop = self.population()?;
-        pop.sample(n, self.assignment, self.params.treated_prob, rng)
+        match (self.assignment, self.standardization) {
+            (Assignment::Biased, Standardization::Sample) => pop.sample_standardized_by_sample(n, rng),
+            _ => pop.sample(n, self.assignment, self.params.treated_prob, rng),
+        }
     }
 }
 
@@ -430,6 +500,47 @@ mod tests {
         }
         assert_eq!("prognostic".parse::<Shift>().unwrap(), Shift::Prognostic);
         assert!("prog".parse::<Shift>().unwrap_err().to_string().contains("`shift`"));
+    }
+
+    #[test]
+    fn sample_standardization_uses_the_samples_moments() {
+        // Replays the draws: covariates and both noises of every unit first, then the
+        // treatments, each compared with expit((Y(0) − ȳ0)/sd(Y(0))), sd with divisor n.
+        let t = Sim2Target {
+            standardization: Standardization::Sample,
+            ..Sim2Target::new(Shift::Prognostic, 0.5, Assignment::Biased)
+        };
+        let (n, k) = (400, 5);
+        let data = t.sample_seeded(n, Seed::new(11)).unwrap();
+        let pop = t.population().unwrap();
+        let mut rng = Seed::new(11).rng();
+        let mvn = MvNormal::equicorrelated(k, pop.mean, pop.correlation).unwrap();
+        let mut x = vec![0.0; k];
+        let mut y0 = Vec::new();
+        for _ in 0..n {
+            mvn.sample_into(&mut rng, &mut x);
+            let e0: f64 = rng.sample(StandardNormal);
+            let _e1: f64 = rng.sample(StandardNormal);
+            y0.push(pop.mu0(&x) + e0);
+        }
+        let m = y0.iter().sum::<f64>() / n as f64;
+        let s = (y0.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64).sqrt();
+        assert!((m - pop.y0_mean()).abs() > 1e-6, "the sample mean is not the population's");
+        let mut treated = 0;
+        for (i, v) in y0.iter().enumerate() {
+            let a = u8::from(rng.random::<f64>() < expit((v - m) / s));
+            assert_eq!(data.t()[i], a, "unit {i}");
+            treated += usize::from(a);
+        }
+        assert!(treated > 100 && treated < 300, "{treated}");
+        // Randomized targets ignore the standardization.
+        let r = |st| Sim2Target { standardization: st, ..Sim2Target::new(Shift::Effect, 1.0, Assignment::Randomized) };
+        assert_eq!(
+            r(Standardization::Sample).sample_seeded(50, Seed::new(2)).unwrap(),
+            r(Standardization::Population).sample_seeded(50, Seed::new(2)).unwrap()
+        );
+        assert_eq!(sample_moments(&[1.0, 3.0]), (2.0, 1.0));
+        assert_eq!(standardize(5.0, 1.0, 0.0), 0.0);
     }
 
     #[test]

@@ -31,13 +31,13 @@ mod shard;
 mod store;
 
 pub use experiment::{
-    AUTO_DR, AUTO_PEHE_NN, AUTO_R_LOSS, Cell, Experiment, GridSeeds, GridSpec, Group, Intervals, ORACLE,
+    AUTO_DR, AUTO_PEHE_NN, AUTO_R_LOSS, Cell, Experiment, GridSeeds, GridSpec, Group, Intervals, ORACLE, Protocol,
     SELECTION_METHODS, SelectionMethod, TestSet,
 };
 pub use lock::{GridLock, LOCK_FILE};
 pub use runner::{
     GridRun, Plan, Progress, RunOptions, RunReport, cell_data, plan_grid, plan_grid_with, run_grid, run_grid_with,
-    shard_task_keys, source_params,
+    shard_task_keys, source_data, source_params,
 };
 pub use selection::{
     CITA_FILE, CitaRow, SELECTION_FILE, SelectionRow, cita_table, selection_table, write_selection_outputs,

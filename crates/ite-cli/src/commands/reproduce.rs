@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ite_core::Seed;
 use ite_eval::grid::{
-    Experiment, GridRun, GridSpec, Intervals, RunOptions, SELECTION_METHODS, Shard, SummaryRow, TestSet,
+    Experiment, GridRun, GridSpec, Intervals, Protocol, RunOptions, SELECTION_METHODS, Shard, SummaryRow, TestSet,
 };
 use ite_transfer::Registry;
 
@@ -54,6 +54,15 @@ pub struct Args {
     /// folds of the target) [default: 5].
     #[arg(long, value_name = "K")]
     pub selection_folds: Option<usize>,
+    /// How data are drawn and where errors are measured. `clean`: a fresh source sample and
+    /// model per replication, fresh targets, a fresh test draw. `study`: the study's published
+    /// code — one source sample and model per source size for all replications, sim1 targets
+    /// resampled from the source's rows (biased ones by accept–reject on their Y(0)), sim2
+    /// biased assignment standardized by the sample's own Y(0) moments, errors measured on the
+    /// target sample itself. `study` measures partly on units the source has seen: its errors
+    /// are optimistic (a warning is printed and recorded in OUT/run.json).
+    #[arg(long, value_name = "P", default_value = "clean", value_parser = ["clean", "study"])]
+    pub protocol: String,
     /// Root seed of every draw and fit.
     #[arg(long)]
     pub seed: u64,
@@ -124,6 +133,7 @@ impl Args {
             };
         }
         spec.max_epochs = self.max_epochs;
+        spec.protocol = self.protocol.parse::<Protocol>()?;
         if self.intervals {
             let folds = self.folds.unwrap_or(Intervals::default().folds);
             spec.intervals = Some(Intervals { folds, ..Intervals::default() });
@@ -180,11 +190,16 @@ pub fn run(args: Args) -> Result<()> {
     let grid = GridRun::open(&spec, &opts, &registry, &args.out)?;
     let plan = grid.plan();
     let todo = plan.tasks - plan.finished;
+    // Not progress: printed even with --quiet.
+    if let Some(w) = spec.protocol.warning() {
+        eprintln!("[ite reproduce] warning: {w}");
+    }
     if !args.quiet {
         eprintln!(
-            "[ite reproduce] {} {}grid, shard {shard}: {} tasks ({} finished earlier), {jobs} jobs, into {}",
+            "[ite reproduce] {} {}grid ({} protocol), shard {shard}: {} tasks ({} finished earlier), {jobs} jobs, into {}",
             spec.experiment,
             if args.quick { "quick " } else { "" },
+            spec.protocol,
             plan.tasks,
             plan.finished,
             args.out.display()

@@ -394,7 +394,13 @@ impl Sim2Args {
             (_, None) => bail!("--level is required with --shift {shift}"),
         };
         let assignment = self.assignment.map(Into::into).unwrap_or_default();
-        Ok(Plan::Sim2Target(Sim2Target { params, shift, level, assignment }))
+        Ok(Plan::Sim2Target(Sim2Target {
+            params,
+            shift,
+            level,
+            assignment,
+            standardization: ite_dgp::Standardization::Population,
+        }))
     }
 }
 

@@ -61,6 +61,70 @@ pub enum TestSet {
     HoldOut(f64),
 }
 
+/// How a grid draws its data and where it measures: our protocol, or the study's published
+/// code's (issue 17's table, left column).
+///
+/// | | `clean` (the default) | `study` |
+/// |---|---|---|
+/// | source sample and model | fresh per replication (seed of the group) | one dataset per source size, the same in every replication (seed `"study-source"` indexed by the source size only), so one source model per size |
+/// | randomized Simulation 1 target | fresh population draw | rows of that source dataset, resampled with replacement |
+/// | biased Simulation 1 target | accept–reject on Y(0) over fresh draws | the same accept–reject over rows of that source dataset |
+/// | biased Simulation 2 target | Y(0) standardized by the population's exact moments | by the sample's own mean and sd ([`ite_dgp::Standardization::Sample`]) |
+/// | test set | [`GridSpec::test`] | the whole target sample (the training units): Simulation 2 as the study; Simulation 1's code has none, so the same |
+///
+/// Under `study` the metrics are measured partly on units the source model has seen (Simulation
+/// 1: the target rows *are* source rows) and on the target's own training units
+/// ([`Protocol::warning`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// Fresh sources per replication, fresh targets, fresh test draws.
+    #[default]
+    Clean,
+    /// The study's published code.
+    Study,
+}
+
+impl Protocol {
+    /// `clean` or `study`, as on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Clean => "clean",
+            Protocol::Study => "study",
+        }
+    }
+
+    /// What a reader of a `study` run must know (`None` for `clean`): printed on stderr at the
+    /// start of the run and recorded in `run.json`.
+    pub fn warning(self) -> Option<&'static str> {
+        match self {
+            Protocol::Clean => None,
+            Protocol::Study => Some(
+                "study protocol: metrics are measured on the target's own training units, and Simulation 1's targets \
+                 are rows of the source sample, so the source model has seen the outcomes of the units it is \
+                 evaluated on; its errors are optimistic and not comparable with the clean protocol's",
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = EvalError;
+    fn from_str(s: &str) -> Result<Self, EvalError> {
+        match s {
+            "clean" => Ok(Protocol::Clean),
+            "study" => Ok(Protocol::Study),
+            other => Err(ite_core::SettingsError::text("protocol", other, "`clean` or `study`").into()),
+        }
+    }
+}
+
 /// An experiment grid: cells (source n × target n × assignment × shift × level) × methods ×
 /// replications, with how tasks are evaluated.
 ///
@@ -74,10 +138,11 @@ pub enum TestSet {
 /// | `levels` | 0 | shift levels c | finite, in [0, 1]; sim1: only 0 |
 /// | `methods` | target-only, staged-alignment | strategy names, and the selection methods [`SELECTION_METHODS`] | non-empty, no repeats; registered (built-in: [`Registry::builtin`]) or a selection method; with a selection method, at least two registered ones (the candidates) |
 /// | `replications` | 100 | replications per cell | ≥ 1 |
-/// | `test` | `FreshDraw(2000)` | where the metrics are measured | `FreshDraw(n ≥ 10)`, `HoldOut(share in [0.1, 0.9])` |
+/// | `test` | `FreshDraw(2000)` | where the metrics are measured (ignored by the `study` protocol: the target sample itself) | `FreshDraw(n ≥ 10)`, `HoldOut(share in [0.1, 0.9])` |
 /// | `max_epochs` | `None` | caps every training phase's epochs (source, target, alignment); for tests and smoke runs | ≥ 1 |
 /// | `intervals` | `None` | also estimate each task's target ATE by cross-fitted AIPW with an interval ([`Intervals`]) | valid [`Intervals`] |
 /// | `selection_folds` | 5 | K of the selection methods' K-fold choice among the fixed methods (`ite_inference::SelectionParams::folds`) | 2..=20 |
+/// | `protocol` | `Clean` | how sources, targets and test sets are drawn ([`Protocol`]); `run.json` without it reads as `Clean` | `Clean`, `Study` |
 ///
 /// **Selection methods.** Besides registered strategies (the *fixed* methods), `methods` may
 /// hold `auto-r-loss`, `auto-dr`, `auto-pehe-nn` and `oracle` ([`SELECTION_METHODS`]). An
@@ -119,6 +184,10 @@ pub struct GridSpec {
     /// existed read as 5), so runs with other folds neither resume into nor merge with each other.
     #[serde(default = "default_selection_folds")]
     pub selection_folds: usize,
+    /// The protocol. Recorded in `run.json` (runs written before it existed read as `clean`), so
+    /// runs of the two protocols neither resume into nor merge with each other.
+    #[serde(default)]
+    pub protocol: Protocol,
 }
 
 fn default_selection_folds() -> usize {
@@ -223,6 +292,7 @@ impl GridSpec {
             max_epochs: None,
             intervals: None,
             selection_folds: 5,
+            protocol: Protocol::Clean,
         }
     }
 
@@ -258,6 +328,7 @@ impl GridSpec {
             max_epochs: None,
             intervals: None,
             selection_folds: 5,
+            protocol: Protocol::Clean,
         }
     }
 
@@ -495,6 +566,8 @@ impl Cell {
 /// |---|---|
 /// | source sample | `root.stream(exp).stream("source").index(source_n).index(rep)` |
 /// | source model | `root.stream(exp).stream("source-fit").index(source_n).index(rep)` |
+/// | source sample, `study` protocol (every replication) | `root.stream(exp).stream("study-source").index(source_n)` |
+/// | source model, `study` protocol (every replication) | `root.stream(exp).stream("study-source-fit").index(source_n)` |
 /// | target sample | `root.stream(exp).stream("target").stream(assignment).stream(shift).index(level bits).index(target_n).index(rep)` |
 /// | test sample / hold-out split | as the target, with `"test"` for `"target"` |
 /// | methods and CITA | `root.stream(exp).stream("fit").index(source_n)` then as the target's path |
@@ -502,7 +575,9 @@ impl Cell {
 /// | selection methods (folds, fold fits, propensity; one selection per cell and replication) | the methods' seed, `.stream("selection")` |
 ///
 /// The target and test samples do not depend on the source size, so every source size meets the
-/// same targets (common random numbers across the source-size axis).
+/// same targets (common random numbers across the source-size axis). Under the `study`
+/// protocol Simulation 1's targets are drawn from the source's rows, so they depend on the source
+/// size through the rows, not through the seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GridSeeds {
     root: Seed,
@@ -522,6 +597,16 @@ impl GridSeeds {
     /// The source model of a group.
     pub fn source_fit(&self, g: Group) -> Seed {
         self.root.stream("source-fit").index(g.source_n as u64).index(g.replication)
+    }
+
+    /// The source sample of every replication with `source_n` units under the `study` protocol.
+    pub fn study_source(&self, source_n: usize) -> Seed {
+        self.root.stream("study-source").index(source_n as u64)
+    }
+
+    /// The source model of every replication with `source_n` units under the `study` protocol.
+    pub fn study_source_fit(&self, source_n: usize) -> Seed {
+        self.root.stream("study-source-fit").index(source_n as u64)
     }
 
     fn cell_path(base: Seed, c: &Cell, rep: u64) -> Seed {

@@ -3,14 +3,14 @@
 //! finished tasks skipped when a run is restarted; a grid's selection methods choose among the
 //! fixed methods of each cell.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use ite_core::{CausalData, Dgp, Fit, IteModel, Seed, TransferInput};
-use ite_dgp::{Sim1Source, Sim1Target, Sim2Source, Sim2Target};
+use ite_dgp::{Sim1Source, Sim1Target, Sim2Source, Sim2Target, Standardization};
 use ite_inference::{AipwParams, InferenceError, SelectionParams, SelectionReport};
 use ite_nets::{FittedTarNet, TarNetParams};
 use ite_transfer::{
@@ -20,7 +20,9 @@ use ite_transfer::{
 use rayon::prelude::*;
 
 use crate::error::EvalError;
-use crate::grid::experiment::{Cell, Experiment, GridSeeds, GridSpec, Group, Intervals, SelectionMethod, TestSet};
+use crate::grid::experiment::{
+    Cell, Experiment, GridSeeds, GridSpec, Group, Intervals, Protocol, SelectionMethod, TestSet,
+};
 use crate::grid::lock::GridLock;
 use crate::grid::selection::write_selection_outputs;
 use crate::grid::shard::Shard;
@@ -136,7 +138,7 @@ pub fn shard_task_keys(spec: &GridSpec, shard: Shard) -> Result<Vec<TaskKey>, Ev
     Ok(keys)
 }
 
-/// Draws the target population's sample of a cell.
+/// Draws the target population's sample of a cell (the `clean` protocol).
 fn draw_target(experiment: Experiment, c: &Cell, n: usize, seed: Seed) -> Result<CausalData, EvalError> {
     Ok(match experiment {
         Experiment::Sim1 => Sim1Target::new(c.assignment).sample_seeded(n, seed)?,
@@ -144,7 +146,25 @@ fn draw_target(experiment: Experiment, c: &Cell, n: usize, seed: Seed) -> Result
     })
 }
 
-/// Draws a group's source sample.
+/// Draws the target sample of a cell under the `study` protocol: Simulation 1 from the rows of
+/// the group's `source` sample, Simulation 2 with Y(0) standardized by the sample's moments.
+fn draw_study_target(
+    experiment: Experiment,
+    c: &Cell,
+    n: usize,
+    seed: Seed,
+    source: &CausalData,
+) -> Result<CausalData, EvalError> {
+    Ok(match experiment {
+        Experiment::Sim1 => Sim1Target::resampling(source.clone(), c.assignment).sample_seeded(n, seed)?,
+        Experiment::Sim2 => {
+            Sim2Target { standardization: Standardization::Sample, ..Sim2Target::new(c.shift, c.level, c.assignment) }
+                .sample_seeded(n, seed)?
+        }
+    })
+}
+
+/// Draws a source sample.
 fn draw_source(experiment: Experiment, n: usize, seed: Seed) -> Result<CausalData, EvalError> {
     Ok(match experiment {
         Experiment::Sim1 => Sim1Source::default().sample_seeded(n, seed)?,
@@ -152,13 +172,46 @@ fn draw_source(experiment: Experiment, n: usize, seed: Seed) -> Result<CausalDat
     })
 }
 
-/// The training sample and the test sample of a cell.
+/// The source sample of a group: its own draw under the `clean` protocol; under `study` the
+/// draw of its source size, the same for every replication ([`GridSeeds::study_source`]).
+pub fn source_data(spec: &GridSpec, seeds: &GridSeeds, g: Group) -> Result<CausalData, EvalError> {
+    match spec.protocol {
+        Protocol::Clean => draw_source(spec.experiment, g.source_n, seeds.source(g)),
+        Protocol::Study => draw_source(spec.experiment, g.source_n, seeds.study_source(g.source_n)),
+    }
+}
+
+/// The training sample and the test sample of a cell (the `study` protocol draws the group's
+/// source sample first: Simulation 1's targets are its rows).
 pub fn cell_data(
     spec: &GridSpec,
     seeds: &GridSeeds,
     c: &Cell,
     rep: u64,
 ) -> Result<(CausalData, CausalData), EvalError> {
+    match spec.protocol {
+        Protocol::Clean => cell_data_from(spec, seeds, c, rep, None),
+        Protocol::Study => {
+            let source = source_data(spec, seeds, Group { source_n: c.source_n, replication: rep })?;
+            cell_data_from(spec, seeds, c, rep, Some(&source))
+        }
+    }
+}
+
+/// [`cell_data`] with the group's source sample at hand (`None` under the `clean` protocol,
+/// which does not use it). Under `study` the test sample is the target sample itself.
+fn cell_data_from(
+    spec: &GridSpec,
+    seeds: &GridSeeds,
+    c: &Cell,
+    rep: u64,
+    source: Option<&CausalData>,
+) -> Result<(CausalData, CausalData), EvalError> {
+    if spec.protocol == Protocol::Study {
+        let source = source.ok_or_else(|| EvalError::Empty("the source sample of a study-protocol cell".into()))?;
+        let target = draw_study_target(spec.experiment, c, c.target_n, seeds.target(c, rep), source)?;
+        return Ok((target.clone(), target));
+    }
     let target = draw_target(spec.experiment, c, c.target_n, seeds.target(c, rep))?;
     match spec.test {
         TestSet::FreshDraw(n) => Ok((target, draw_target(spec.experiment, c, n, seeds.test(c, rep))?)),
@@ -234,6 +287,8 @@ struct Ctx<'a> {
     total: usize,
     skipped: usize,
     on_row: &'a (dyn Fn(&ResultRow, Progress) + Sync),
+    /// The `study` protocol's source sample and model per source size (empty under `clean`).
+    shared: HashMap<usize, (CausalData, FittedTarNet)>,
 }
 
 impl Ctx<'_> {
@@ -252,9 +307,42 @@ impl Ctx<'_> {
         if todo.is_empty() {
             return Ok(());
         }
+        if let Some((source, model)) = self.shared.get(&g.source_n) {
+            return todo.par_iter().try_for_each(|(c, ms)| self.run_cell(g, source, model, c, ms));
+        }
+        if self.spec.protocol == Protocol::Study {
+            return Err(EvalError::Empty(format!("the shared source model of source size {}", g.source_n)));
+        }
         let source = draw_source(self.spec.experiment, g.source_n, self.seeds.source(g))?;
         let model = source_params(self.spec.max_epochs).fit(&source, self.seeds.source_fit(g))?;
         todo.par_iter().try_for_each(|(c, ms)| self.run_cell(g, &source, &model, c, ms))
+    }
+
+    /// Under the `study` protocol, draws and fits the source of every source size that
+    /// `groups` still need, in parallel over the sizes (on the grid's pool), into `shared`: every
+    /// shard that needs a size fits the same model from the same seeds.
+    fn fit_shared_sources(&mut self, groups: &[(Group, Vec<Cell>)]) -> Result<(), EvalError> {
+        if self.spec.protocol != Protocol::Study {
+            return Ok(());
+        }
+        let mut sizes: Vec<usize> = groups
+            .iter()
+            .filter(|(g, cells)| cells.iter().any(|c| !self.todo(c, g.replication).is_empty()))
+            .map(|(g, _)| g.source_n)
+            .collect();
+        sizes.sort_unstable_by(|a, b| b.cmp(a));
+        sizes.dedup();
+        let (spec, seeds) = (self.spec, self.seeds);
+        let fitted = sizes
+            .par_iter()
+            .map(|&n| {
+                let source = source_data(spec, &seeds, Group { source_n: n, replication: 0 })?;
+                let model = source_params(spec.max_epochs).fit(&source, seeds.study_source_fit(n))?;
+                Ok((n, (source, model)))
+            })
+            .collect::<Result<Vec<_>, EvalError>>()?;
+        self.shared.extend(fitted);
+        Ok(())
     }
 
     fn run_cell(
@@ -266,7 +354,7 @@ impl Ctx<'_> {
         methods: &[String],
     ) -> Result<(), EvalError> {
         let rep = g.replication;
-        let (train, test) = cell_data(self.spec, &self.seeds, c, rep)?;
+        let (train, test) = cell_data_from(self.spec, &self.seeds, c, rep, Some(source))?;
         let truth =
             test.truth().ok_or_else(|| EvalError::Empty("true potential outcomes of the test sample".into()))?.clone();
         let seed = self.seeds.fit(c, rep);
@@ -488,6 +576,7 @@ fn prepare(
         grid: spec.clone(),
         shard: opts.shard,
         version: env!("CARGO_PKG_VERSION").into(),
+        warning: spec.protocol.warning().map(String::from),
     };
     let dir_err = |e: std::io::Error| EvalError::GridFile { path: out.display().to_string(), message: e.to_string() };
     if out.is_file() {
@@ -597,7 +686,7 @@ fn execute(
     let total = keys.len() - done.len();
     let rows = Mutex::new(Vec::new());
     let counter = AtomicUsize::new(0);
-    let ctx = Ctx {
+    let mut ctx = Ctx {
         spec,
         registry,
         seeds: GridSeeds::new(opts.seed, spec.experiment),
@@ -608,6 +697,7 @@ fn execute(
         total,
         skipped: done.len(),
         on_row,
+        shared: HashMap::new(),
     };
     let mut groups = shard_groups(spec, opts.shard)?;
     // Largest sources first, so that the run does not end waiting on one long source fit
@@ -623,6 +713,7 @@ fn execute(
     // `par_bridge` hands the groups out in this order as workers become free (a plain
     // `par_iter` splits the list in halves, so one worker started on the smallest groups and the
     // run ended on a large source fit with the other worker idle).
+    pool.install(|| ctx.fit_shared_sources(&groups))?;
     pool.install(|| groups.iter().par_bridge().try_for_each(|(g, cells)| ctx.run_group(*g, cells)))?;
     drop(file);
     let mut all = existing;

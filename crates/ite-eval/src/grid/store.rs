@@ -39,6 +39,10 @@ pub struct RunManifest {
     pub shard: Shard,
     /// The `ite` version that wrote the directory.
     pub version: String,
+    /// What a reader must know about the run's protocol (`crate::grid::Protocol::warning`):
+    /// absent for the `clean` protocol; a label, like `version` (`grid.protocol` is what counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 fn file_err(path: &Path, e: impl std::fmt::Display) -> EvalError {
@@ -79,7 +83,7 @@ impl RunManifest {
         };
         let mut out = Vec::new();
         for (k, va) in &a {
-            if (ignore_shard && k == "shard") || k == "version" {
+            if (ignore_shard && k == "shard") || k == "version" || k == "warning" {
                 continue;
             }
             let vb = b.get(k).cloned().unwrap_or(serde_json::Value::Null);
