@@ -62,6 +62,7 @@ impl Default for SinkhornConfig {
 /// | `phi_layers` | `[200, 200, 200]` | widths of the representation Φ's layers | ≥ 1 layer, each ≥ 1 |
 /// | `head_layers` | `[100, 100, 100]` | widths of each head's hidden layers (a linear output of width 1 follows) | each ≥ 1 (may be empty) |
 /// | `activation` | `Elu` | activation after every hidden layer | `Elu`, `Relu` |
+/// | `phi_final_activation` | `true` | apply the activation after Φ's last layer too (`false`: the representation is linear in the last hidden layer and may be negative, as in the study's code) | — |
 /// | `unit_norm` | `false` | divide each representation row by its Euclidean norm | — |
 /// | `alpha` | `0.0` | weight α of the IPM term (0 = TARNet, > 0 = CFR) | finite, ≥ 0 |
 /// | `ipm` | `Wasserstein(default)` | which IPM when `alpha > 0` | `RbfMmd.sigma` > 0; Sinkhorn `epsilon` > 0, `max_iter` ≥ 1 |
@@ -92,6 +93,10 @@ pub struct TarNetParams {
     pub head_layers: Vec<usize>,
     /// Activation after every hidden layer.
     pub activation: Activation,
+    /// Whether Φ's last layer is followed by the activation too. Parameters saved before the
+    /// field existed read as `true`.
+    #[serde(default = "default_true")]
+    pub phi_final_activation: bool,
     /// Normalise each representation to unit Euclidean norm.
     pub unit_norm: bool,
     /// IPM weight α (0 = TARNet).
@@ -118,12 +123,17 @@ pub struct TarNetParams {
     pub standardize_y: bool,
 }
 
+fn default_true() -> bool {
+    true
+}
+
 impl Default for TarNetParams {
     fn default() -> Self {
         TarNetParams {
             phi_layers: vec![200, 200, 200],
             head_layers: vec![100, 100, 100],
             activation: Activation::Elu,
+            phi_final_activation: true,
             unit_norm: false,
             alpha: 0.0,
             ipm: Ipm::Wasserstein(SinkhornConfig::default()),

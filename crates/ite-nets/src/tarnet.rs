@@ -11,7 +11,8 @@ use crate::mlp::Mlp;
 use crate::scaler::Standardizer;
 use crate::vars::{TarNetVars, VarGroup};
 
-/// A TARNet: Φ (p → `phi_layers`), and two heads h0, h1 (rep → `head_layers` → 1).
+/// A TARNet: Φ (p → `phi_layers`, the activation after every layer, the last one's only with
+/// [`TarNetParams::phi_final_activation`]), and two heads h0, h1 (rep → `head_layers` → 1).
 #[derive(Debug, Clone)]
 pub struct TarNet {
     phi: Mlp,
@@ -38,7 +39,8 @@ impl TarNet {
         let mut head_w = vec![params.rep_dim()];
         head_w.extend_from_slice(&params.head_layers);
         head_w.push(1);
-        let (phi, mut named) = Mlp::new(VarGroup::Phi.name(), &phi_w, params.activation, true, &mut rng, device)?;
+        let (phi, mut named) =
+            Mlp::new(VarGroup::Phi.name(), &phi_w, params.activation, params.phi_final_activation, &mut rng, device)?;
         let (h0, n0) = Mlp::new(VarGroup::H0.name(), &head_w, params.activation, false, &mut rng, device)?;
         let (h1, n1) = Mlp::new(VarGroup::H1.name(), &head_w, params.activation, false, &mut rng, device)?;
         named.extend(n0);
@@ -158,5 +160,39 @@ impl IteModel for FittedTarNet {
             Ok(t.to_vec1::<f32>()?.into_iter().map(|v| self.y_scaler.inverse_1(v)).collect())
         };
         Ok(PotentialOutcomes::new(back(m0)?, back(m1)?)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hyperparams::Activation;
+
+    /// Φ's last layer: ReLU'd (never negative) by default, linear (negative entries) without
+    /// `phi_final_activation` — the same weights either way, and the same whether the dense
+    /// layers run fused or not (the fused layer takes an optional activation).
+    #[test]
+    fn phi_final_activation_switches_the_last_relu() -> candle_core::Result<()> {
+        let on = TarNetParams { activation: Activation::Relu, ..TarNetParams::study_small() };
+        let off = TarNetParams { phi_final_activation: false, ..on.clone() };
+        let x = Tensor::from_vec(
+            (0..200).map(|i| ((i * 37 % 101) as f32) / 25.0 - 2.0).collect::<Vec<_>>(),
+            (40, 5),
+            &Device::Cpu,
+        )?;
+        let (a, b) =
+            (TarNet::new(&on, 5, Seed::new(3)).expect("net"), TarNet::new(&off, 5, Seed::new(3)).expect("net"));
+        let (ra, rb) = (a.representation(&x)?, b.representation(&x)?);
+        assert!(ra.min_all()?.to_scalar::<f32>()? >= 0.0);
+        assert!(rb.min_all()?.to_scalar::<f32>()? < 0.0);
+        // ReLU of the linear output is the activated one.
+        let d = (rb.relu()? - &ra)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(d < 1e-6, "{d}");
+        // Saved parameters without the field read as `true`.
+        let mut json = serde_json::to_value(&on).expect("json");
+        json.as_object_mut().expect("object").remove("phi_final_activation");
+        let back: TarNetParams = serde_json::from_value(json).expect("params");
+        assert!(back.phi_final_activation);
+        Ok(())
     }
 }

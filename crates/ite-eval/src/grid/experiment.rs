@@ -67,6 +67,7 @@ pub enum TestSet {
 /// | | `clean` (the default) | `study` |
 /// |---|---|---|
 /// | source sample and model | fresh per replication (seed of the group) | one dataset per source size, the same in every replication (seed `"study-source"` indexed by the source size only), so one source model per size |
+/// | source network | `ite_nets::TarNetParams::study_source` | the same without an activation after Φ's last layer (`phi_final_activation = false`) |
 /// | randomized Simulation 1 target | fresh population draw | rows of that source dataset, resampled with replacement |
 /// | biased Simulation 1 target | accept–reject on Y(0) over fresh draws | the same accept–reject over rows of that source dataset |
 /// | biased Simulation 2 target | Y(0) standardized by the population's exact moments | by the sample's own mean and sd ([`ite_dgp::Standardization::Sample`]) |

@@ -113,6 +113,17 @@ pub fn source_params(max_epochs: Option<usize>) -> TarNetParams {
     }
 }
 
+/// The source model's hyperparameters for a grid of `protocol`: [`source_params`], and under
+/// the `study` protocol without an activation after Φ's last layer, as the study's code
+/// ([`TarNetParams::phi_final_activation`]).
+pub fn protocol_source_params(protocol: Protocol, max_epochs: Option<usize>) -> TarNetParams {
+    let p = source_params(max_epochs);
+    match protocol {
+        Protocol::Clean => p,
+        Protocol::Study => TarNetParams { phi_final_activation: false, ..p },
+    }
+}
+
 /// The task groups of `shard` with their cells (canonical order).
 fn shard_groups(spec: &GridSpec, shard: Shard) -> Result<Vec<(Group, Vec<Cell>)>, EvalError> {
     let cells = spec.cells()?;
@@ -337,7 +348,8 @@ impl Ctx<'_> {
             .par_iter()
             .map(|&n| {
                 let source = source_data(spec, &seeds, Group { source_n: n, replication: 0 })?;
-                let model = source_params(spec.max_epochs).fit(&source, seeds.study_source_fit(n))?;
+                let model =
+                    protocol_source_params(spec.protocol, spec.max_epochs).fit(&source, seeds.study_source_fit(n))?;
                 Ok((n, (source, model)))
             })
             .collect::<Result<Vec<_>, EvalError>>()?;
