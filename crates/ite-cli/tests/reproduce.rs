@@ -4,7 +4,9 @@
 //! each task exactly once; `--jobs 1` and `--jobs 2` give the same rows; a directory of other
 //! parameters is refused; the Slurm array variables choose the shard; `--intervals` fills the
 //! AIPW columns and the summary's coverage, resumes, and never mixes with a run without it;
-//! `--methods ...,auto` adds the selection methods' rows, selection.csv and cita.csv.
+//! `--methods ...,auto` adds the selection methods' rows, selection.csv and cita.csv;
+//! `--protocol study` warns on stderr (even with `--quiet`), records the protocol and the
+//! warning in run.json, and never resumes into a clean run's directory.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -162,6 +164,7 @@ fn bad_arguments_are_named() {
         (&["--shard", "3/3"][..], "shard"),
         (&["--methods", "magic"][..], "--methods"),
         (&["--jobs", "0"][..], "--jobs"),
+        (&["--protocol", "paper"][..], "--protocol"),
     ] {
         let out = ite(&[&["reproduce", "sim1", "--seed", "1", "--out", o][..], extra].concat()).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
@@ -334,4 +337,33 @@ fn auto_adds_the_selection_methods_and_their_tables() {
         let err = String::from_utf8_lossy(&res.stderr);
         assert!(!res.status.success() && err.contains(want) && !err.contains("panicked"), "{extra:?}: {err}");
     }
+}
+
+#[test]
+fn study_protocol_warns_and_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let study = reproduce(&d.join("study"), &["--protocol", "study", "--jobs", "2"]);
+    let err = String::from_utf8_lossy(&study.stderr);
+    assert!(err.contains("warning: study protocol") && err.contains("source model has seen"), "{err}");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("study/run.json")).unwrap()).unwrap();
+    assert_eq!(run["grid"]["protocol"], "study");
+    assert!(run["warning"].as_str().is_some_and(|w| w.contains("training units")), "{run}");
+    assert_each_task_once(&values(&d.join("study")), TASKS);
+    // The default is clean: no warning, other rows, and it is refused in the study directory.
+    let clean = reproduce(&d.join("clean"), &[]);
+    assert!(!String::from_utf8_lossy(&clean.stderr).contains("warning"));
+    assert!(std::fs::read_to_string(d.join("clean/run.json")).unwrap().contains("\"protocol\": \"clean\""));
+    assert_ne!(values(&d.join("clean")), values(&d.join("study")));
+    let o = d.join("study");
+    let out =
+        ite(&[&["reproduce", "sim1", "--no-figures", "--quiet", "--out", o.to_str().unwrap()][..], &TINY].concat())
+            .output()
+            .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("grid.protocol"), "{err}");
+    // --help lists the option.
+    let help = String::from_utf8_lossy(&ok(&["reproduce", "--help"]).stdout).to_string();
+    assert!(help.contains("--protocol") && help.contains("study"), "{help}");
 }
