@@ -1,5 +1,5 @@
 //! Running a grid: task groups in parallel on a dedicated rayon pool, one source model per group
-//! reused by every cell and method, each finished task appended to `results.csv` at once, and
+//! (per source size under the study protocol) reused by every cell and method, each finished task appended to `results.csv` at once, and
 //! finished tasks skipped when a run is restarted; a grid's selection methods choose among the
 //! fixed methods of each cell.
 
@@ -650,7 +650,9 @@ fn prepare(
 /// written (from worker threads).
 ///
 /// Source samples and models are made once per (source n, replication) and shared by every
-/// cell and method of that group; within a cell, CITA is computed once and recorded on every row
+/// cell and method of that group (under the `study` protocol once per source n, before the
+/// groups run, and shared by every replication: each shard that needs a size fits the same
+/// model from the same seeds); within a cell, CITA is computed once and recorded on every row
 /// of a method that uses the source. Each task's numbers depend only on the seed and the task.
 ///
 /// A cell with a selection method still to do ([`GridSpec`]'s `auto-*`, `oracle`) fits every
