@@ -23,6 +23,15 @@ fn transfer_writes_predictions_summary_and_models() {
     assert_eq!(summary["strategy"], "freeze-representation");
     let cita = summary["cita"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&cita), "{cita}");
+    // The reading of CITA from the Simulation 2 grid, at the grid size nearest 80 units (100),
+    // in the bin that holds this CITA (or null where the grid saw too few such values).
+    let reading = &summary["cita_reading"];
+    if !reading.is_null() {
+        assert_eq!(reading["grid_target_n"], 100, "{reading}");
+        let (lo, hi) = (reading["cita_lower"].as_f64().unwrap(), reading["cita_upper"].as_f64().unwrap());
+        assert!(lo <= cita && cita < hi, "{cita} outside [{lo}, {hi})");
+        assert!(reading["text"].as_str().unwrap().contains("staged alignment beat target-only"));
+    }
     let ate = &summary["ate"];
     let (lo, est, hi) =
         (ate["lower"].as_f64().unwrap(), ate["estimate"].as_f64().unwrap(), ate["upper"].as_f64().unwrap());

@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod cita;
+pub mod cita_scale;
 pub mod entry;
 mod error;
 pub mod fine_tune;
@@ -40,6 +41,7 @@ pub mod staged_alignment;
 pub mod target_only;
 mod training;
 
+pub use cita_scale::{CitaReading, cita_reading};
 pub use entry::{BoxedStrategy, StrategyConfig, StrategyEntry};
 pub use error::{Result, TransferError};
 pub use fine_tune::FineTune;

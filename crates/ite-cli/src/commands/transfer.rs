@@ -181,6 +181,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut summary = json!({
         "strategy": name,
         "cita": cita,
+        "cita_reading": cita_reading_json(cita, target.n()),
         "n_source": source.n(),
         "n_target": target.n(),
         "n_predicted": x.n_rows(),
@@ -217,6 +218,23 @@ pub fn run(args: Args) -> Result<()> {
 
 /// The plain report: the selection table (with auto), the strategy and CITA, the estimates and
 /// extras, the truth, and where the outputs went.
+/// `summary.json`'s `cita_reading`: the Simulation 2 grid's bin for this CITA and target size
+/// (`ite_transfer::cita_reading`), with its text; null when the grid saw too few such values.
+fn cita_reading_json(cita: f64, target_n: usize) -> serde_json::Value {
+    match ite_transfer::cita_reading(cita, target_n) {
+        Some(r) => json!({
+            "grid_target_n": r.bin.target_n,
+            "cita_lower": r.bin.lower,
+            "cita_upper": r.bin.upper,
+            "cases": r.bin.count,
+            "staged_beats_target_only": r.bin.staged_beats_target_only,
+            "best_source_beats_target_only": r.bin.best_source_beats_target_only,
+            "text": r.to_string(),
+        }),
+        None => serde_json::Value::Null,
+    }
+}
+
 fn human_lines(
     args: &Args,
     summary: &serde_json::Value,
@@ -228,6 +246,10 @@ fn human_lines(
     let name = summary["strategy"].as_str().unwrap_or("?");
     let cita = summary["cita"].as_f64().unwrap_or(f64::NAN);
     human.push(format!("strategy `{name}`, CITA {cita:.4} (0 = source and target alike)"));
+    human.push(match summary["cita_reading"]["text"].as_str() {
+        Some(text) => format!("  reading CITA: {text}"),
+        None => "  reading CITA: the Simulation 2 grid of docs/selection.md saw too few such values to say".into(),
+    });
     human.extend(inf.lines(&args.inference, clusters));
     human.push(output::plugin_line(summary));
     human.extend(resampling::lines(extras, summary));
