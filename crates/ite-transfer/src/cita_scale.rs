@@ -11,8 +11,8 @@
 //! target's size says more than CITA — with 50 units transfer won almost whatever the CITA,
 //! with 500 it rarely did. It is copied from `docs/selection/cita.csv` (the `all` rows of
 //! `ite reproduce sim2 --reps 20 --source-n 1000 --methods all,auto --seed 1`); a test checks
-//! the copy. CITA reacts to covariate shift much more than to effect shift, so a low value does
-//! not rule out a target whose effect differs from the source's.
+//! the copy. CITA sees covariate shift but not effect or prognostic shift (docs/reproduction.md),
+//! so a low value does not rule out a target whose effect differs from the source's.
 
 /// One bin of the reading: target size, CITA range, how many cell-replications fell in it, and
 /// how often transfer beat target-only there.
@@ -219,7 +219,7 @@ impl std::fmt::Display for CitaReading {
             f,
             "in Simulation 2 (docs/selection.md), targets of {} units with CITA in [{:.1}, {:.1}) saw staged \
              alignment beat target-only in {:.0}% of {} cases (the best of six transfer strategies, picked in \
-             hindsight, in {:.0}%); CITA reacts to covariate shift more than to effect shift",
+             hindsight, in {:.0}%); CITA sees covariate shift, not effect or prognostic shift",
             b.target_n,
             b.lower,
             b.upper,
