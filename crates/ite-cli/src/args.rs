@@ -40,7 +40,7 @@ impl ColumnArgs {
 /// How a command reports: progress on stderr, the summary on stdout.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// No progress on stderr.
+    /// No progress and no warnings on stderr (warnings stay in summary.json's `warnings`).
     #[arg(long)]
     pub quiet: bool,
     /// Print the summary as one JSON object on stdout (plain lines otherwise).

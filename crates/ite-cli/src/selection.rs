@@ -83,6 +83,12 @@ impl SelectionArgs {
         if names.is_empty() {
             bail!("--candidates: no {what} named; valid {what} names: {}", valid.join(", "));
         }
+        if names.len() == 1 {
+            bail!(
+                "--candidates: name at least two {what}s to choose from (auto with one candidate is `{}` itself)",
+                names[0]
+            );
+        }
         Ok(names)
     }
 
@@ -115,7 +121,7 @@ pub fn select(
             params.select_with(data, candidates, None, &MlpPropensityParams::default(), codes, seed)
         }
     };
-    report.map_err(|e| anyhow!("auto: {e}"))
+    report.map_err(|e| anyhow!("auto (--folds {}): {e}", params.folds))
 }
 
 /// A finite number as text, else an empty cell.
@@ -198,8 +204,9 @@ pub fn json(report: &SelectionReport, key: &str) -> Value {
     })
 }
 
-/// The plain table (candidate, score ± se, rank, the chosen one marked) and a line saying what
-/// was chosen and by which score; `what` names the candidates (`strategies`, `models`).
+/// The plain table (candidate, score ± se, the difference from the best ± its paired standard
+/// error, rank, the chosen one marked) and a line saying what was chosen and by which score;
+/// `what` names the candidates (`strategies`, `models`).
 pub fn lines(report: &SelectionReport, what: &str) -> Vec<String> {
     let score = report.score;
     let chosen = report.chosen();
@@ -208,28 +215,36 @@ pub fn lines(report: &SelectionReport, what: &str) -> Vec<String> {
     let mut order: Vec<usize> = (0..report.candidates.len()).collect();
     order.sort_by_key(|&i| report.candidates[i].score(score).map_or(usize::MAX, |v| v.rank));
     let text = |i: usize| report.candidates[i].score(score).map(|v| format!("{:.d$} ± {:.d$}", v.value, v.se));
+    let diff = |i: usize| {
+        report.candidates[i].score(score).map(|v| {
+            if v.diff_se.is_finite() { format!("+{:.d$} ± {:.d$}", v.diff, v.diff_se) } else { "best".to_string() }
+        })
+    };
     let w = order.iter().filter_map(|&i| text(i)).map(|t| t.chars().count()).max().unwrap_or(0).max(6);
+    let wd = order.iter().filter_map(|&i| diff(i)).map(|t| t.chars().count()).max().unwrap_or(0).max(15);
     let mut out = vec![
         format!(
-            "auto: {} {what} scored out-of-fold on {} folds ({score}, lower is better)",
+            "auto: {} {what} scored out-of-fold on {} folds ({score}, lower is better; the difference from the best \
+             has a paired standard error, the one to compare candidates by)",
             report.candidates.len(),
             report.folds.k()
         ),
-        format!("  {:<width$}  {:<w$}  rank", "candidate", score.as_str()),
+        format!("  {:<width$}  {:<w$}  {:<wd$}  rank", "candidate", score.as_str(), "difference"),
     ];
     for &i in &order {
         let c = &report.candidates[i];
-        let row = match (c.score(score), text(i)) {
-            (Some(v), Some(t)) => {
+        let row = match (c.score(score), text(i), diff(i)) {
+            (Some(v), Some(t), Some(df)) => {
                 let mark = if i == chosen { "  chosen" } else { "" };
-                format!("  {:<width$}  {t:<w$}  {}{mark}", c.name, v.rank)
+                format!("  {:<width$}  {t:<w$}  {df:<wd$}  {}{mark}", c.name, v.rank)
             }
             _ => format!("  {:<width$}  failed: {}", c.name, c.error.as_deref().unwrap_or("no score")),
         };
         out.push(row);
     }
     out.push(format!(
-        "auto chose `{}` by {score} (the lowest; the scores assume unconfoundedness and overlap in these data)",
+        "auto chose `{}` by {score} (the lowest; the scores assume unconfoundedness and overlap in these data, and \
+         are comparable only within this run: they depend on the candidates)",
         report.chosen_name()
     ));
     out

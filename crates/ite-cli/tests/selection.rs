@@ -163,6 +163,8 @@ fn bad_auto_requests_name_the_flag() {
         "--candidates: unknown strategy `magic`; valid strategy names: source-only, target-only, fine-tune",
     );
     fails_with(&[&t[..], &["--strategy", "auto", "--candidates", "pooled,pooled"]].concat(), "named twice");
+    fails_with(&[&t[..], &["--strategy", "auto", "--candidates", "pooled"]].concat(), "at least two");
+    fails_with(&[&t[..], &["--strategy", "AUTO"]].concat(), "or `auto`");
     fails_with(&[&t[..], &["--strategy", "auto", "--score", "bad"]].concat(), "--score");
     fails_with(&[&t[..], &["--candidates", "pooled"]].concat(), "--candidates applies only with --strategy auto");
     fails_with(&[&t[..], &["--strategy", "pooled", "--score", "dr"]].concat(), "--score applies only with");

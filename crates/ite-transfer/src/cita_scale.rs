@@ -215,11 +215,16 @@ pub struct CitaReading {
 impl std::fmt::Display for CitaReading {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let b = &self.bin;
+        let nearest = if self.target_n == b.target_n {
+            String::new()
+        } else {
+            format!(" (the grid's size nearest your {}, on a log scale)", self.target_n)
+        };
         write!(
             f,
-            "in Simulation 2 (docs/selection.md), targets of {} units with CITA in [{:.1}, {:.1}) saw staged \
-             alignment beat target-only in {:.0}% of {} cases (the best of six transfer strategies, picked in \
-             hindsight, in {:.0}%); CITA sees covariate shift, not effect or prognostic shift",
+            "in Simulation 2 (docs/selection.md), targets of {} units{nearest} with CITA in [{:.1}, {:.1}) saw \
+             staged alignment beat target-only in {:.0}% of {} cases (the best of six transfer strategies, picked \
+             in hindsight, in {:.0}%); CITA sees covariate shift, not effect or prognostic shift",
             b.target_n,
             b.lower,
             b.upper,

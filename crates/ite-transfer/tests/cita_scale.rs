@@ -38,6 +38,8 @@ fn a_reading_takes_the_nearest_grid_size_and_needs_enough_cases() {
     assert_eq!(cita_reading(0.15, 10).expect("a reading").bin.target_n, 50);
     let text = r.to_string();
     assert!(text.contains("targets of 100 units") && text.contains("[0.2, 0.3)"), "{text}");
+    assert!(text.contains("nearest your 150"), "{text}");
+    assert!(!cita_reading(0.25, 100).expect("a reading").to_string().contains("nearest your"));
     // Bins with fewer than MIN_COUNT cases, and values outside [0, 1], give none.
     let thin = SIM2_CITA_SCALE.iter().find(|b| b.count < MIN_COUNT).expect("a thin bin");
     assert!(cita_reading((thin.lower + thin.upper) / 2.0, thin.target_n).is_none());

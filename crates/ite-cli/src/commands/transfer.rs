@@ -88,7 +88,7 @@ fn strategy_help(long: bool) -> String {
 fn build_strategy(name: &str) -> Result<BoxedStrategy> {
     match Registry::builtin().build(name, &StrategyConfig::default()) {
         Ok(s) => Ok(s),
-        Err(e) => bail!("--strategy: {e}"),
+        Err(e) => bail!("--strategy: {e}, or `auto` (choose from the target data)"),
     }
 }
 
