@@ -1,7 +1,7 @@
 //! Running a grid: task groups in parallel on a dedicated rayon pool, one source model per group
-//! (per source size under the study protocol) reused by every cell and method, each finished task appended to `results.csv` at once, and
-//! finished tasks skipped when a run is restarted; a grid's selection methods choose among the
-//! fixed methods of each cell.
+//! (per source size under the study protocol) reused by every cell and method, each finished
+//! task appended to `results.csv` at once, and finished tasks skipped when a run is restarted; a
+//! grid's selection methods choose among the fixed methods of each cell.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
