@@ -163,10 +163,7 @@ fn propensities(
     seed: Seed,
 ) -> Result<(Vec<f64>, String), String> {
     let p = PropensityParams::default();
-    let folds = match clusters {
-        Some(c) => Folds::clustered(t, &c.codes, k, seed.stream("folds")),
-        None => Folds::stratified(t, k, seed.stream("folds")),
-    };
+    let folds = Folds::for_units(t, clusters.map(|c| c.codes.as_slice()), k, seed.stream("folds"));
     if let Ok(folds) = folds
         && let Ok(e) = p.cross_fit(x, t, &folds)
     {

@@ -3,47 +3,18 @@
 //! resumes to each task exactly once, a directory of other parameters is refused; and the
 //! bootstrap ATE interval covers the true ATE about 95% of the time.
 
+mod common;
+
+use common::{opts, quiet, tiny_sim1, tiny_sim2};
+
 use ite_core::Params;
 use ite_core::{Dgp, Seed};
 use ite_eval::grid::{
-    Experiment, GridSeeds, GridSpec, Intervals, RunOptions, Shard, TestSet, cell_data, merge_runs, run_grid,
-    same_measurements, shard_task_keys,
+    Experiment, GridSeeds, GridSpec, Intervals, RunOptions, Shard, cell_data, merge_runs, run_grid, same_measurements,
+    shard_task_keys,
 };
 use ite_eval::{BootstrapParams, EvalError, ResultRow, ate_interval, read_results};
 use std::collections::HashSet;
-
-fn tiny_sim1() -> GridSpec {
-    GridSpec {
-        source_ns: vec![200, 300],
-        target_ns: vec![30],
-        methods: vec!["target-only".into(), "fine-tune".into()],
-        replications: 2,
-        test: TestSet::FreshDraw(100),
-        max_epochs: Some(2),
-        ..GridSpec::sim1()
-    }
-}
-
-fn tiny_sim2() -> GridSpec {
-    GridSpec {
-        source_ns: vec![200],
-        target_ns: vec![40],
-        assignments: vec!["biased".into()],
-        shifts: vec!["covariate".into()],
-        levels: vec![0.0, 1.0],
-        methods: vec!["staged-alignment".into(), "source-only".into(), "target-only".into()],
-        replications: 1,
-        test: TestSet::HoldOut(0.3),
-        max_epochs: Some(2),
-        ..GridSpec::sim2()
-    }
-}
-
-fn opts(jobs: usize, shard: Shard) -> RunOptions {
-    RunOptions { seed: Seed::new(7), quick: false, jobs, shard }
-}
-
-fn quiet(_: &ResultRow, _: ite_eval::grid::Progress) {}
 
 /// Rows without their wall-clock field, sorted: what must agree between runs.
 fn values(rows: &[ResultRow]) -> Vec<ResultRow> {

@@ -4,49 +4,19 @@
 //! the target sample as test set) runs deterministically, independently of jobs and shards, and
 //! is recorded so that the two protocols never resume into or merge with each other.
 
+mod common;
+
+use common::{opts, quiet, tiny_sim1, tiny_sim2};
+
 use ite_core::Seed;
 use ite_eval::ResultRow;
 use ite_eval::grid::{
-    Experiment, GridSeeds, GridSpec, Group, Protocol, RunManifest, RunOptions, Shard, TestSet, cell_data, merge_runs,
-    run_grid, source_data,
+    Experiment, GridSeeds, GridSpec, Group, Protocol, RunManifest, Shard, cell_data, merge_runs, run_grid, source_data,
 };
-
-fn tiny_sim1() -> GridSpec {
-    GridSpec {
-        source_ns: vec![200, 300],
-        target_ns: vec![30],
-        methods: vec!["target-only".into(), "fine-tune".into()],
-        replications: 2,
-        test: TestSet::FreshDraw(100),
-        max_epochs: Some(2),
-        ..GridSpec::sim1()
-    }
-}
-
-fn tiny_sim2() -> GridSpec {
-    GridSpec {
-        source_ns: vec![200],
-        target_ns: vec![40],
-        assignments: vec!["biased".into()],
-        shifts: vec!["covariate".into()],
-        levels: vec![0.0, 1.0],
-        methods: vec!["staged-alignment".into(), "source-only".into(), "target-only".into()],
-        replications: 1,
-        test: TestSet::HoldOut(0.3),
-        max_epochs: Some(2),
-        ..GridSpec::sim2()
-    }
-}
 
 fn study(spec: GridSpec) -> GridSpec {
     GridSpec { protocol: Protocol::Study, ..spec }
 }
-
-fn opts(jobs: usize, shard: Shard) -> RunOptions {
-    RunOptions { seed: Seed::new(7), quick: false, jobs, shard }
-}
-
-fn quiet(_: &ResultRow, _: ite_eval::grid::Progress) {}
 
 fn values(rows: &[ResultRow]) -> Vec<ResultRow> {
     let mut v: Vec<ResultRow> = rows.iter().map(ResultRow::without_timings).collect();

@@ -154,10 +154,7 @@ impl AipwParams {
         seed: Seed,
     ) -> Result<CrossFit> {
         self.validate()?;
-        let folds = match clusters {
-            Some(c) => Folds::clustered(data.t(), c, self.folds, seed.stream("folds"))?,
-            None => Folds::stratified(data.t(), self.folds, seed.stream("folds"))?,
-        };
+        let folds = Folds::for_units(data.t(), clusters, self.folds, seed.stream("folds"))?;
         let e = cross_fit_propensity(
             propensity,
             data.x(),

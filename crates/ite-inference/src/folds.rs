@@ -27,6 +27,18 @@ fn check_k(k: usize) -> Result<()> {
 }
 
 impl Folds {
+    /// [`Folds::clustered`] when `clusters` holds one code per unit, [`Folds::stratified`]
+    /// otherwise: what cross-fitting, selection and the AIPW estimates use.
+    ///
+    /// # Errors
+    /// As [`Folds::clustered`] or [`Folds::stratified`].
+    pub fn for_units(t: &[u8], clusters: Option<&[usize]>, k: usize, seed: Seed) -> Result<Self> {
+        match clusters {
+            Some(c) => Folds::clustered(t, c, k, seed),
+            None => Folds::stratified(t, k, seed),
+        }
+    }
+
     /// Assigns units to `k` folds at random, stratified by arm: each fold gets ⌊n_a/k⌋ or
     /// ⌈n_a/k⌉ units of arm `a`, and fold sizes differ by at most one overall.
     ///

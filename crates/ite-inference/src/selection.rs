@@ -187,10 +187,7 @@ impl SelectionParams {
         if candidates.is_empty() {
             return Err(InferenceError::data("model selection needs at least one candidate"));
         }
-        let folds = match clusters {
-            Some(c) => Folds::clustered(data.t(), c, self.folds, seed.stream("folds"))?,
-            None => Folds::stratified(data.t(), self.folds, seed.stream("folds"))?,
-        };
+        let folds = Folds::for_units(data.t(), clusters, self.folds, seed.stream("folds"))?;
         let e = cross_fit_propensity(
             propensity,
             data.x(),
