@@ -36,7 +36,7 @@ use crate::estimate::{Estimate, check_level};
 use crate::folds::Folds;
 use crate::learner::OutcomeLearner;
 use crate::overlap::Trim;
-use crate::propensity::{PropensityLearner, PropensityParams, cross_fit_propensity};
+use crate::propensity::{PropensityLearner, PropensityParams, folds_and_propensity};
 
 /// Settings of cross-fitted AIPW.
 ///
@@ -154,15 +154,7 @@ impl AipwParams {
         seed: Seed,
     ) -> Result<CrossFit> {
         self.validate()?;
-        let folds = Folds::for_units(data.t(), clusters, self.folds, seed.stream("folds"))?;
-        let e = cross_fit_propensity(
-            propensity,
-            data.x(),
-            data.t(),
-            &folds,
-            self.propensity.clip,
-            seed.stream("propensity"),
-        )?;
+        let (folds, e) = folds_and_propensity(data, self.folds, clusters, (propensity, self.propensity.clip), seed)?;
         let k = folds.k();
         let per_fold: Vec<(Vec<usize>, ite_core::PotentialOutcomes)> = (0..k)
             .into_par_iter()

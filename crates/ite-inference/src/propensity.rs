@@ -110,6 +110,25 @@ pub fn cross_fit_propensity<P: PropensityLearner + ?Sized>(
     Ok(e)
 }
 
+/// The seeded folds of `data` (stratified, clusters kept whole: [`Folds::for_units`], seed
+/// `seed.stream("folds")`) and every unit's cross-fitted propensity on them
+/// ([`cross_fit_propensity`], seed `seed.stream("propensity")`, clipped to `clip`): the common
+/// start of cross-fitted AIPW and of model selection.
+///
+/// # Errors
+/// As [`Folds::for_units`] and [`cross_fit_propensity`].
+pub(crate) fn folds_and_propensity<P: PropensityLearner + ?Sized>(
+    data: &ite_core::CausalData,
+    k: usize,
+    clusters: Option<&[usize]>,
+    (propensity, clip): (&P, f64),
+    seed: Seed,
+) -> Result<(Folds, Vec<f64>)> {
+    let folds = Folds::for_units(data.t(), clusters, k, seed.stream("folds"))?;
+    let e = cross_fit_propensity(propensity, data.x(), data.t(), &folds, clip, seed.stream("propensity"))?;
+    Ok((folds, e))
+}
+
 /// Settings of the propensity model.
 ///
 /// | name | default | meaning | valid range |

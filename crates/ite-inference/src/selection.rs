@@ -17,7 +17,7 @@ use ite_core::{CausalData, Params, PotentialOutcomes, Seed, SettingsError};
 use crate::error::{InferenceError, Result};
 use crate::folds::Folds;
 use crate::learner::OutcomeLearner;
-use crate::propensity::{PropensityLearner, PropensityParams, cross_fit_propensity};
+use crate::propensity::{PropensityLearner, PropensityParams, folds_and_propensity};
 use crate::scores::{Score, ScoreNuisances, mean_se, nearest_other_arm, unit_losses};
 
 /// Settings of model selection.
@@ -187,15 +187,7 @@ impl SelectionParams {
         if candidates.is_empty() {
             return Err(InferenceError::data("model selection needs at least one candidate"));
         }
-        let folds = Folds::for_units(data.t(), clusters, self.folds, seed.stream("folds"))?;
-        let e = cross_fit_propensity(
-            propensity,
-            data.x(),
-            data.t(),
-            &folds,
-            self.propensity.clip,
-            seed.stream("propensity"),
-        )?;
+        let (folds, e) = folds_and_propensity(data, self.folds, clusters, (propensity, self.propensity.clip), seed)?;
         let fits = out_of_fold(data, candidates, &folds, seed.stream("fit"))?;
         if let Some(Err(first)) = fits.first().filter(|_| fits.iter().all(|f| f.is_err())) {
             return Err(InferenceError::data(format!("every candidate failed (the first: {first})")));
