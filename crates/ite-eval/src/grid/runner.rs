@@ -394,7 +394,7 @@ impl Ctx<'_> {
             let fitted = strategy.transfer(input, seed)?;
             let fit_seconds = start.elapsed().as_secs_f64();
             let em = effect_metrics(&fitted.predict(test.x())?, &truth)?;
-            let row = ResultRow {
+            let mut row = ResultRow {
                 pehe: em.pehe,
                 ate_bias: em.ate_bias,
                 ate_true: em.ate_true,
@@ -405,6 +405,14 @@ impl Ctx<'_> {
                 fit_seconds,
                 ..base_row(self.spec.experiment, c, m, rep)
             };
+            // A task of this run is written as soon as it is finished, so that an interrupted
+            // run keeps it.
+            if methods.contains(&row.method) {
+                if let Some(iv) = self.spec.intervals {
+                    with_intervals(&mut row, aipw_fields(iv, &strategy, (model, source, &train), seed)?);
+                }
+                self.emit(row.clone())?;
+            }
             fits.push((row, strategy));
         }
         let picks = if selecting.is_empty() {
@@ -413,14 +421,13 @@ impl Ctx<'_> {
             let selection = self.select(&fixed, (model, source, &train), seed)?;
             selecting.iter().map(|(m, how)| (m.as_str(), pick(*how, &selection, &fits))).collect()
         };
-        for (row, strategy) in &mut fits {
-            let wanted = methods.contains(&row.method) || picks.iter().any(|(_, p)| p.0 == row.method);
-            if let (Some(iv), true) = (self.spec.intervals, wanted) {
-                with_intervals(row, aipw_fields(iv, strategy, (model, source, &train), seed)?);
+        // A chosen method whose own row an earlier run finished has no interval yet.
+        if let Some(iv) = self.spec.intervals {
+            for (row, strategy) in &mut fits {
+                if !methods.contains(&row.method) && picks.iter().any(|(_, p)| p.0 == row.method) {
+                    with_intervals(row, aipw_fields(iv, strategy, (model, source, &train), seed)?);
+                }
             }
-        }
-        for (row, _) in fits.iter().filter(|(r, _)| methods.contains(&r.method)) {
-            self.emit(row.clone())?;
         }
         for (m, (chosen, seconds)) in picks {
             let Some((row, _)) = fits.iter().find(|(r, _)| r.method == chosen) else { continue };
