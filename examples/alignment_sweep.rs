@@ -1,6 +1,7 @@
-//! How strongly staged alignment should align: ε_PEHE of `staged-alignment` on Simulation 1's
-//! biased targets for several phase-1 strengths (epochs, learning-rate scale) and phase-2
-//! learning-rate scales, next to target-only. Same data, seeds and source model as
+//! How strongly staged alignment should align and refit: ε_PEHE of `staged-alignment` on
+//! Simulation 1's biased targets for several phase-1 strengths (epochs, learning-rate scale) and
+//! phase-2 schedules (early-stopped on a target validation split, or a fixed number of epochs),
+//! next to target-only. Same data, seeds and source model as
 //! `transfer_strategies` (its first REPLICATIONS replications), so the default row and
 //! target-only match that example's. Run with:
 //!
@@ -19,9 +20,25 @@ use ite::eval::metrics::pehe;
 use ite::nets::TarNetParams;
 use ite::transfer::{StagedAlignment, TargetOnly, TargetTraining};
 
-/// (phase-1 epochs, phase-1 learning-rate scale, phase-2 learning-rate scale); the last row is
-/// the default `StagedAlignment`.
-const SETTINGS: [(usize, f64, f64); 5] = [(30, 1.0, 1.0), (30, 0.1, 1.0), (5, 0.1, 1.0), (10, 1.0, 0.1), (5, 0.1, 0.1)];
+/// The settings compared, with their labels; the last is the default `StagedAlignment`.
+fn settings() -> Vec<(&'static str, StagedAlignment)> {
+    let d = StagedAlignment::default();
+    let with = |epochs: usize, align_lr: f64, training: TargetTraining| StagedAlignment {
+        align_epochs: epochs,
+        align_learning_rate_scale: align_lr,
+        training,
+        ..d.clone()
+    };
+    // Phase 2 with early stopping on a 30% target validation split, up to 300 epochs.
+    let early = |lr: f64| TargetTraining { learning_rate_scale: lr, ..TargetTraining::default() };
+    vec![
+        ("30 ep 1×, heads early-stopped 1×", with(30, 1.0, early(1.0))),
+        ("5 ep 0.1×, heads early-stopped 1×", with(5, 0.1, early(1.0))),
+        ("5 ep 0.1×, heads early-stopped 0.1×", with(5, 0.1, early(0.1))),
+        ("5 ep 0.1×, heads 10 ep 0.025×", with(5, 0.1, StagedAlignment::heads_refit())),
+        ("1 ep 0.1×, heads 10 ep 0.025× (default)", d.clone()),
+    ]
+}
 
 /// ε_PEHE of staged alignment at several strengths on Simulation 1's biased targets.
 #[derive(Parser)]
@@ -34,35 +51,30 @@ struct Args {
 fn main() -> Result<()> {
     let Args { reps } = Args::parse();
     let root = Seed::new(2025);
-    let mut pehes = vec![Vec::new(); SETTINGS.len() + 1];
+    let settings = settings();
+    let mut pehes = vec![Vec::new(); settings.len() + 1];
     for rep in 0..reps {
         let seed = root.index(rep);
         let source = Sim1Source::default().sample_seeded(5000, seed.stream("source"))?;
         let target = Sim1Target::new(Assignment::Biased).sample_seeded(100, seed.stream("target"))?;
         let test = Sim1Target::new(Assignment::Biased).sample_seeded(10_000, seed.stream("test"))?;
         let truth = test.truth().context("test draw without truth")?.ite();
-        let model = TarNetParams::study_source().fit(&source, seed.stream("source-fit"))?;
+        let model = TarNetParams::transfer_source().fit(&source, seed.stream("source-fit"))?;
         let input = TransferInput::new(&model, &source, &target)?;
-        for (k, &(epochs, align_lr, heads_lr)) in SETTINGS.iter().enumerate() {
-            let strategy = StagedAlignment {
-                align_epochs: epochs,
-                align_learning_rate_scale: align_lr,
-                training: TargetTraining { learning_rate_scale: heads_lr, ..TargetTraining::default() },
-                ..StagedAlignment::default()
-            };
+        for (k, (_, strategy)) in settings.iter().enumerate() {
             pehes[k].push(pehe(&strategy.transfer(input, seed)?.ite(test.x())?, &truth)?);
         }
         let target_only = TargetOnly::default().transfer(input, seed)?;
-        pehes[SETTINGS.len()].push(pehe(&target_only.ite(test.x())?, &truth)?);
+        pehes[settings.len()].push(pehe(&target_only.ite(test.x())?, &truth)?);
         eprintln!("replication {}/{reps} done", rep + 1);
     }
     println!("Simulation 1, source n = 5000 (randomized), biased target n = 100, {reps} replications");
-    println!("{:<34} {:>18}", "staged-alignment (epochs, lr, heads lr)", "ε_PEHE mean ± se");
-    for (k, (epochs, align_lr, heads_lr)) in SETTINGS.iter().enumerate() {
+    println!("{:<42} {:>18}", "staged-alignment (phase 1, phase 2)", "ε_PEHE mean ± se");
+    for (k, (label, _)) in settings.iter().enumerate() {
         let p = Summary::of(&pehes[k]).context("no runs")?;
-        println!("({epochs:>2}, {align_lr:.1}, {heads_lr:.1}){:<23} {:>9.4} ± {:<6.4}", "", p.mean, p.se);
+        println!("{label:<42} {:>9.4} ± {:<6.4}", p.mean, p.se);
     }
-    let p = Summary::of(&pehes[SETTINGS.len()]).context("no runs")?;
-    println!("{:<39} {:>9.4} ± {:<6.4}", "target-only", p.mean, p.se);
+    let p = Summary::of(&pehes[settings.len()]).context("no runs")?;
+    println!("{:<42} {:>9.4} ± {:<6.4}", "target-only", p.mean, p.se);
     Ok(())
 }

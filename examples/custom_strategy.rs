@@ -69,7 +69,7 @@ fn run_once(seed: Seed) -> Result<()> {
     let test = Sim1Target::new(Assignment::Biased).sample_seeded(5000, seed.stream("test"))?;
     let truth = test.truth().expect("simulated data carry the truth").ite();
     eprintln!("training the source model on {} units …", source.n());
-    let source_model = TarNetParams::study_source().fit(&source, seed.stream("fit"))?;
+    let source_model = TarNetParams::transfer_source().fit(&source, seed.stream("fit"))?;
     let input = TransferInput::new(&source_model, &source, &target)?;
     let strategy = FreezeFirstLayer::build(&StrategyConfig::default());
     let outcome = transfer_with_cita(strategy.as_ref(), input, &CitaParams::default(), seed)?;

@@ -287,8 +287,11 @@ fn run() -> Result<()> {
         d.require_both_arms(what)?;
     }
 
-    eprintln!("training the source model (the study's CFR-Wasserstein, α = 10) on {} children", source.n());
-    let source_model: FittedTarNet = TarNetParams::study_source().fit(&source, seed.stream("source-fit"))?;
+    eprintln!(
+        "training the source model (TarNetParams::transfer_source: CFR, linear MMD α = 1, early stopping) on {} children",
+        source.n()
+    );
+    let source_model: FittedTarNet = TarNetParams::transfer_source().fit(&source, seed.stream("source-fit"))?;
     let mut summary = String::from("target,method,mean_ite_min_per_week,cita,true_mean_ite\n");
     let mut panels = Vec::new();
     println!("mean ITE of firewood collection on weekly study time (minutes), per target:");

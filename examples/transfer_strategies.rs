@@ -41,7 +41,7 @@ fn main() -> Result<()> {
         let target = Sim1Target::new(Assignment::Biased).sample_seeded(n_target, seed.stream("target"))?;
         let test = Sim1Target::new(Assignment::Biased).sample_seeded(10_000, seed.stream("test"))?;
         let truth = test.truth().context("test draw without truth")?.ite();
-        let model = TarNetParams::study_source().fit(&source, seed.stream("source-fit"))?;
+        let model = TarNetParams::transfer_source().fit(&source, seed.stream("source-fit"))?;
         let input = TransferInput::new(&model, &source, &target)?;
         for (k, name) in STRATEGY_NAMES.iter().enumerate() {
             let strategy = strategy_by_name(name)?;

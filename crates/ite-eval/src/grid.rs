@@ -36,8 +36,8 @@ pub use experiment::{
 };
 pub use lock::{GridLock, LOCK_FILE};
 pub use runner::{
-    GridRun, Plan, Progress, RunOptions, RunReport, cell_data, plan_grid, plan_grid_with, protocol_source_params,
-    run_grid, run_grid_with, shard_task_keys, source_data, source_params,
+    GridRun, Plan, Progress, RunOptions, RunReport, cell_data, plan_grid, plan_grid_with, run_grid, run_grid_with,
+    shard_task_keys, source_data,
 };
 pub use selection::{
     CITA_FILE, CitaRow, SELECTION_FILE, SelectionRow, cita_table, selection_table, write_selection_outputs,

@@ -15,7 +15,7 @@ use ite_eval::grid::{
 };
 
 fn study(spec: GridSpec) -> GridSpec {
-    GridSpec { protocol: Protocol::Study, ..spec }
+    spec.with_protocol(Protocol::Study)
 }
 
 fn values(rows: &[ResultRow]) -> Vec<ResultRow> {

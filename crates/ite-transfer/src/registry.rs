@@ -87,6 +87,26 @@ impl Registry {
         Ok(self)
     }
 
+    /// Replaces the entry of `entry`'s name (the same place in the order): how a grid protocol
+    /// swaps in other settings of a strategy under the same name.
+    ///
+    /// # Errors
+    /// [`TransferError::UnknownStrategy`], listing the registered names, when no entry has that
+    /// name.
+    pub fn replace(&mut self, entry: StrategyEntry) -> Result<&mut Self> {
+        let names = self.names();
+        match self.entries.iter_mut().find(|e| e.name == entry.name) {
+            Some(slot) => {
+                *slot = entry;
+                Ok(self)
+            }
+            None => Err(TransferError::UnknownStrategy {
+                name: entry.name.into(),
+                valid: names.into_iter().map(String::from).collect(),
+            }),
+        }
+    }
+
     /// The registered names, in registration order.
     pub fn names(&self) -> Vec<&'static str> {
         self.entries.iter().map(|e| e.name).collect()

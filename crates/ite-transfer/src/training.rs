@@ -17,6 +17,7 @@ use crate::error::{Result, TransferError};
 /// | `patience` | 30 | early-stopping patience (epochs without a better validation loss) | ≥ 1 |
 /// | `val_fraction` | 0.3 | share of the target held out for early stopping (stratified on t); 0 = no early stopping | [0, 0.9] |
 /// | `keep_ipm` | false | keep the source's IPM term (α) on the target; off trains a plain TARNet objective | — |
+/// | `per_arm_loss` | false | weight the factual loss so each arm counts half (the mean of the controls' and the treated's mean squared errors, as the study's phase 2; `TarNetParams::reweight`) | — |
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetTraining {
     /// Multiplier of the source learning rate.
@@ -29,11 +30,22 @@ pub struct TargetTraining {
     pub val_fraction: f64,
     /// Whether the source's IPM term stays on.
     pub keep_ipm: bool,
+    /// Whether each arm's mean loss counts half, whatever its size. Settings saved before the
+    /// field existed read as `false`.
+    #[serde(default)]
+    pub per_arm_loss: bool,
 }
 
 impl Default for TargetTraining {
     fn default() -> Self {
-        TargetTraining { learning_rate_scale: 1.0, max_epochs: 300, patience: 30, val_fraction: 0.3, keep_ipm: false }
+        TargetTraining {
+            learning_rate_scale: 1.0,
+            max_epochs: 300,
+            patience: 30,
+            val_fraction: 0.3,
+            keep_ipm: false,
+            per_arm_loss: false,
+        }
     }
 }
 
@@ -88,6 +100,9 @@ impl TargetTraining {
             .with_val_fraction(self.val_fraction);
         if !self.keep_ipm {
             p.alpha = 0.0;
+        }
+        if self.per_arm_loss {
+            p.reweight = true;
         }
         p
     }

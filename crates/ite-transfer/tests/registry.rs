@@ -54,10 +54,18 @@ fn the_epoch_cap_gives_the_settings_the_grids_used() {
         StagedAlignment { align_epochs: d.align_epochs.min(cap), training: capped(d.training.clone()), ..d.clone() };
     assert_eq!(d.clone().with_epoch_cap(some), want);
     assert_eq!(d.clone().with_epoch_cap(None), d);
-    // A cap above every budget changes nothing; 2 caps the 5 alignment epochs and 300 epochs.
+    // A cap above every budget changes nothing; 2 caps the 10 heads epochs and the patience and
+    // leaves the one alignment epoch; the study code's 5 alignment and 20 heads epochs become 2.
     assert_eq!(StagedAlignment::default().with_epoch_cap(Some(10_000)), StagedAlignment::default());
     let two = StagedAlignment::default().with_epoch_cap(Some(2));
-    assert_eq!((two.align_epochs, two.training.max_epochs, two.training.patience), (2, 2, 2));
+    assert_eq!((two.align_epochs, two.training.max_epochs, two.training.patience), (1, 2, 2));
+    let study = StagedAlignment::study_code().with_epoch_cap(Some(2));
+    assert_eq!((study.align_epochs, study.training.max_epochs), (2, 2));
+    let built = Registry::builtin();
+    let mut swapped = built.clone();
+    swapped.replace(StagedAlignment::STUDY_ENTRY).expect("staged-alignment is registered");
+    assert_eq!(swapped.names(), built.names(), "replace keeps the name and the order");
+    assert!(Registry::empty().replace(StagedAlignment::STUDY_ENTRY).is_err(), "nothing to replace");
     // An explicit network of target-only is capped too.
     let p = ite_nets::TarNetParams::default();
     let t = TargetOnly { params: Some(p.clone()), ..TargetOnly::default() }.with_epoch_cap(Some(3));

@@ -133,7 +133,7 @@ impl Args {
             };
         }
         spec.max_epochs = self.max_epochs;
-        spec.protocol = self.protocol.parse::<Protocol>()?;
+        spec = spec.with_protocol(self.protocol.parse::<Protocol>()?);
         if self.intervals {
             let folds = self.folds.unwrap_or(Intervals::default().folds);
             spec.intervals = Some(Intervals { folds, ..Intervals::default() });

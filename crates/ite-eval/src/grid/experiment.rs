@@ -6,7 +6,8 @@ use std::str::FromStr;
 use ite_core::{Params, Seed};
 use ite_dgp::{Assignment, Shift};
 use ite_inference::Score;
-use ite_transfer::Registry;
+use ite_nets::TarNetParams;
+use ite_transfer::{Registry, StagedAlignment};
 use serde::{Deserialize, Serialize};
 
 use crate::error::EvalError;
@@ -67,11 +68,12 @@ pub enum TestSet {
 /// | | `clean` (the default) | `study` |
 /// |---|---|---|
 /// | source sample and model | fresh per replication (seed of the group) | one dataset per source size, the same in every replication (seed `"study-source"` indexed by the source size only), so one source model per size |
-/// | source network | `ite_nets::TarNetParams::study_source` | the same without an activation after Φ's last layer (`phi_final_activation = false`) |
+/// | source network ([`Protocol::source_params`]) | `ite_nets::TarNetParams::transfer_source` (fitted to convergence with early stopping on a source validation split) | `ite_nets::TarNetParams::study_source` (CFR-Wasserstein, α = 10, 20 epochs) without an activation after Φ's last layer (`phi_final_activation = false`) |
 /// | randomized Simulation 1 target | fresh population draw | rows of that source dataset, resampled with replacement |
 /// | biased Simulation 1 target | accept–reject on Y(0) over fresh draws | the same accept–reject over rows of that source dataset |
 /// | biased Simulation 2 target | Y(0) standardized by the population's exact moments | by the sample's own mean and sd ([`ite_dgp::Standardization::Sample`]) |
 /// | test set | [`GridSpec::test`] | the whole target sample (the training units): Simulation 2 as the study; Simulation 1's code has none, so the same |
+/// | `staged-alignment` ([`Protocol::registry`]) | `StagedAlignment::default()` | `StagedAlignment::study_code()`: the published code's Sinkhorn (blur 0.01), per-arm loss and fixed-epoch phases |
 ///
 /// Under `study` the metrics are measured partly on units the source model has seen (Simulation
 /// 1: the target rows *are* source rows) and on the target's own training units
@@ -105,6 +107,36 @@ impl Protocol {
                  are rows of the source sample, so the source model has seen the outcomes of the units it is \
                  evaluated on; its errors are optimistic and not comparable with the clean protocol's",
             ),
+        }
+    }
+}
+
+impl Protocol {
+    /// The protocol's source network: `clean` — [`TarNetParams::transfer_source`] (fitted to
+    /// convergence, early stopping on a source validation split); `study` — the study's
+    /// CFR-Wasserstein source ([`TarNetParams::study_source`]) without an activation after Φ's
+    /// last layer, as the study's code ([`TarNetParams::phi_final_activation`]).
+    pub fn source_params(self) -> TarNetParams {
+        match self {
+            Protocol::Clean => TarNetParams::transfer_source(),
+            Protocol::Study => TarNetParams { phi_final_activation: false, ..TarNetParams::study_source() },
+        }
+    }
+}
+
+impl Protocol {
+    /// The strategies a grid of this protocol runs: `base` under `clean`; under `study`, `base`
+    /// with `staged-alignment` (when registered) running the study code's settings
+    /// ([`ite_transfer::StagedAlignment::study_code`]) under the same name.
+    pub fn registry(self, base: &Registry) -> std::borrow::Cow<'_, Registry> {
+        match self {
+            Protocol::Study if base.contains(StagedAlignment::NAME) => {
+                let mut r = base.clone();
+                // Cannot fail: the name is registered.
+                let _ = r.replace(StagedAlignment::STUDY_ENTRY);
+                std::borrow::Cow::Owned(r)
+            }
+            _ => std::borrow::Cow::Borrowed(base),
         }
     }
 }
@@ -144,6 +176,7 @@ impl FromStr for Protocol {
 /// | `intervals` | `None` | also estimate each task's target ATE by cross-fitted AIPW with an interval ([`Intervals`]) | valid [`Intervals`] |
 /// | `selection_folds` | 5 | K of the selection methods' K-fold choice among the fixed methods (`ite_inference::SelectionParams::folds`) | 2..=20 |
 /// | `protocol` | `Clean` | how sources, targets and test sets are drawn ([`Protocol`]); `run.json` without it reads as `Clean` | `Clean`, `Study` |
+/// | `source` | [`Protocol::source_params`] of `protocol` (clean: `TarNetParams::transfer_source`) | the source network's hyperparameters (every phase's epochs capped by `max_epochs`); `run.json` without it reads as `TarNetParams::study_source`, the network of runs written before it existed | a valid `TarNetParams` |
 ///
 /// **Selection methods.** Besides registered strategies (the *fixed* methods), `methods` may
 /// hold `auto-r-loss`, `auto-dr`, `auto-pehe-nn` and `oracle` ([`SELECTION_METHODS`]). An
@@ -189,6 +222,16 @@ pub struct GridSpec {
     /// runs of the two protocols neither resume into nor merge with each other.
     #[serde(default)]
     pub protocol: Protocol,
+    /// The source network. Recorded in `run.json` (runs written before it existed read as
+    /// `TarNetParams::study_source`, what they used), so runs with other source networks neither
+    /// resume into nor merge with each other. Set it with [`GridSpec::with_protocol`] to follow
+    /// a protocol's choice.
+    #[serde(default = "legacy_source")]
+    pub source: TarNetParams,
+}
+
+fn legacy_source() -> TarNetParams {
+    TarNetParams::study_source()
 }
 
 fn default_selection_folds() -> usize {
@@ -294,6 +337,7 @@ impl GridSpec {
             intervals: None,
             selection_folds: 5,
             protocol: Protocol::Clean,
+            source: Protocol::Clean.source_params(),
         }
     }
 
@@ -330,6 +374,7 @@ impl GridSpec {
             intervals: None,
             selection_folds: 5,
             protocol: Protocol::Clean,
+            source: Protocol::Clean.source_params(),
         }
     }
 
@@ -343,6 +388,24 @@ impl GridSpec {
             levels: vec![0.0, 0.5, 1.0],
             replications: 5,
             ..GridSpec::sim2()
+        }
+    }
+
+    /// This grid under `protocol`, with that protocol's source network
+    /// ([`Protocol::source_params`]).
+    pub fn with_protocol(self, protocol: Protocol) -> Self {
+        GridSpec { protocol, source: protocol.source_params(), ..self }
+    }
+
+    /// The source network's hyperparameters as the grid trains them: [`GridSpec::source`] with
+    /// its epochs capped by `max_epochs`.
+    pub fn source_params(&self) -> TarNetParams {
+        match self.max_epochs {
+            Some(cap) => {
+                let e = self.source.max_epochs.min(cap);
+                self.source.clone().with_max_epochs(e)
+            }
+            None => self.source.clone(),
         }
     }
 
@@ -506,6 +569,7 @@ impl GridSpec {
         if let Some(i) = &self.intervals {
             i.validate()?;
         }
+        self.source.validate().map_err(|e| invalid("source", &self.source.phi_layers, &e.to_string()))?;
         if !(2..=20).contains(&self.selection_folds) {
             return Err(invalid("selection_folds", self.selection_folds, "an integer in 2..=20"));
         }

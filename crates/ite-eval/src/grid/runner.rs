@@ -12,7 +12,7 @@ use std::time::Instant;
 use ite_core::{CausalData, Dgp, Fit, IteModel, Seed, TransferInput};
 use ite_dgp::{Sim1Source, Sim1Target, Sim2Source, Sim2Target, Standardization};
 use ite_inference::{AipwParams, InferenceError, SelectionParams, SelectionReport};
-use ite_nets::{FittedTarNet, TarNetParams};
+use ite_nets::FittedTarNet;
 use ite_transfer::{
     BoxedStrategy, CitaParams, Registry, StrategyConfig, StrategyEntry, StrategyLearner, TransferError,
     select_strategy, task_affinity,
@@ -98,30 +98,6 @@ pub struct Plan {
     pub tasks: usize,
     /// Of them, finished in `results.csv`.
     pub finished: usize,
-}
-
-/// The source model's hyperparameters for a grid: the study's CFR-Wasserstein source
-/// ([`TarNetParams::study_source`]), epochs capped by `max_epochs`.
-pub fn source_params(max_epochs: Option<usize>) -> TarNetParams {
-    let p = TarNetParams::study_source();
-    match max_epochs {
-        Some(cap) => {
-            let e = p.max_epochs.min(cap);
-            p.with_max_epochs(e)
-        }
-        None => p,
-    }
-}
-
-/// The source model's hyperparameters for a grid of `protocol`: [`source_params`], and under
-/// the `study` protocol without an activation after Φ's last layer, as the study's code
-/// ([`TarNetParams::phi_final_activation`]).
-pub fn protocol_source_params(protocol: Protocol, max_epochs: Option<usize>) -> TarNetParams {
-    let p = source_params(max_epochs);
-    match protocol {
-        Protocol::Clean => p,
-        Protocol::Study => TarNetParams { phi_final_activation: false, ..p },
-    }
 }
 
 /// The task groups of `shard` with their cells (canonical order).
@@ -325,7 +301,7 @@ impl Ctx<'_> {
             return Err(EvalError::Empty(format!("the shared source model of source size {}", g.source_n)));
         }
         let source = draw_source(self.spec.experiment, g.source_n, self.seeds.source(g))?;
-        let model = source_params(self.spec.max_epochs).fit(&source, self.seeds.source_fit(g))?;
+        let model = self.spec.source_params().fit(&source, self.seeds.source_fit(g))?;
         todo.par_iter().try_for_each(|(c, ms)| self.run_cell(g, &source, &model, c, ms))
     }
 
@@ -348,8 +324,7 @@ impl Ctx<'_> {
             .par_iter()
             .map(|&n| {
                 let source = source_data(spec, &seeds, Group { source_n: n, replication: 0 })?;
-                let model =
-                    protocol_source_params(spec.protocol, spec.max_epochs).fit(&source, seeds.study_source_fit(n))?;
+                let model = spec.source_params().fit(&source, seeds.study_source_fit(n))?;
                 Ok((n, (source, model)))
             })
             .collect::<Result<Vec<_>, EvalError>>()?;
@@ -388,7 +363,7 @@ impl Ctx<'_> {
         let config = StrategyConfig { max_epochs: self.spec.max_epochs };
         let mut fits = Vec::with_capacity(fixed.len());
         for (m, entry) in fixed.iter().zip(entries) {
-            // Every training phase of the strategy capped like the source's (`source_params`).
+            // Every training phase of the strategy capped like the source's (`GridSpec::source_params`).
             let strategy = self.registry.build(m, &config)?;
             let start = Instant::now();
             let fitted = strategy.transfer(input, seed)?;
@@ -541,7 +516,7 @@ pub fn plan_grid_with(spec: &GridSpec, opts: &RunOptions, registry: &Registry, o
 pub struct GridRun<'a> {
     spec: &'a GridSpec,
     opts: RunOptions,
-    registry: &'a Registry,
+    registry: std::borrow::Cow<'a, Registry>,
     out: PathBuf,
     file: ResultsFile,
     existing: Vec<ResultRow>,
@@ -561,7 +536,9 @@ impl<'a> GridRun<'a> {
         registry: &'a Registry,
         out: &Path,
     ) -> Result<GridRun<'a>, EvalError> {
-        let (lock, file, existing, keys) = prepare(spec, opts, registry, out)?;
+        // Under the study protocol `staged-alignment` runs the study code's settings.
+        let registry = spec.protocol.registry(registry);
+        let (lock, file, existing, keys) = prepare(spec, opts, &registry, out)?;
         Ok(GridRun { spec, opts: *opts, registry, out: out.to_path_buf(), file, existing, keys, _lock: lock })
     }
 
@@ -573,7 +550,7 @@ impl<'a> GridRun<'a> {
     /// Runs the tasks not yet finished, as [`run_grid_with`]; the lock is released at the end.
     pub fn run(self, on_row: &(dyn Fn(&ResultRow, Progress) + Sync)) -> Result<RunReport, EvalError> {
         let GridRun { spec, opts, registry, out, file, existing, keys, _lock } = self;
-        execute(spec, &opts, registry, &out, (file, existing, keys), on_row)
+        execute(spec, &opts, &registry, &out, (file, existing, keys), on_row)
     }
 }
 
