@@ -195,8 +195,9 @@ fn require_columns(path: &Path, headers: &csv::StringRecord, needed: &[&str]) ->
 }
 
 /// Reads our output directories of one simulation.
-fn read_ours(sim: Sim, dirs: &[PathBuf]) -> Result<Ours> {
+fn read_ours(sim: Sim, dirs: &[PathBuf]) -> Result<(Ours, Vec<String>)> {
     let mut out = Ours::new();
+    let mut described = Vec::new();
     for dir in dirs {
         let manifest = RunManifest::read(dir)
             .with_context(|| format!("--{} {}", sim.name(), dir.display()))?
@@ -217,11 +218,16 @@ fn read_ours(sim: Sim, dirs: &[PathBuf]) -> Result<Ours> {
             );
         }
         let protocol = manifest.grid.protocol.to_string();
+        described.push(format!(
+            "`{}`: protocol `{protocol}`, {} replications, methods {}",
+            dir.display(),
+            manifest.grid.replications,
+            manifest.grid.methods.join(", ")
+        ));
         let path = dir.join(SUMMARY_FILE);
         if !path.is_file() {
             bail!(
-                "{}: no {SUMMARY_FILE} (expected the summary of a finished `ite reproduce {}` run; \
-                 an unfinished run writes it when rerun to the end)",
+                "{}: no {SUMMARY_FILE} (expected the summary of a finished `ite reproduce {} --out DIR` run)",
                 dir.display(),
                 sim.name()
             );
@@ -274,7 +280,7 @@ fn read_ours(sim: Sim, dirs: &[PathBuf]) -> Result<Ours> {
             out.insert(key, (value, path.clone()));
         }
     }
-    Ok(out)
+    Ok((out, described))
 }
 
 /// A row of `sim1_study.csv`.
@@ -538,10 +544,19 @@ fn sig(v: f64) -> String {
     format!("{v:.digits$}")
 }
 
+/// A standard error with 2 significant digits.
+fn sig2(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return sig(v);
+    }
+    let digits = (1 - v.abs().log10().floor() as i32).clamp(0, 5) as usize;
+    format!("{v:.digits$}")
+}
+
 /// `mean ± se` (or `mean` without se).
 fn pm(v: Value) -> String {
     match v.se {
-        Some(se) => format!("{} ± {}", sig(v.mean), sig(se)),
+        Some(se) => format!("{} ± {}", sig(v.mean), sig2(se)),
         None => sig(v.mean),
     }
 }
@@ -626,15 +641,20 @@ fn strategy_cells(protocol: &str, rows: &[&CmpRow], ours: &Ours) -> StrategyCell
     s
 }
 
-/// Strategy names in registry order (unknown ones after).
+/// Strategy names: those with a study counterpart first (in [`METHOD_PAIRS`] order), then the
+/// others in registry order.
 fn strategy_order(names: impl Iterator<Item = String>) -> Vec<String> {
     let mut v: Vec<String> = names.collect::<BTreeSet<_>>().into_iter().collect();
-    v.sort_by_key(|m| STRATEGY_NAMES.iter().position(|s| s == m).unwrap_or(STRATEGY_NAMES.len()));
+    v.sort_by_key(|m| {
+        let matched = METHOD_PAIRS.iter().position(|(o, _)| o == m);
+        let builtin = STRATEGY_NAMES.iter().position(|s| s == m).unwrap_or(STRATEGY_NAMES.len());
+        (matched.unwrap_or(METHOD_PAIRS.len()), builtin)
+    });
     v
 }
 
 /// The summary block of one simulation and protocol.
-fn summary_block(sim: Sim, protocol: &str, rows: &[&CmpRow], ours: &Ours) -> String {
+fn summary_block(sim: Sim, protocol: &str, rows: &[&CmpRow], ours: &Ours, study: &Study) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "### {}, protocol `{protocol}`\n", sim.title());
     let assignments = ["randomized", "non-randomized"];
@@ -649,6 +669,15 @@ fn summary_block(sim: Sim, protocol: &str, rows: &[&CmpRow], ours: &Ours) -> Str
             .join("; ")
     };
     let methods = matched_methods(rows);
+    // How many of the study's cells with a value of `study_m` the comparison covers.
+    let coverage = |study_m: &str, covered: usize| -> String {
+        let n = study.keys().filter(|(_, m)| m == study_m).count();
+        if covered == n {
+            format!("all {n} of the study's cells with a value")
+        } else {
+            format!("{covered} of the study's {n} cells with a value are in our grid")
+        }
+    };
     match sim {
         Sim::One => {
             for (o, s) in &methods {
@@ -658,9 +687,10 @@ fn summary_block(sim: Sim, protocol: &str, rows: &[&CmpRow], ours: &Ours) -> Str
                 }
                 let _ = writeln!(
                     md,
-                    "- our `{o}` ≤ the study's {s}: **{}** of the cells with a study value ({})",
+                    "- our `{o}` ≤ the study's {s}: **{}** ({}; {})",
                     frac(t.le, t.total),
-                    by_assignment(o, &|t| t.le)
+                    by_assignment(o, &|t| t.le),
+                    coverage(s, t.total)
                 );
                 let _ = writeln!(
                     md,
@@ -690,10 +720,11 @@ fn summary_block(sim: Sim, protocol: &str, rows: &[&CmpRow], ours: &Ours) -> Str
                 }
                 let _ = writeln!(
                     md,
-                    "- our `{o}` ≤ the study's {s}: **{}** ({}); within 1.5×: {}",
+                    "- our `{o}` ≤ the study's {s}: **{}** ({}); within 1.5×: {} ({})",
                     frac(t.le, t.total),
                     by_assignment(o, &|t| t.le),
-                    frac(t.within, t.total)
+                    frac(t.within, t.total),
+                    coverage(s, t.total)
                 );
             }
             for (o, s) in &methods {
@@ -746,16 +777,16 @@ fn summary_block(sim: Sim, protocol: &str, rows: &[&CmpRow], ours: &Ours) -> Str
             let in_group = |c: &Cell| c.assignment == *a && c.shift == *s;
             let total = cells_of(rows).iter().filter(|r| in_group(&r.cell) && r.study_tl.is_some()).count();
             let head = if sim == Sim::One { a.clone() } else { format!("{a} × {s}") };
-            let _ = writeln!(md, "- **{head}** ({total} cells):");
+            let mut parts = Vec::new();
             for m in &strategies {
                 let cells: Vec<&Cell> =
                     sc.le_tl.get(m).map(|v| v.iter().filter(|c| in_group(c)).collect()).unwrap_or_default();
-                if cells.is_empty() {
-                    let _ = writeln!(md, "  - {m}: none");
-                } else {
-                    let _ = writeln!(md, "  - {m}: {} — {}", cells.len(), compact_cells(sim, &cells));
+                if !cells.is_empty() {
+                    parts.push(format!("`{m}` {} ({})", cells.len(), compact_cells(sim, &cells)));
                 }
             }
+            let list = if parts.is_empty() { "none of ours".to_string() } else { parts.join("; ") };
+            let _ = writeln!(md, "- **{head}** ({total} cells): {list}");
         }
         md.push('\n');
     }
@@ -1202,7 +1233,7 @@ fn our_series(
         .filter(|((p, c, m), _)| p == protocol && m == method && keep(c))
         .map(|((_, c, _), (v, _))| Pt { x: x(c), mean: v.mean, se: v.se })
         .collect();
-    Series { label: format!("{method} (ours)"), color: method_color(method), mark: Mark::Line, points }
+    Series { label: format!("ours: {method}"), color: method_color(method), mark: Mark::Line, points }
 }
 
 /// The study's series of `study_method` over the cells passing `keep`.
@@ -1213,7 +1244,7 @@ fn study_series(study: &Study, study_method: &str, keep: impl Fn(&Cell) -> bool,
         .map(|((c, _), v)| Pt { x: x(c), mean: v.mean, se: v.se })
         .collect();
     let color = our_method(study_method).map_or(BLACK, method_color);
-    Series { label: format!("{study_method} (study)"), color, mark: Mark::Study(study_shape(study_method)), points }
+    Series { label: format!("study: {study_method}"), color, mark: Mark::Study(study_shape(study_method)), points }
 }
 
 fn sim1_figures(ours: &Ours, study: &Study) -> Vec<Figure> {
@@ -1252,14 +1283,12 @@ fn sim1_figures(ours: &Ours, study: &Study) -> Vec<Figure> {
         }
         figs.push(Figure {
             name: format!("sim1_vs_study_{protocol}"),
-            title: format!(
-                "Simulation 1, protocol {protocol}: ε_PEHE (mean squared ITE error) against target n, ours and the study's"
-            ),
+            title: format!("Simulation 1, protocol {protocol}: ε_PEHE (mean squared ITE error) against target n"),
             note: "lines: our grid (mean over replications ± 1 se); hollow markers: the study's published numbers \
                    (no se published)"
                 .into(),
             cols: sources.len().max(1),
-            size: (340 * sources.len().max(2) as u32, 820),
+            size: ((340 * sources.len() as u32).max(1000), 820),
             panels,
         });
     }
@@ -1350,7 +1379,7 @@ fn run() -> Result<()> {
         if dirs.is_empty() {
             continue;
         }
-        let ours = read_ours(sim, dirs)?;
+        let (ours, described) = read_ours(sim, dirs)?;
         let study = read_study(sim, &args.study)?;
         let rows = compare(&ours, &study);
         if rows.is_empty() {
@@ -1361,7 +1390,7 @@ fn run() -> Result<()> {
                 sim.name()
             );
         }
-        inputs.push((sim, dirs, ours, study, rows));
+        inputs.push((sim, described, ours, study, rows));
     }
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
         .map_err(|_| anyhow!("the bundled font DejaVuSans.ttf is not a valid font"))?;
@@ -1370,18 +1399,18 @@ fn run() -> Result<()> {
     let mut summary = String::new();
     let mut detail = String::new();
     let mut written = Vec::new();
-    for (sim, dirs, ours, study, rows) in &inputs {
+    for (sim, described, ours, study, rows) in &inputs {
         let csv_path = args.out.join(format!("{}_comparison.csv", sim.name()));
         write_csv(&csv_path, rows)?;
         written.push(csv_path);
         let _ = writeln!(detail, "## {}: per cell\n", sim.title());
-        for d in dirs.iter() {
-            let _ = writeln!(detail, "- input: `{}`", d.display());
+        for d in described {
+            let _ = writeln!(detail, "- input {d}");
         }
         detail.push('\n');
         for protocol in protocols(rows) {
             let of_p: Vec<&CmpRow> = rows.iter().filter(|r| r.protocol == protocol).collect();
-            summary.push_str(&summary_block(*sim, &protocol, &of_p, ours));
+            summary.push_str(&summary_block(*sim, &protocol, &of_p, ours, study));
             detail.push_str(&tables(*sim, &protocol, &of_p));
         }
         let figs = match sim {
@@ -1405,6 +1434,8 @@ fn run() -> Result<()> {
          Assignment names are the study's (`non-randomized` = our `biased`); `covshift` = our covariate shift. \
          Only cells present in both are counted.\n"
     );
+    let args_line: Vec<String> = std::env::args().skip(1).collect();
+    let _ = writeln!(md, "Written by `cargo run --release --example study_comparison -- {}`.\n", args_line.join(" "));
     let _ = writeln!(md, "## Summary\n\n{summary}{detail}");
     let md_path = args.out.join("comparison.md");
     std::fs::write(&md_path, &md).with_context(|| format!("{}", md_path.display()))?;
