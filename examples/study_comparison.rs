@@ -21,7 +21,10 @@
 //!   (TARNet)`, `source-only` ↔ `source-only`) with both means and standard errors, the ratio
 //!   ours / study, z = (ours − study) / √(se_ours² + se_study²) (Simulation 1: the study published
 //!   no standard errors, so z uses ours alone), and the best (lowest-mean) fixed strategy of ours
-//!   in the cell (selection rows `auto-*` and `oracle` are not candidates).
+//!   in the cell (selection rows `auto-*` and `oracle` are not candidates) with the study's TL-TARNet
+//!   beside it (`study_tl_mean`). A cell the study has without that method (Simulation 1's TL-TARNet
+//!   at 5000/non-randomized/500) keeps its row with the study's columns empty; cells of ours the
+//!   study lacks are left out.
 //! - `comparison.md`: a summary block (fractions of cells where ours ≤ the study, within 1.5× or
 //!   within 2 se; which strategies beat the study's TL where) and markdown tables per simulation
 //!   and protocol.
@@ -956,21 +959,29 @@ fn fmt_num(v: f64) -> String {
     if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
 }
 
-/// Ticks 1, 2, 5 × 10^k inside [lo, hi] (only powers of ten when too many).
+/// Ticks m × 10^k inside [lo, hi] for m in 1, 2, 5 (only powers of ten when too many; more
+/// multiples when the range is narrow).
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    let mut out = Vec::new();
-    let mut k = lo.log10().floor() as i32 - 1;
-    while 10f64.powi(k) <= hi {
-        for m in [1.0, 2.0, 5.0] {
-            let v = m * 10f64.powi(k);
-            if v >= lo && v <= hi {
-                out.push(v);
+    let ticks = |multiples: &[f64]| {
+        let mut out = Vec::new();
+        let mut k = lo.log10().floor() as i32 - 1;
+        while 10f64.powi(k) <= hi {
+            for m in multiples {
+                let v = m * 10f64.powi(k);
+                if v >= lo && v <= hi {
+                    out.push(v);
+                }
             }
+            k += 1;
         }
-        k += 1;
-    }
+        out
+    };
+    let mut out = ticks(&[1.0, 2.0, 5.0]);
     if out.len() > 9 {
         out.retain(|v| (v.log10() - v.log10().round()).abs() < 1e-9);
+    }
+    if out.len() < 3 {
+        out = ticks(&[1.0, 1.5, 2.0, 3.0, 5.0, 7.0]);
     }
     if out.len() < 2 {
         out = vec![lo, hi];
