@@ -38,6 +38,7 @@ pub fn read_samples(
 ) -> Result<(Encoding, Vec<Sample>)> {
     let params = args.params()?;
     let raws: Vec<RawCsv> = files.iter().map(|(_, p)| RawCsv::read(p, layout, true)).collect::<Result<_, _>>()?;
+    same_covariates(files, &raws)?;
     let (encoding, what) = match fixed {
         Some((enc, from)) => (adopt(enc, from, args)?, from.to_string()),
         None => {
@@ -53,6 +54,28 @@ pub fn read_samples(
         samples.push(Sample { raw, data, rows: encoded.rows });
     }
     Ok((encoding, samples))
+}
+
+/// Errors unless every file has the first file's covariate columns (in any order); the message
+/// names both files (`source S.csv`, `target T.csv`) and their columns.
+fn same_covariates(files: &[(&'static str, &Path)], raws: &[RawCsv]) -> Result<()> {
+    let (Some((flag, path)), Some(first)) = (files.first(), raws.first()) else { return Ok(()) };
+    let names = first.covariate_names()?;
+    for ((other_flag, other_path), raw) in files.iter().zip(raws).skip(1) {
+        let other = raw.covariate_names()?;
+        if other.len() != names.len() || other.iter().any(|c| !names.contains(c)) {
+            let (a, b) = (flag.trim_start_matches('-'), other_flag.trim_start_matches('-'));
+            let (a, b) = (format!("{a} {}", path.display()), format!("{b} {}", other_path.display()));
+            bail!(
+                "{a} and {b} covariates differ: {a} has {} [{}], {b} has {} [{}]",
+                names.len(),
+                names.join(", "),
+                other.len(),
+                other.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A saved encoding under the user's flags: `--categorical`, when given, must name the same

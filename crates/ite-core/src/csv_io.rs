@@ -526,6 +526,7 @@ impl Table {
     /// file's covariates (the layout's list, or every column without another role) are exactly
     /// `expected`; `what` names where `expected` came from in the messages.
     pub(crate) fn match_covariates(&self, expected: &[String], what: &str) -> Result<Vec<usize>> {
+        CsvLayout { covariates: Some(expected.to_vec()), ..self.layout.clone() }.validate()?;
         let have: Vec<String> = self.covariate_columns()?.iter().map(|&j| self.header[j].clone()).collect();
         if let Some(missing) = expected.iter().find(|e| !have.contains(e)) {
             return Err(self.file_error(format!(

@@ -371,10 +371,9 @@ impl Encoding {
     /// a bad treatment or outcome; no row left; covariates that do not match.
     pub fn encode_data(&self, raw: &RawCsv, what: &str) -> Result<EncodedData> {
         let t = &raw.table;
+        let (tc, yc) = (t.required(&t.layout.treatment)?, t.required(&t.layout.outcome)?);
         let cols = t.match_covariates(&self.input_names(), what)?;
         let rows = self.kept_rows(t, &cols, true)?;
-        let x = self.encode_rows(t, &cols, &rows)?;
-        let (tc, yc) = (t.required(&t.layout.treatment)?, t.required(&t.layout.outcome)?);
         let mut treat = Vec::with_capacity(rows.kept.len());
         let mut y = Vec::with_capacity(rows.kept.len());
         for &i in &rows.kept {
@@ -385,6 +384,7 @@ impl Encoding {
         }
         let truth = t.truth()?.map(|tr| tr.select(&rows.kept)).transpose()?;
         let ids = t.ids()?.map(|ids| rows.kept.iter().map(|&i| ids[i].clone()).collect());
+        let x = self.encode_rows(t, &cols, &rows)?;
         let data = CausalData::from_parts(x, treat, y, truth, ids).map_err(|e| t.file_error(e.to_string()))?;
         Ok(EncodedData { data, rows })
     }
