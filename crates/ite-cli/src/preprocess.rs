@@ -166,18 +166,18 @@ pub fn load_saved(model_dir: &Path) -> Result<Option<Encoding>> {
 /// summary.json's `rows_dropped` (all files together) and `preprocessing`: the policy, the
 /// categorical columns' levels (the first is the reference), the indicator columns, and the
 /// dropped rows of each file (count and first lines).
-pub fn json(encoding: &Encoding, files: &[(&str, &KeptRows)]) -> Value {
+pub fn json(encoding: &Encoding, files: &[(&str, &Path, KeptRows)]) -> Value {
     let levels: serde_json::Map<String, Value> =
         encoding.levels().into_iter().map(|(c, l)| (c.to_string(), json!(l))).collect();
     let dropped: serde_json::Map<String, Value> = files
         .iter()
-        .map(|(flag, rows)| {
+        .map(|(flag, _, rows)| {
             let lines: Vec<u64> = rows.dropped_lines.iter().take(LINES_SHOWN).copied().collect();
             (flag.to_string(), json!({ "rows_read": rows.kept.len() + rows.dropped_lines.len(), "rows_dropped": rows.dropped_lines.len(), "lines": lines }))
         })
         .collect();
     json!({
-        "rows_dropped": files.iter().map(|(_, r)| r.dropped_lines.len()).sum::<usize>(),
+        "rows_dropped": files.iter().map(|(.., r)| r.dropped_lines.len()).sum::<usize>(),
         "preprocessing": {
             "missing": encoding.missing.name(),
             "categorical": levels,
@@ -185,6 +185,13 @@ pub fn json(encoding: &Encoding, files: &[(&str, &KeptRows)]) -> Value {
             "files": dropped,
         },
     })
+}
+
+/// Each line of [`dropped_notes`] as a note on stderr (unless `--quiet`).
+pub fn note_dropped(ui: &crate::output::Ui, encoding: &Encoding, files: &[(&str, &Path, KeptRows)]) {
+    for note in dropped_notes(encoding, files) {
+        ui.note(&note);
+    }
 }
 
 /// One line per file that lost rows: how many, of how many, and the first lines.

@@ -571,7 +571,7 @@ mod tests {
         let cat = vec!["g".to_string()];
         let err = EncodingParams { categorical: cat.clone(), missing: MissingPolicy::Error };
         let e = Encoding::fit(&[&a], &err).and_then(|enc| enc.encode_data(&a, "a")).unwrap_err().to_string();
-        assert!(e.contains("line 3, column `x`: empty value (expected a number)"), "{e}");
+        assert!(e.contains("line 4, column `y`: empty value (expected a number)"), "{e}");
         let drop = EncodingParams { categorical: cat.clone(), missing: MissingPolicy::Drop };
         let enc = Encoding::fit(&[&a], &drop).unwrap();
         let d = enc.encode_data(&a, "a").unwrap();

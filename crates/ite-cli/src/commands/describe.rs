@@ -41,8 +41,9 @@ pub fn run(args: Args) -> Result<()> {
     let sample = samples.pop().ok_or_else(|| anyhow::anyhow!("--data: nothing read"))?;
     let clusters = Clusters::read(args.cluster.as_deref(), &sample.raw, &sample.rows.kept)?;
     let id_column = sample.raw.id_column().map(str::to_string);
-    let (data, rows) = (sample.data, sample.rows);
-    for note in preprocess::dropped_notes(&encoding, &[("--data", &args.data, rows.clone())]) {
+    let data = sample.data;
+    let files = [("--data", args.data.as_path(), sample.rows)];
+    for note in preprocess::dropped_notes(&encoding, &files) {
         eprintln!("[ite describe] {note}");
     }
     let treated = data.n_treated();
@@ -74,7 +75,7 @@ pub fn run(args: Args) -> Result<()> {
             "overlap": overlap.as_ref().map(Overlap::json),
             "warnings": warnings,
         });
-        crate::output::merge(&mut v, preprocess::json(&encoding, &[("--data", &rows)]));
+        crate::output::merge(&mut v, preprocess::json(&encoding, &files));
         outln!("{}", serde_json::to_string(&v)?)?;
         return Ok(());
     }
@@ -96,8 +97,8 @@ pub fn run(args: Args) -> Result<()> {
             encoding.indicators().join(", ")
         )?;
     }
-    if !rows.dropped_lines.is_empty() {
-        outln!("dropped     {} rows with a missing value", rows.dropped_lines.len())?;
+    if !files[0].2.dropped_lines.is_empty() {
+        outln!("dropped     {} rows with a missing value", files[0].2.dropped_lines.len())?;
     }
     match data.truth() {
         Some(tr) => outln!("truth       mu0, mu1 present; true ATE {:.4}", tr.ate())?,

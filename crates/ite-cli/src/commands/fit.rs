@@ -404,9 +404,7 @@ pub fn run(args: Args) -> Result<()> {
     }
     let device = args.device.device()?;
     let Inputs { data, clusters, predict, encoding, files } = read_inputs(&args)?;
-    for note in preprocess::dropped_notes(&encoding, &files) {
-        ui.note(&note);
-    }
+    preprocess::note_dropped(&ui, &encoding, &files);
     let seed = Seed::new(args.seed);
     let (kind, selected) = match args.model {
         ModelChoice::Fixed(kind) => (kind, None),
@@ -451,8 +449,7 @@ pub fn run(args: Args) -> Result<()> {
         "covariates": data.feature_names(),
         "seed": args.seed,
     });
-    let kept: Vec<(&str, &KeptRows)> = files.iter().map(|(flag, _, rows)| (*flag, rows)).collect();
-    output::merge(&mut summary, preprocess::json(&encoding, &kept));
+    output::merge(&mut summary, preprocess::json(&encoding, &files));
     output::merge(&mut summary, inf.json(&data, &args.inference, clusters.as_ref()));
     output::merge(&mut summary, output::plugin_summary(&pred, truth, level, output::PLUGIN_NO_INTERVAL)?);
     resampling::json(&extras, &mut summary);
@@ -460,19 +457,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(report) = &selected {
         selection::record(report, "model", &mut summary, &mut warnings);
     }
-    let persisted = kind.persistable() && members == 1;
-    let mut meta = json!({
-        "model": kind.name(),
-        "persisted": persisted,
-        "ensemble": members,
-        "covariates": data.feature_names(),
-        "treatment": args.columns.treatment,
-        "outcome": args.columns.outcome,
-        "settings": settings_json(&settings),
-    });
-    if auto {
-        meta["model_requested"] = json!("auto");
-    }
+    let meta = fit_meta(&args, kind, &data, &settings);
 
     out.write("fit", |dir| {
         output::write_predictions(&dir.join("predictions.csv"), &pred, ids, extras.conformal.as_ref())?;
@@ -491,6 +476,24 @@ pub fn run(args: Args) -> Result<()> {
     human.extend(human_lines(&args, kind, &summary, (&inf, &extras), selected.as_ref(), clusters.as_ref()));
     ui.warn(&warnings);
     ui.report(&summary, &human)
+}
+
+/// The contents of `fit.json`: what was fitted, whether it was saved, on which columns.
+fn fit_meta(args: &Args, kind: ModelKind, data: &CausalData, settings: &Settings) -> Value {
+    let members = args.resampling.ensemble;
+    let mut meta = json!({
+        "model": kind.name(),
+        "persisted": kind.persistable() && members == 1,
+        "ensemble": members,
+        "covariates": data.feature_names(),
+        "treatment": args.columns.treatment,
+        "outcome": args.columns.outcome,
+        "settings": settings_json(settings),
+    });
+    if args.model == ModelChoice::Auto {
+        meta["model_requested"] = json!("auto");
+    }
+    meta
 }
 
 /// The plain report: the selection table (with auto), what was fitted, the estimates and

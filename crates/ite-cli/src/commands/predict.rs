@@ -59,15 +59,14 @@ pub fn run(args: Args) -> Result<()> {
     }
     let layout = args.columns.layout();
     let (tab, rows) = preprocess::predict_rows(&args.data, &layout, &encoding, "the model")?;
-    for note in preprocess::dropped_notes(&encoding, &[("--data", &args.data, rows.clone())]) {
-        ui.note(&note);
-    }
+    let files = [("--data", args.data.as_path(), rows)];
+    preprocess::note_dropped(&ui, &encoding, &files);
     model.check_features(&tab.x).map_err(|e| anyhow::anyhow!("--data {}: {e}", args.data.display()))?;
     let phase = ui.phase(format!("predicting {} units", tab.x.n_rows()));
     let pred = model.predict(&tab.x)?;
     phase.done();
     let mut report = json!({ "n_predicted": tab.x.n_rows(), "out": args.out.display().to_string() });
-    output::merge(&mut report, preprocess::json(&encoding, &[("--data", &rows)]));
+    output::merge(&mut report, preprocess::json(&encoding, &files));
     output::merge(&mut report, output::plugin_summary(&pred, tab.truth.as_ref(), 0.95, PREDICT_NO_INTERVAL)?);
     output::write_predictions(&args.out, &pred, tab.ids.as_deref(), None)?;
     let human = [

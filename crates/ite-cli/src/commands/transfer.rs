@@ -137,9 +137,7 @@ pub fn run(args: Args) -> Result<()> {
     let ui = Ui::new("transfer", &args.report);
     let layout = args.inference.layout(args.columns.layout());
     let Samples { source, target, encoding, clusters, mut files } = read_samples(&args, &layout)?;
-    for note in preprocess::dropped_notes(&encoding, &files) {
-        ui.note(&note);
-    }
+    preprocess::note_dropped(&ui, &encoding, &files);
     let seed = Seed::new(args.seed);
     // Strategies train on the source model's device.
     let device = args.device.device()?;
@@ -192,8 +190,7 @@ pub fn run(args: Args) -> Result<()> {
         "n_predicted": x.n_rows(),
         "seed": args.seed,
     });
-    let kept: Vec<(&str, &KeptRows)> = files.iter().map(|(flag, _, rows)| (*flag, rows)).collect();
-    output::merge(&mut summary, preprocess::json(&encoding, &kept));
+    output::merge(&mut summary, preprocess::json(&encoding, &files));
     output::merge(&mut summary, inf.json(&target, &args.inference, clusters.as_ref()));
     let plugin = output::plugin_summary(&pred, truth.as_ref(), level, output::PLUGIN_NO_INTERVAL)?;
     output::merge(&mut summary, plugin);
