@@ -145,8 +145,7 @@ impl Clusters {
     /// The `--cluster` labels of the `kept` rows of `raw` (none when the flag is absent).
     pub fn read(column: Option<&str>, raw: &RawCsv, kept: &[usize]) -> Result<Option<Self>> {
         let Some(column) = column else { return Ok(None) };
-        let labels = raw.labels(column).with_context(|| format!("--cluster {column}"))?;
-        let labels: Vec<String> = kept.iter().map(|&i| labels[i].clone()).collect();
+        let labels = raw.labels(column, kept).with_context(|| format!("--cluster {column}"))?;
         let (codes, count) = cluster_codes(&labels);
         Ok(Some(Clusters { column: column.to_string(), codes, count }))
     }

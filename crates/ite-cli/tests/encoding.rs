@@ -168,6 +168,39 @@ fn transfer_encodes_source_and_target_with_the_union_of_levels() {
     let p = d.join("p.csv");
     ok(&["predict", "--model", out.to_str().unwrap(), "--data", &tgt, "--out", p.to_str().unwrap()]);
     assert_eq!(predictions(&p), predictions(&out.join("predictions.csv")));
+    // A later run from the saved source model reuses its encoding: a target with only levels
+    // a and b still gets the three columns, and a level the source model never saw is refused.
+    let saved = out.join("source_model");
+    let saved = saved.to_str().unwrap();
+    let tgt2 = write(d, "t2.csv", &by_level(60, 13, |_| false));
+    let out2 = d.join("tr2");
+    let run = |target: &str, o: &Path| -> std::process::Output {
+        ite(&[
+            "transfer",
+            "--source",
+            &src,
+            "--target",
+            target,
+            "--source-model",
+            saved,
+            "--strategy",
+            "target-only",
+            "--folds",
+            "2",
+            "--quiet",
+            "--out",
+            o.to_str().unwrap(),
+        ])
+    };
+    let done = run(&tgt2, &out2);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let summary = read_json(&out2.join("summary.json"));
+    assert_eq!(summary["preprocessing"]["categorical"]["g"], serde_json::json!(["a", "b", "c"]), "{summary}");
+    let tgt3 = write(d, "t3.csv", &by_level(60, 14, |_| false).replacen(",b,", ",d,", 1));
+    let failed = run(&tgt3, &d.join("tr3"));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success());
+    assert!(stderr.contains("t3.csv: line ") && stderr.contains("column `g`: level `d` was not seen"), "{stderr}");
 }
 
 /// The gappy file of the imputation test: x blank in every tenth row, no outcome in row u7, no

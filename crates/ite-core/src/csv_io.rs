@@ -252,12 +252,26 @@ impl RawCsv {
         self.table.id.as_deref()
     }
 
-    /// The text labels of `column`, one per data row, as [`read_labels`] reads them.
-    pub fn labels(&self, column: &str) -> Result<Vec<String>> {
-        let j = self.table.required(column)?;
-        self.table.column_values(j, |s| {
-            if s.is_empty() { Err("empty value (expected a label)".to_string()) } else { Ok(s.to_string()) }
-        })
+    /// The text labels of `column` in the data rows `rows` (0-based, e.g. [`crate::KeptRows`]'s
+    /// `kept`), trimmed; an empty one is an error naming file, line and column, as in
+    /// [`read_labels`]. An index past the last row is an error.
+    pub fn labels(&self, column: &str, rows: &[usize]) -> Result<Vec<String>> {
+        let t = &self.table;
+        let j = t.required(column)?;
+        rows.iter()
+            .map(|&i| {
+                let (line, fields) = t
+                    .rows
+                    .get(i)
+                    .ok_or_else(|| CoreError::data(format!("row index {i} is out of range ({} rows)", t.rows.len())))?;
+                let s = fields[j].trim();
+                if s.is_empty() {
+                    Err(t.cell_error(*line, j, s, "empty value (expected a label)".into()))
+                } else {
+                    Ok(s.to_string())
+                }
+            })
+            .collect()
     }
 }
 

@@ -407,13 +407,17 @@ impl Encoding {
     }
 
     /// The rows the policy keeps: with `drop`, those without a missing value in the covariates
-    /// (and the treatment and outcome, `with_outcome`); with `impute`, those with treatment and
-    /// outcome present; with `error`, all. Errors when no row is left.
+    /// (and the treatment, outcome and cluster label, `with_outcome`); with `impute`, those with
+    /// treatment, outcome and cluster label present; with `error`, all. Errors when no row is
+    /// left.
     fn kept_rows(&self, t: &Table, cols: &[usize], with_outcome: bool) -> Result<KeptRows> {
         let mut used: Vec<usize> = Vec::new();
         if with_outcome && self.missing != MissingPolicy::Error {
             used.push(t.required(&t.layout.treatment)?);
             used.push(t.required(&t.layout.outcome)?);
+            if let Some(c) = &t.layout.cluster {
+                used.push(t.required(c)?);
+            }
         }
         if self.missing == MissingPolicy::Drop {
             used.extend_from_slice(cols);
@@ -460,7 +464,7 @@ impl Encoding {
                             _ => s,
                         };
                         let Some(k) = levels.iter().position(|l| l == level) else {
-                            return Err(t.cell_error(*line, j, s, level_error(s, levels)));
+                            return Err(level_error(t, *line, j, s, levels));
                         };
                         values.extend((1..levels.len()).map(|m| if m == k { 1.0 } else { 0.0 }));
                     }
@@ -474,19 +478,17 @@ impl Encoding {
     }
 }
 
-/// The message for a value of a categorical column that is not a training level.
-fn level_error(s: &str, levels: &[String]) -> String {
-    let shown: Vec<String> = levels.iter().take(20).map(|l| clip(l)).collect();
-    let more = if levels.len() > 20 { format!(", … ({} levels)", levels.len()) } else { String::new() };
+/// The error for a value of a categorical column that is not a training level: an empty
+/// value (with `error`) at the cell, any other value [`CoreError::UnseenLevel`].
+fn level_error(t: &Table, line: u64, j: usize, s: &str, levels: &[String]) -> CoreError {
+    let shown: Vec<String> = levels.iter().map(|l| clip(l)).collect();
     if s.is_empty() {
-        format!("empty value (expected one of the levels {}{more})", shown.join(", "))
-    } else {
-        format!(
-            "level `{s}` was not seen in the training data, whose levels are {}{more}; a model cannot predict for a \
-             level it never saw",
-            shown.join(", ")
-        )
+        let more = if levels.len() > 20 { format!(", … ({} levels)", levels.len()) } else { String::new() };
+        let message =
+            format!("empty value (expected one of the levels {}{more})", shown[..shown.len().min(20)].join(", "));
+        return t.cell_error(line, j, s, message);
     }
+    CoreError::UnseenLevel { file: t.name.clone(), line, column: t.header[j].clone(), level: clip(s), levels: shown }
 }
 
 /// The sorted levels of a categorical column's present values, and with `impute` the most
@@ -544,8 +546,15 @@ mod tests {
         assert_eq!(enc.feature_names(), ["g=b", "g=c", "x"]);
         let d = enc.encode_data(&b, "a").unwrap().data;
         assert_eq!(d.x().values(), &[0., 1., 3., 0., 0., 4.]);
-        let e = enc.encode_data(&raw("g,x,t,y\nd,1,0,1\n"), "a").unwrap_err().to_string();
-        assert!(e.contains("f.csv: line 2, column `g`: level `d` was not seen in the training data"), "{e}");
+        let err = enc.encode_data(&raw("g,x,t,y\nd,1,0,1\n"), "a").unwrap_err();
+        assert!(matches!(&err, CoreError::UnseenLevel { level, line: 2, .. } if level == "d"), "{err:?}");
+        let e = err.to_string();
+        assert!(
+            e.contains(
+                "f.csv: line 2, column `g`: level `d` was not seen in the training data, whose levels are a, b, c"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -589,6 +598,18 @@ mod tests {
         assert!(enc.with_missing(MissingPolicy::Drop).is_ok());
         let e = Encoding::fit(&[&a], &drop).unwrap().with_missing(MissingPolicy::Impute).unwrap_err().to_string();
         assert!(e.contains("stores no imputation values"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_cluster_label_drops_the_row() {
+        let layout = CsvLayout { cluster: Some("s".into()), ..CsvLayout::default() };
+        let a = RawCsv::read_from("x,s,t,y\n1,p,0,1\n2,,1,2\n3,q,1,2\n".as_bytes(), "f.csv", &layout, true).unwrap();
+        let p = EncodingParams { missing: MissingPolicy::Drop, ..EncodingParams::default() };
+        let d = Encoding::fit(&[&a], &p).unwrap().encode_data(&a, "a").unwrap();
+        assert_eq!(d.rows.kept, [0, 2]);
+        assert_eq!(a.labels("s", &d.rows.kept).unwrap(), ["p", "q"]);
+        let e = a.labels("s", &[1]).unwrap_err().to_string();
+        assert!(e.contains("f.csv: line 3, column `s`: empty value (expected a label)"), "{e}");
     }
 
     #[test]
