@@ -50,10 +50,11 @@ pub struct EncodingArgs {
     #[arg(long, value_name = "A,B", value_delimiter = ',')]
     pub categorical: Vec<String>,
     /// What a missing value (an empty field or `NA`) does: `error` stops; `drop` drops every row
-    /// with a missing treatment, outcome or covariate (reported on stderr and in summary.json);
-    /// `impute` fills a covariate with its training mean (most frequent level when categorical)
-    /// and adds a 0/1 column `NAME_missing` for each covariate with a gap, saved with the model
-    /// for `ite predict`; rows missing the treatment or outcome are then dropped (never imputed).
+    /// with a missing treatment, outcome, covariate or --cluster label (reported on stderr and in
+    /// summary.json); `impute` fills a covariate with its training mean (most frequent level when
+    /// categorical) and adds a 0/1 column `NAME_missing` for each covariate with a gap, saved with
+    /// the model for `ite predict`; rows missing the treatment, outcome or cluster label are then
+    /// dropped (never imputed).
     #[arg(long, value_name = "error|drop|impute", default_value = "error", value_parser = parse_missing)]
     pub missing: MissingPolicy,
 }
