@@ -485,7 +485,7 @@ impl Table {
     }
 
     fn covariates_truth_ids(&self) -> Result<(Covariates, Option<Truth>, Option<Vec<String>>)> {
-        let (truth, ids) = (self.truth()?, self.ids()?);
+        let (truth, ids) = (self.truth(None)?, self.ids()?);
         let cov_cols = self.covariate_columns()?;
         let mut values = Vec::with_capacity(self.rows.len() * cov_cols.len());
         for (line, fields) in &self.rows {
@@ -500,14 +500,23 @@ impl Table {
         Ok((x, truth, ids))
     }
 
-    /// The true means of every row, when the file has both `mu0` and `mu1` columns.
-    pub(crate) fn truth(&self) -> Result<Option<Truth>> {
+    /// The true means of the data rows `rows` (0-based; `None`: every row), when the file has
+    /// both `mu0` and `mu1` columns.
+    pub(crate) fn truth(&self, rows: Option<&[usize]>) -> Result<Option<Truth>> {
         let l = &self.layout;
         let (m0, m1) = (self.find(&l.mu0), self.find(&l.mu1));
+        let values = |j: usize| -> Result<Vec<f64>> {
+            let Some(rows) = rows else { return self.column_values(j, parse_number) };
+            rows.iter()
+                .map(|&i| {
+                    let (line, fields) = &self.rows[i];
+                    let s = fields[j].trim();
+                    parse_number(s).map_err(|m| self.cell_error(*line, j, s, m))
+                })
+                .collect()
+        };
         let truth = match (m0, m1) {
-            (Some(a), Some(b)) => {
-                Some(Truth { mu0: self.column_values(a, parse_number)?, mu1: self.column_values(b, parse_number)? })
-            }
+            (Some(a), Some(b)) => Some(Truth { mu0: values(a)?, mu1: values(b)? }),
             (None, None) => None,
             (Some(_), None) => {
                 return Err(self.file_error(format!(

@@ -15,10 +15,11 @@
 //!   training is an error when the encoding is applied (naming file, line, column and level).
 //! - **Missing values** are empty fields and the text `NA`. [`MissingPolicy::Error`] keeps the
 //!   reader's messages; [`MissingPolicy::Drop`] drops every row with a missing treatment,
-//!   outcome or covariate; [`MissingPolicy::Impute`] fills a covariate with its training mean
-//!   (numeric) or most frequent level (categorical; ties go to the first level) and adds a 0/1
-//!   column `NAME_missing` for each covariate that had a gap in training. Treatment and outcome
-//!   are never imputed: with `impute`, rows missing one of them are dropped.
+//!   outcome, covariate, cluster label or true mean (`mu0`, `mu1`); [`MissingPolicy::Impute`]
+//!   fills a covariate with its training mean (numeric) or most frequent level (categorical; ties
+//!   go to the first level) and adds a 0/1 column `NAME_missing` for each covariate that had a gap in training. Treatment, outcome,
+//!   cluster label and true means are never imputed: with `impute`, rows missing one of them are
+//!   dropped.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,10 +38,11 @@ pub enum MissingPolicy {
     /// Stop at the first missing value, with the reader's message naming file, line and column.
     #[default]
     Error,
-    /// Drop every row with a missing value in a used column (treatment, outcome, a covariate).
+    /// Drop every row with a missing value in a used column (treatment, outcome, a covariate,
+    /// the cluster label, `mu0`, `mu1`).
     Drop,
     /// Fill covariates (training mean, or most frequent level) and add missingness indicators;
-    /// rows with a missing treatment or outcome are dropped.
+    /// rows with a missing treatment, outcome, cluster label, `mu0` or `mu1` are dropped.
     Impute,
 }
 
@@ -382,7 +384,7 @@ impl Encoding {
             treat.push(parse_treatment(ts).map_err(|m| t.cell_error(*line, tc, ts, m))?);
             y.push(parse_number(ys).map_err(|m| t.cell_error(*line, yc, ys, m))?);
         }
-        let truth = t.truth()?.map(|tr| tr.select(&rows.kept)).transpose()?;
+        let truth = t.truth(Some(&rows.kept))?;
         let ids = t.ids()?.map(|ids| rows.kept.iter().map(|&i| ids[i].clone()).collect());
         let x = self.encode_rows(t, &cols, &rows)?;
         let data = CausalData::from_parts(x, treat, y, truth, ids).map_err(|e| t.file_error(e.to_string()))?;
@@ -396,7 +398,7 @@ impl Encoding {
         let cols = t.match_covariates(&self.input_names(), what)?;
         let rows = self.kept_rows(t, &cols, false)?;
         let x = self.encode_rows(t, &cols, &rows)?;
-        let truth = t.truth()?.map(|tr| tr.select(&rows.kept)).transpose()?;
+        let truth = t.truth(Some(&rows.kept))?;
         let ids = t.ids()?.map(|ids| rows.kept.iter().map(|&i| ids[i].clone()).collect());
         Ok(EncodedCovariates { table: CovariateTable { x, truth, ids }, rows })
     }
@@ -406,10 +408,10 @@ impl Encoding {
         self.encode_data(&RawCsv::read(path, layout, true)?, what)
     }
 
-    /// The rows the policy keeps: with `drop`, those without a missing value in the covariates
-    /// (and the treatment, outcome and cluster label, `with_outcome`); with `impute`, those with
-    /// treatment, outcome and cluster label present; with `error`, all. Errors when no row is
-    /// left.
+    /// The rows the policy keeps: with `drop`, those without a missing value in the covariates,
+    /// the true means `mu0`, `mu1` (when the file has them) and, `with_outcome`, the treatment,
+    /// outcome and cluster label; with `impute`, those with all but the covariates present; with
+    /// `error`, all. Errors when no row is left.
     fn kept_rows(&self, t: &Table, cols: &[usize], with_outcome: bool) -> Result<KeptRows> {
         let mut used: Vec<usize> = Vec::new();
         if with_outcome && self.missing != MissingPolicy::Error {
@@ -421,6 +423,11 @@ impl Encoding {
         }
         if self.missing == MissingPolicy::Drop {
             used.extend_from_slice(cols);
+        }
+        if let (Some(a), Some(b), true) =
+            (t.find(&t.layout.mu0), t.find(&t.layout.mu1), self.missing != MissingPolicy::Error)
+        {
+            used.extend([a, b]);
         }
         let mut rows = KeptRows::default();
         for (i, (line, fields)) in t.rows.iter().enumerate() {
@@ -598,6 +605,19 @@ mod tests {
         assert!(enc.with_missing(MissingPolicy::Drop).is_ok());
         let e = Encoding::fit(&[&a], &drop).unwrap().with_missing(MissingPolicy::Impute).unwrap_err().to_string();
         assert!(e.contains("stores no imputation values"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_true_mean_drops_the_row_and_is_never_imputed() {
+        let a = raw("x,t,y,mu0,mu1\n1,0,1,0,1\n2,1,2,,1\n3,1,2,0,1\n");
+        for missing in [MissingPolicy::Drop, MissingPolicy::Impute] {
+            let p = EncodingParams { missing, ..EncodingParams::default() };
+            let d = Encoding::fit(&[&a], &p).unwrap().encode_data(&a, "a").unwrap();
+            assert_eq!(d.rows.kept, [0, 2], "{missing:?}");
+            assert_eq!(d.data.truth().unwrap().mu0, [0., 0.]);
+        }
+        let e = Encoding::fit(&[&a], &EncodingParams::default()).unwrap().encode_data(&a, "a").unwrap_err();
+        assert!(e.to_string().contains("line 3, column `mu0`: empty value (expected a number)"), "{e}");
     }
 
     #[test]
