@@ -3,10 +3,8 @@
 //! ATT and ATC (`ite-inference`), the overlap diagnostics, the warnings, and the words that say
 //! what each interval covers and under which assumptions.
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
-use ite_core::{CausalData, Covariates, CsvLayout, Seed};
+use ite_core::{CausalData, Covariates, CsvLayout, RawCsv, Seed};
 use ite_inference::{
     AipwParams, AipwReport, Estimate, Folds, OutcomeLearner, OverlapParams, OverlapReport, PropensityLearner,
     PropensityParams, Trim, cluster_codes,
@@ -144,10 +142,10 @@ pub struct Clusters {
 }
 
 impl Clusters {
-    /// Reads the `--cluster` column of `path` (none when the flag is absent).
-    pub fn read(column: Option<&str>, path: &Path, layout: &CsvLayout) -> Result<Option<Self>> {
+    /// The `--cluster` labels of the `kept` rows of `raw` (none when the flag is absent).
+    pub fn read(column: Option<&str>, raw: &RawCsv, kept: &[usize]) -> Result<Option<Self>> {
         let Some(column) = column else { return Ok(None) };
-        let labels = ite_core::read_labels(path, layout, column).with_context(|| format!("--cluster {column}"))?;
+        let labels = raw.labels(column, kept).with_context(|| format!("--cluster {column}"))?;
         let (codes, count) = cluster_codes(&labels);
         Ok(Some(Clusters { column: column.to_string(), codes, count }))
     }

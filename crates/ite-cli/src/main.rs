@@ -26,6 +26,7 @@ mod config;
 mod device;
 mod inference;
 mod output;
+mod preprocess;
 mod resampling;
 mod selection;
 mod threads;

@@ -22,7 +22,7 @@ use crate::error::{CoreError, Result};
 /// | `outcome` | `"y"` | outcome column |
 /// | `mu0`, `mu1` | `"mu0"`, `"mu1"` | optional true means; read when both are present |
 /// | `covariates` | `None` | covariate columns in this order; `None` = every other column |
-/// | `id` | `None` | optional identifier column, carried through as text |
+/// | `id` | `None` | optional identifier column, carried through as text; `None` = the column named `id` when the file has one, `covariates` is `None` and `id` has no other role |
 /// | `cluster` | `None` | optional cluster column (households, schools, a person's repeated rows), read as text labels by [`read_labels`]; may be the id column, no other role |
 /// | `delimiter` | `b','` | field separator |
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,9 @@ pub struct CsvLayout {
     pub mu1: String,
     /// Covariate columns, or `None` for every column not named otherwise.
     pub covariates: Option<Vec<String>>,
-    /// Identifier column, if any.
+    /// Identifier column, if any. `None` takes a column named `id` as the id column when the
+    /// file has one, [`Self::covariates`] is `None` and `id` is not the treatment, outcome, `mu0`
+    /// or `mu1`; with an explicit covariate list, `None` means no id column.
     pub id: Option<String>,
     /// Cluster column, if any: never a covariate; it may name the id column (repeated rows of a
     /// unit), no other.
@@ -179,22 +181,8 @@ pub fn read_covariates_csv_matching_from(
     let reordered = CsvLayout { covariates: Some(expected.to_vec()), ..layout.clone() };
     reordered.validate()?;
     let table = Table::read(reader, name, layout, false)?;
-    let have: Vec<String> = table.covariate_columns()?.iter().map(|&j| table.header[j].clone()).collect();
-    if let Some(missing) = expected.iter().find(|e| !have.contains(e)) {
-        return Err(table.file_error(format!(
-            "no covariate column `{}`, which {what} needs; {what} has covariates [{}]",
-            clip(missing),
-            expected.join(", ")
-        )));
-    }
-    if let Some(extra) = have.iter().find(|h| !expected.contains(h)) {
-        return Err(table.file_error(format!(
-            "column `{}` is not a covariate of {what}, which has [{}]; remove it or name the covariates with --covariates",
-            clip(extra),
-            expected.join(", ")
-        )));
-    }
-    let table = Table { layout: &reordered, ..table };
+    table.match_covariates(expected, what)?;
+    let table = Table { layout: reordered, ..table };
     let (x, truth, ids) = table.covariates_truth_ids()?;
     Ok(CovariateTable { x, truth, ids })
 }
@@ -222,6 +210,69 @@ pub fn read_labels_from(reader: impl Read, name: &str, layout: &CsvLayout, colum
     table.column_values(j, |s| {
         if s.is_empty() { Err("empty value (expected a label)".to_string()) } else { Ok(s.to_string()) }
     })
+}
+
+/// A CSV file read as text with its layout, before any value is parsed: the input of
+/// [`crate::Encoding`] (categorical covariates, missing values). Reading checks the layout,
+/// the header and the row lengths, as [`read_csv`] does.
+pub struct RawCsv {
+    pub(crate) table: Table,
+}
+
+impl RawCsv {
+    /// Reads `path` as text. `with_outcome`: the file is a training sample (treatment and
+    /// outcome required when encoded), rather than rows to predict.
+    pub fn read(path: impl AsRef<Path>, layout: &CsvLayout, with_outcome: bool) -> Result<Self> {
+        let path = path.as_ref();
+        Self::read_from(open(path)?, &path.display().to_string(), layout, with_outcome)
+    }
+
+    /// [`RawCsv::read`] from any reader; `name` stands for the file in messages.
+    pub fn read_from(reader: impl Read, name: &str, layout: &CsvLayout, with_outcome: bool) -> Result<Self> {
+        Ok(RawCsv { table: Table::read(reader, name, layout, with_outcome)? })
+    }
+
+    /// The file's name as messages show it.
+    pub fn name(&self) -> &str {
+        &self.table.name
+    }
+
+    /// Number of data rows.
+    pub fn n_rows(&self) -> usize {
+        self.table.rows.len()
+    }
+
+    /// The covariate columns' names: the layout's list, or every column without another role.
+    pub fn covariate_names(&self) -> Result<Vec<String>> {
+        Ok(self.table.covariate_columns()?.iter().map(|&j| self.table.header[j].clone()).collect())
+    }
+
+    /// The id column in use: the layout's, or `id` by default (see [`CsvLayout::id`]).
+    pub fn id_column(&self) -> Option<&str> {
+        self.table.id.as_deref()
+    }
+
+    /// The text labels of `column` in the data rows `rows` (0-based, e.g. [`crate::KeptRows`]'s
+    /// `kept`), trimmed; an empty one is an error naming file, line and column, as in
+    /// [`read_labels`]. An index past the last row is an error.
+    pub fn labels(&self, column: &str, rows: &[usize]) -> Result<Vec<String>> {
+        let t = &self.table;
+        let j = t.required(column)?;
+        rows.iter()
+            .map(|&i| {
+                let (line, fields) = t
+                    .rows
+                    .get(i)
+                    .ok_or_else(|| CoreError::data(format!("row index {i} is out of range ({} rows)", t.rows.len())))?;
+                let s = fields[j].trim();
+                if s.is_empty() {
+                    Err(t.cell_error(*line, j, s, "empty value (expected a label)".into()))
+                } else {
+                    Ok(s.to_string())
+                }
+            })
+            .collect()
+    }
 }
 
 /// Writes a dataset as CSV: `[id,]x1,…,xp,t,y[,mu0,mu1]`, atomically.
@@ -304,7 +355,7 @@ fn current_umask() -> u32 {
         .unwrap_or(0o022)
 }
 
-fn open(path: &Path) -> Result<std::fs::File> {
+pub(crate) fn open(path: &Path) -> Result<std::fs::File> {
     if path.is_dir() {
         return Err(CoreError::io(
             path,
@@ -315,18 +366,28 @@ fn open(path: &Path) -> Result<std::fs::File> {
 }
 
 /// A parsed CSV file: header, rows as text, and the layout's column choices.
-struct Table<'a> {
-    name: String,
-    layout: &'a CsvLayout,
-    header: Vec<String>,
+pub(crate) struct Table {
+    pub(crate) name: String,
+    pub(crate) layout: CsvLayout,
+    pub(crate) header: Vec<String>,
     /// (1-based line, fields)
-    rows: Vec<(u64, Vec<String>)>,
+    pub(crate) rows: Vec<(u64, Vec<String>)>,
     /// Whether treatment/outcome were required (full data) or optional (covariates only).
     full: bool,
+    /// The id column: the layout's, or `id` by default (see [`default_id`]).
+    pub(crate) id: Option<String>,
 }
 
-impl<'a> Table<'a> {
-    fn read(mut reader: impl Read, name: &str, layout: &'a CsvLayout, full: bool) -> Result<Self> {
+/// The id column when the layout names none: a column named `id`, when the layout lists no
+/// covariates and gives `id` no other role (treatment, outcome, `mu0`, `mu1`).
+fn default_id(layout: &CsvLayout, header: &[String]) -> Option<String> {
+    let taken = [&layout.treatment, &layout.outcome, &layout.mu0, &layout.mu1].iter().any(|c| c.as_str() == "id");
+    (layout.id.is_none() && layout.covariates.is_none() && !taken && header.iter().any(|h| h == "id"))
+        .then(|| "id".to_string())
+}
+
+impl Table {
+    pub(crate) fn read(mut reader: impl Read, name: &str, layout: &CsvLayout, full: bool) -> Result<Self> {
         layout.validate()?;
         let file_err = |message: String| CoreError::CsvFile { file: name.to_string(), message };
         let mut bytes = Vec::new();
@@ -390,18 +451,19 @@ impl<'a> Table<'a> {
         if rows.is_empty() {
             return Err(file_err("no data rows after the header".into()));
         }
-        Ok(Table { name: name.into(), layout, header, rows, full })
+        let id = layout.id.clone().or_else(|| default_id(layout, &header));
+        Ok(Table { name: name.into(), layout: layout.clone(), header, rows, full, id })
     }
 
-    fn file_error(&self, message: String) -> CoreError {
+    pub(crate) fn file_error(&self, message: String) -> CoreError {
         CoreError::CsvFile { file: self.name.clone(), message }
     }
 
-    fn find(&self, col: &str) -> Option<usize> {
+    pub(crate) fn find(&self, col: &str) -> Option<usize> {
         self.header.iter().position(|h| h == col)
     }
 
-    fn required(&self, col: &str) -> Result<usize> {
+    pub(crate) fn required(&self, col: &str) -> Result<usize> {
         self.find(col).ok_or_else(|| {
             let mut msg = format!("no column `{col}`; the header has [{}]", self.header.join(", "));
             if self.header.len() == 1 && self.header[0].contains([';', '\t', '|']) {
@@ -411,7 +473,11 @@ impl<'a> Table<'a> {
         })
     }
 
-    fn column_values<T>(&self, j: usize, parse: fn(&str) -> std::result::Result<T, String>) -> Result<Vec<T>> {
+    pub(crate) fn column_values<T>(
+        &self,
+        j: usize,
+        parse: fn(&str) -> std::result::Result<T, String>,
+    ) -> Result<Vec<T>> {
         self.rows
             .iter()
             .map(|(line, fields)| parse(fields[j].trim()).map_err(|m| self.cell_error(*line, j, fields[j].trim(), m)))
@@ -419,12 +485,38 @@ impl<'a> Table<'a> {
     }
 
     fn covariates_truth_ids(&self) -> Result<(Covariates, Option<Truth>, Option<Vec<String>>)> {
-        let l = self.layout;
-        let (m0, m1) = (self.find(&l.mu0), self.find(&l.mu1));
-        let truth = match (m0, m1) {
-            (Some(a), Some(b)) => {
-                Some(Truth { mu0: self.column_values(a, parse_number)?, mu1: self.column_values(b, parse_number)? })
+        let (truth, ids) = (self.truth(None)?, self.ids()?);
+        let cov_cols = self.covariate_columns()?;
+        let mut values = Vec::with_capacity(self.rows.len() * cov_cols.len());
+        for (line, fields) in &self.rows {
+            for &j in &cov_cols {
+                let v = parse_covariate(fields[j].trim(), &self.header[j])
+                    .map_err(|m| self.cell_error(*line, j, fields[j].trim(), m))?;
+                values.push(v);
             }
+        }
+        let names = cov_cols.iter().map(|&j| self.header[j].clone()).collect();
+        let x = Covariates::new(values, names).map_err(|e| self.file_error(e.to_string()))?;
+        Ok((x, truth, ids))
+    }
+
+    /// The true means of the data rows `rows` (0-based; `None`: every row), when the file has
+    /// both `mu0` and `mu1` columns.
+    pub(crate) fn truth(&self, rows: Option<&[usize]>) -> Result<Option<Truth>> {
+        let l = &self.layout;
+        let (m0, m1) = (self.find(&l.mu0), self.find(&l.mu1));
+        let values = |j: usize| -> Result<Vec<f64>> {
+            let Some(rows) = rows else { return self.column_values(j, parse_number) };
+            rows.iter()
+                .map(|&i| {
+                    let (line, fields) = &self.rows[i];
+                    let s = fields[j].trim();
+                    parse_number(s).map_err(|m| self.cell_error(*line, j, s, m))
+                })
+                .collect()
+        };
+        let truth = match (m0, m1) {
+            (Some(a), Some(b)) => Some(Truth { mu0: values(a)?, mu1: values(b)? }),
             (None, None) => None,
             (Some(_), None) => {
                 return Err(self.file_error(format!(
@@ -439,29 +531,46 @@ impl<'a> Table<'a> {
                 )));
             }
         };
-        let ids = match &l.id {
+        Ok(truth)
+    }
+
+    /// The ids of every row, when there is an id column (the layout's, or `id` by default).
+    pub(crate) fn ids(&self) -> Result<Option<Vec<String>>> {
+        Ok(match &self.id {
             Some(id) => {
                 let j = self.required(id)?;
                 Some(self.rows.iter().map(|(_, f)| f[j].clone()).collect())
             }
             None => None,
-        };
-        let cov_cols = self.covariate_columns()?;
-        let mut values = Vec::with_capacity(self.rows.len() * cov_cols.len());
-        for (line, fields) in &self.rows {
-            for &j in &cov_cols {
-                let v = parse_number(fields[j].trim()).map_err(|m| self.cell_error(*line, j, fields[j].trim(), m))?;
-                values.push(v);
-            }
+        })
+    }
+
+    /// The covariate columns of `expected` (by name, in its order), after checking that the
+    /// file's covariates (the layout's list, or every column without another role) are exactly
+    /// `expected`; `what` names where `expected` came from in the messages.
+    pub(crate) fn match_covariates(&self, expected: &[String], what: &str) -> Result<Vec<usize>> {
+        CsvLayout { covariates: Some(expected.to_vec()), ..self.layout.clone() }.validate()?;
+        let have: Vec<String> = self.covariate_columns()?.iter().map(|&j| self.header[j].clone()).collect();
+        if let Some(missing) = expected.iter().find(|e| !have.contains(e)) {
+            return Err(self.file_error(format!(
+                "no covariate column `{}`, which {what} needs; {what} has covariates [{}]",
+                clip(missing),
+                expected.join(", ")
+            )));
         }
-        let names = cov_cols.iter().map(|&j| self.header[j].clone()).collect();
-        let x = Covariates::new(values, names).map_err(|e| self.file_error(e.to_string()))?;
-        Ok((x, truth, ids))
+        if let Some(extra) = have.iter().find(|h| !expected.contains(h)) {
+            return Err(self.file_error(format!(
+                "column `{}` is not a covariate of {what}, which has [{}]; remove it or name the covariates with --covariates",
+                clip(extra),
+                expected.join(", ")
+            )));
+        }
+        expected.iter().map(|e| self.required(e)).collect()
     }
 
     /// The covariate columns: the layout's list, or every column that has no other role.
-    fn covariate_columns(&self) -> Result<Vec<usize>> {
-        let l = self.layout;
+    pub(crate) fn covariate_columns(&self) -> Result<Vec<usize>> {
+        let l = &self.layout;
         let cov_cols: Vec<usize> = match &l.covariates {
             Some(names) => names.iter().map(|c| self.required(c)).collect::<Result<_>>()?,
             None => {
@@ -470,7 +579,7 @@ impl<'a> Table<'a> {
                     Some(&l.outcome),
                     Some(&l.mu0),
                     Some(&l.mu1),
-                    l.id.as_ref(),
+                    self.id.as_ref(),
                     l.cluster.as_ref(),
                 ];
                 (0..self.header.len()).filter(|&j| !reserved.iter().flatten().any(|r| **r == self.header[j])).collect()
@@ -487,7 +596,7 @@ impl<'a> Table<'a> {
     }
 
     /// An error at one cell; a long value is shown clipped (see [`clip`]).
-    fn cell_error(&self, line: u64, j: usize, value: &str, message: String) -> CoreError {
+    pub(crate) fn cell_error(&self, line: u64, j: usize, value: &str, message: String) -> CoreError {
         let mut message = message.replace(value, &clip(value));
         if value.contains('\n') {
             message.push_str(" (the value spans lines: is a quote `\"` left open?)");
@@ -501,14 +610,14 @@ const CLIP_CHARS: usize = 40;
 
 /// A value as messages show it, on one line: line ends as spaces, and past [`CLIP_CHARS`]
 /// characters only the first ones and the length.
-fn clip(value: &str) -> String {
+pub(crate) fn clip(value: &str) -> String {
     let n = value.chars().count();
     let shown: String =
         value.chars().take(CLIP_CHARS).collect::<String>().replace("\r\n", " ").replace(['\n', '\r'], " ");
     if n > CLIP_CHARS { format!("{shown}… ({n} characters)") } else { shown }
 }
 
-fn parse_number(s: &str) -> std::result::Result<f64, String> {
+pub(crate) fn parse_number(s: &str) -> std::result::Result<f64, String> {
     if s.is_empty() {
         return Err("empty value (expected a number)".into());
     }
@@ -522,11 +631,26 @@ fn parse_number(s: &str) -> std::result::Result<f64, String> {
     Ok(v)
 }
 
+/// [`parse_number`] for a covariate value of column `column`: text that is not a number says
+/// that a column of categories needs `--categorical`, and `NA` that it reads as missing with
+/// `--missing drop` or `impute`.
+pub(crate) fn parse_covariate(s: &str, column: &str) -> std::result::Result<f64, String> {
+    parse_number(s).map_err(|m| {
+        if s == "NA" {
+            format!("{m} (read as a missing value with --missing drop or --missing impute)")
+        } else if !s.is_empty() && !s.contains(['\n', '\r']) && s.parse::<f64>().is_err() {
+            format!("{m}; if column `{0}` holds categories, pass --categorical {0}", clip(column))
+        } else {
+            m
+        }
+    })
+}
+
 /// The largest magnitude a number in a file may have: sums of squares of such values stay
 /// finite in `f64`, which scaling and least squares need.
 const MAX_MAGNITUDE: f64 = 1e100;
 
-fn parse_treatment(s: &str) -> std::result::Result<u8, String> {
+pub(crate) fn parse_treatment(s: &str) -> std::result::Result<u8, String> {
     match s.parse::<f64>() {
         Ok(0.0) => Ok(0),
         Ok(1.0) => Ok(1),

@@ -87,6 +87,25 @@ pub enum CoreError {
         message: String,
     },
 
+    /// A value of a categorical column that is not among the levels the encoding was fitted on
+    /// (see [`crate::Encoding`]): a model cannot predict for a level it never saw.
+    #[error(
+        "{file}: line {line}, column `{column}`: level `{level}` was not seen in the training data, whose levels are {}; a model cannot predict for a level it never saw",
+        shown_levels(levels)
+    )]
+    UnseenLevel {
+        /// The file (or `<input>` when read from memory).
+        file: String,
+        /// 1-based line number in the file.
+        line: u64,
+        /// The categorical column.
+        column: String,
+        /// The value found (clipped when long).
+        level: String,
+        /// The training levels, sorted.
+        levels: Vec<String>,
+    },
+
     /// A problem with a CSV file as a whole (missing columns, empty file, ...).
     #[error("{file}: {message}")]
     CsvFile {
@@ -105,6 +124,12 @@ pub enum CoreError {
         /// The underlying I/O error.
         error: std::io::Error,
     },
+}
+
+/// The levels as a message shows them: the first 20, then how many there are.
+fn shown_levels(levels: &[String]) -> String {
+    let shown: Vec<&str> = levels.iter().take(20).map(String::as_str).collect();
+    if levels.len() > 20 { format!("{}, … ({} levels)", shown.join(", "), levels.len()) } else { shown.join(", ") }
 }
 
 impl CoreError {

@@ -1,6 +1,7 @@
 //! `ite describe`: read a CSV file with the project's validation and print what it holds, with
 //! the overlap diagnostics of its arms (propensity quantiles per arm, the share of units outside
-//! [0.05, 0.95], standardised mean differences, effective sample sizes) and their warnings.
+//! [0.05, 0.95], standardised mean differences, effective sample sizes) and their warnings; the
+//! levels of `--categorical` columns and the rows `--missing` drops or imputes.
 
 use std::path::PathBuf;
 
@@ -8,8 +9,9 @@ use anyhow::Result;
 use ite_core::Seed;
 use serde_json::json;
 
-use crate::args::ColumnArgs;
+use crate::args::{ColumnArgs, EncodingArgs};
 use crate::inference::{Clusters, Overlap, few_clusters_warning, repeated_ids_warning};
+use crate::preprocess;
 
 /// Arguments of `ite describe`.
 #[derive(Debug, clap::Args)]
@@ -26,6 +28,8 @@ pub struct Args {
     pub json: bool,
     #[command(flatten)]
     pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub encoding: EncodingArgs,
 }
 
 /// Reads and validates the file, estimates the propensity for the overlap diagnostics, then
@@ -33,8 +37,15 @@ pub struct Args {
 pub fn run(args: Args) -> Result<()> {
     let mut layout = args.columns.layout();
     layout.cluster.clone_from(&args.cluster);
-    let data = ite_core::read_csv(&args.data, &layout)?;
-    let clusters = Clusters::read(args.cluster.as_deref(), &args.data, &layout)?;
+    let (encoding, mut samples) = preprocess::read_samples(&[("--data", &args.data)], &layout, &args.encoding, None)?;
+    let sample = samples.pop().ok_or_else(|| anyhow::anyhow!("--data: nothing read"))?;
+    let clusters = Clusters::read(args.cluster.as_deref(), &sample.raw, &sample.rows.kept)?;
+    let id_column = sample.raw.id_column().map(str::to_string);
+    let data = sample.data;
+    let files = [("--data", args.data.as_path(), sample.rows)];
+    for note in preprocess::dropped_notes(&encoding, &files) {
+        eprintln!("[ite describe] {note}");
+    }
     let treated = data.n_treated();
     let overlap = if treated > 0 && treated < data.n() {
         Some(Overlap::estimate(data.x(), data.t(), clusters.as_ref(), Seed::new(1)))
@@ -51,19 +62,20 @@ pub fn run(args: Args) -> Result<()> {
     warnings.extend(few_clusters_warning(data.t(), clusters.as_ref()));
     let overlap = overlap.and_then(Result::ok);
     if args.json {
-        let v = json!({
+        let mut v = json!({
             "file": args.data.display().to_string(),
             "n": data.n(),
             "n_treated": treated,
             "n_control": data.n() - treated,
             "covariates": data.feature_names(),
             "ate_true": data.truth().map(|t| t.ate()),
-            "id_column": data.ids().map(|_| args.columns.id.clone()),
+            "id_column": id_column,
             "clusters": clusters.as_ref().map(|c| c.count),
             "cluster_column": args.cluster,
             "overlap": overlap.as_ref().map(Overlap::json),
             "warnings": warnings,
         });
+        crate::output::merge(&mut v, preprocess::json(&encoding, &files));
         outln!("{}", serde_json::to_string(&v)?)?;
         return Ok(());
     }
@@ -72,12 +84,28 @@ pub fn run(args: Args) -> Result<()> {
     outln!("treated     {treated} ({:.1}%)", 100.0 * data.treated_share())?;
     outln!("control     {}", data.n() - treated)?;
     outln!("covariates  {} [{}]", data.p(), data.feature_names().join(", "))?;
+    for (column, levels) in encoding.levels() {
+        outln!(
+            "levels      `{column}`: {} (reference `{}`)",
+            levels.join(", "),
+            levels.first().map_or("", String::as_str)
+        )?;
+    }
+    if !encoding.indicators().is_empty() {
+        outln!(
+            "imputed     {} (mean or most frequent level, with a NAME_missing column)",
+            encoding.indicators().join(", ")
+        )?;
+    }
+    if !files[0].2.dropped_lines.is_empty() {
+        outln!("dropped     {} rows with a missing value", files[0].2.dropped_lines.len())?;
+    }
     match data.truth() {
         Some(tr) => outln!("truth       mu0, mu1 present; true ATE {:.4}", tr.ate())?,
         None => outln!("truth       none")?,
     }
-    if data.ids().is_some() {
-        outln!("ids         column `{}`", args.columns.id.as_deref().unwrap_or("id"))?;
+    if let Some(id) = &id_column {
+        outln!("ids         column `{id}`")?;
     }
     if let Some(c) = &clusters {
         outln!("clusters    {} in column `{}`", c.count, c.column)?;

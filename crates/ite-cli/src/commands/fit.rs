@@ -9,18 +9,21 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use candle_core::Device;
 use clap::ValueEnum;
-use ite_core::{CausalData, CovariateTable, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed, Truth};
+use ite_core::{
+    CausalData, CovariateTable, Covariates, Encoding, Fit, IteModel, KeptRows, Params, PotentialOutcomes, Seed, Truth,
+};
 use ite_inference::{BoxError, Candidate, OutcomeLearner, SelectionReport};
 use ite_nets::baselines::{OlsSLearner, OlsSLearnerParams, OlsTLearner, OlsTLearnerParams};
 use ite_nets::{FittedTarNet, MlpTLearner, MlpTLearnerParams, TarNetParams};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::args::{ColumnArgs, ReportArgs};
+use crate::args::{ColumnArgs, EncodingArgs, ReportArgs};
 use crate::config;
 use crate::device::DeviceArgs;
 use crate::inference::{self, Clusters, InferenceArgs};
 use crate::output::{self, Ui};
+use crate::preprocess;
 use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
 use crate::selection::{self, SelectionArgs};
 
@@ -162,6 +165,8 @@ pub struct Args {
     pub report: ReportArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub encoding: EncodingArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -344,20 +349,35 @@ fn fit(settings: &Settings, data: &CausalData, seed: Seed, device: &Device) -> R
     })
 }
 
-/// Reads `--data` (both arms required), its `--cluster` labels and the `--predict` rows.
-fn read_inputs(args: &Args) -> Result<(CausalData, Option<Clusters>, Option<CovariateTable>)> {
+/// What `ite fit` reads: the training data, its clusters, the rows to predict, the encoding
+/// fitted on the data, and the rows kept of each file.
+struct Inputs<'a> {
+    data: CausalData,
+    clusters: Option<Clusters>,
+    predict: Option<CovariateTable>,
+    encoding: Encoding,
+    files: Vec<(&'static str, &'a Path, KeptRows)>,
+}
+
+/// Reads `--data` (both arms required) under `--categorical` and `--missing`, its `--cluster`
+/// labels and the `--predict` rows (encoded as the data).
+fn read_inputs(args: &Args) -> Result<Inputs<'_>> {
     let layout = args.inference.layout(args.columns.layout());
-    let data = ite_core::read_csv(&args.data, &layout)?;
-    data.require_both_arms(&args.data.display().to_string())?;
-    let clusters = Clusters::read(args.inference.cluster.as_deref(), &args.data, &layout)?;
+    let (encoding, mut samples) = preprocess::read_samples(&[("--data", &args.data)], &layout, &args.encoding, None)?;
+    let sample = samples.pop().ok_or_else(|| anyhow!("--data: nothing read"))?;
+    sample.data.require_both_arms(&args.data.display().to_string())?;
+    let clusters = Clusters::read(args.inference.cluster.as_deref(), &sample.raw, &sample.rows.kept)?;
+    let mut files = vec![("--data", args.data.as_path(), sample.rows)];
     let predict = match &args.predict {
         Some(p) => {
             let what = format!("--data {}", args.data.display());
-            Some(ite_core::read_covariates_csv_matching(p, &layout, data.feature_names(), &what)?)
+            let (table, rows) = preprocess::predict_rows(p, &layout, &encoding, &what)?;
+            files.push(("--predict", p.as_path(), rows));
+            Some(table)
         }
         None => None,
     };
-    Ok((data, clusters, predict))
+    Ok(Inputs { data: sample.data, clusters, predict, encoding, files })
 }
 
 /// The file `ite fit` leaves in OUT to say what it fitted (read by `ite predict`).
@@ -383,7 +403,8 @@ pub fn run(args: Args) -> Result<()> {
         settings(&args, kind, false)?;
     }
     let device = args.device.device()?;
-    let (data, clusters, predict) = read_inputs(&args)?;
+    let Inputs { data, clusters, predict, encoding, files } = read_inputs(&args)?;
+    preprocess::note_dropped(&ui, &encoding, &files);
     let seed = Seed::new(args.seed);
     let (kind, selected) = match args.model {
         ModelChoice::Fixed(kind) => (kind, None),
@@ -428,6 +449,7 @@ pub fn run(args: Args) -> Result<()> {
         "covariates": data.feature_names(),
         "seed": args.seed,
     });
+    output::merge(&mut summary, preprocess::json(&encoding, &files));
     output::merge(&mut summary, inf.json(&data, &args.inference, clusters.as_ref()));
     output::merge(&mut summary, output::plugin_summary(&pred, truth, level, output::PLUGIN_NO_INTERVAL)?);
     resampling::json(&extras, &mut summary);
@@ -435,19 +457,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(report) = &selected {
         selection::record(report, "model", &mut summary, &mut warnings);
     }
-    let persisted = kind.persistable() && members == 1;
-    let mut meta = json!({
-        "model": kind.name(),
-        "persisted": persisted,
-        "ensemble": members,
-        "covariates": data.feature_names(),
-        "treatment": args.columns.treatment,
-        "outcome": args.columns.outcome,
-        "settings": settings_json(&settings),
-    });
-    if auto {
-        meta["model_requested"] = json!("auto");
-    }
+    let meta = fit_meta(&args, kind, &data, &settings);
 
     out.write("fit", |dir| {
         output::write_predictions(&dir.join("predictions.csv"), &pred, ids, extras.conformal.as_ref())?;
@@ -458,12 +468,32 @@ pub fn run(args: Args) -> Result<()> {
         }
         if let Some(Fitted::Net(m)) = &model {
             m.save(dir.join("model"))?;
+            preprocess::save(&dir.join("model"), &encoding)?;
         }
         Ok(())
     })?;
-    let human = human_lines(&args, kind, &summary, (&inf, &extras), selected.as_ref(), clusters.as_ref());
+    let mut human = preprocess::lines(&encoding);
+    human.extend(human_lines(&args, kind, &summary, (&inf, &extras), selected.as_ref(), clusters.as_ref()));
     ui.warn(&warnings);
     ui.report(&summary, &human)
+}
+
+/// The contents of `fit.json`: what was fitted, whether it was saved, on which columns.
+fn fit_meta(args: &Args, kind: ModelKind, data: &CausalData, settings: &Settings) -> Value {
+    let members = args.resampling.ensemble;
+    let mut meta = json!({
+        "model": kind.name(),
+        "persisted": kind.persistable() && members == 1,
+        "ensemble": members,
+        "covariates": data.feature_names(),
+        "treatment": args.columns.treatment,
+        "outcome": args.columns.outcome,
+        "settings": settings_json(settings),
+    });
+    if args.model == ModelChoice::Auto {
+        meta["model_requested"] = json!("auto");
+    }
+    meta
 }
 
 /// The plain report: the selection table (with auto), what was fitted, the estimates and
@@ -501,8 +531,9 @@ fn human_lines(
 }
 
 /// Loads the model under `dir` for `ite predict`: `dir` itself (holding `model.json`) or
-/// `dir/model`; explains when `dir` holds a fit whose model kind cannot be saved.
-pub fn load_model(dir: &Path) -> Result<FittedTarNet> {
+/// `dir/model`, with the directory it was read from; explains when `dir` holds a fit whose
+/// model kind cannot be saved.
+pub fn load_model(dir: &Path) -> Result<(FittedTarNet, PathBuf)> {
     if !dir.is_dir() {
         bail!(
             "--model {}: no such directory (expected the --out directory of `ite fit` or `ite transfer`)",
@@ -540,5 +571,6 @@ pub fn load_model(dir: &Path) -> Result<FittedTarNet> {
             dir.join("model").display()
         );
     }
-    FittedTarNet::load(&model_dir).with_context(|| format!("--model {}", dir.display()))
+    let model = FittedTarNet::load(&model_dir).with_context(|| format!("--model {}", dir.display()))?;
+    Ok((model, model_dir))
 }

@@ -1,15 +1,17 @@
 //! `ite predict`: apply a saved model (from `ite fit` or `ite transfer`) to a CSV file and write
-//! `[id,]mu0,mu1,ite` for every row.
+//! `[id,]mu0,mu1,ite` for every row, after the model's saved encoding (categorical levels,
+//! imputation values; `crate::preprocess`).
 
 use std::path::PathBuf;
 
 use anyhow::Result;
-use ite_core::IteModel;
+use ite_core::{IteModel, MissingPolicy};
 use serde_json::json;
 
-use crate::args::{ColumnArgs, ReportArgs};
+use crate::args::{ColumnArgs, ReportArgs, parse_missing};
 use crate::commands::fit::load_model;
 use crate::output::{self, Ui};
+use crate::preprocess;
 
 /// Arguments of `ite predict`.
 #[derive(Debug, clap::Args)]
@@ -28,6 +30,12 @@ pub struct Args {
     /// passing it still run.
     #[arg(long, default_value_t = 1, hide = true)]
     pub seed: u64,
+    /// What a missing value in --data does [default: the model's --missing]: `error`, `drop`
+    /// (the row is left out of the predictions; the others keep their order and ids, or their
+    /// 1-based row numbers as ids when the file has no id column), or `impute` (the training
+    /// means and levels saved with a model fitted with --missing impute).
+    #[arg(long, value_name = "error|drop|impute", value_parser = parse_missing)]
+    pub missing: Option<MissingPolicy>,
     #[command(flatten)]
     pub report: ReportArgs,
     #[command(flatten)]
@@ -44,14 +52,21 @@ pub fn run(args: Args) -> Result<()> {
     output::check_file_not_input(&args.out, "--out", &[("--data", &args.data), ("--model", &args.model)])?;
     output::guard_temps(&output::parent_of(&args.out));
     let ui = Ui::new("predict", &args.report);
-    let model = load_model(&args.model)?;
+    let (model, model_dir) = load_model(&args.model)?;
+    let mut encoding = preprocess::load(&model_dir, model.feature_names())?;
+    if let Some(missing) = args.missing {
+        encoding = encoding.with_missing(missing).map_err(|e| anyhow::anyhow!("--missing: {e}"))?;
+    }
     let layout = args.columns.layout();
-    let tab = ite_core::read_covariates_csv_matching(&args.data, &layout, model.feature_names(), "the model")?;
+    let (tab, rows) = preprocess::predict_rows(&args.data, &layout, &encoding, "the model")?;
+    let files = [("--data", args.data.as_path(), rows)];
+    preprocess::note_dropped(&ui, &encoding, &files);
     model.check_features(&tab.x).map_err(|e| anyhow::anyhow!("--data {}: {e}", args.data.display()))?;
     let phase = ui.phase(format!("predicting {} units", tab.x.n_rows()));
     let pred = model.predict(&tab.x)?;
     phase.done();
     let mut report = json!({ "n_predicted": tab.x.n_rows(), "out": args.out.display().to_string() });
+    output::merge(&mut report, preprocess::json(&encoding, &files));
     output::merge(&mut report, output::plugin_summary(&pred, tab.truth.as_ref(), 0.95, PREDICT_NO_INTERVAL)?);
     output::write_predictions(&args.out, &pred, tab.ids.as_deref(), None)?;
     let human = [

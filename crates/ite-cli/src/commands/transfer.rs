@@ -4,10 +4,10 @@
 //! source model), and the models. `--strategy auto` first chooses the strategy from the target
 //! alone (`crate::selection`) and then does all of this with the chosen one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use ite_core::{CausalData, Covariates, CsvLayout, IteModel, Seed, TransferInput, Truth};
+use ite_core::{CausalData, Covariates, CsvLayout, Encoding, IteModel, KeptRows, Seed, TransferInput, Truth};
 use ite_inference::{Candidate, SelectionReport};
 use ite_nets::{FittedTarNet, TarNetParams};
 use ite_transfer::{
@@ -15,10 +15,11 @@ use ite_transfer::{
 };
 use serde_json::json;
 
-use crate::args::{ColumnArgs, ReportArgs};
+use crate::args::{ColumnArgs, EncodingArgs, ReportArgs};
 use crate::device::DeviceArgs;
 use crate::inference::{self, Clusters, InferenceArgs};
 use crate::output::{self, Ui};
+use crate::preprocess;
 use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
 use crate::selection::{self, SelectionArgs};
 
@@ -67,6 +68,8 @@ pub struct Args {
     pub report: ReportArgs,
     #[command(flatten)]
     pub columns: ColumnArgs,
+    #[command(flatten)]
+    pub encoding: EncodingArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -136,8 +139,8 @@ pub fn run(args: Args) -> Result<()> {
     out.check()?;
     let ui = Ui::new("transfer", &args.report);
     let layout = args.inference.layout(args.columns.layout());
-    let (source, target) = read_samples(&args, &layout)?;
-    let clusters = Clusters::read(args.inference.cluster.as_deref(), &args.target, &layout)?;
+    let Samples { source, target, encoding, clusters, mut files } = read_samples(&args, &layout)?;
+    preprocess::note_dropped(&ui, &encoding, &files);
     let seed = Seed::new(args.seed);
     // Strategies train on the source model's device.
     let device = args.device.device()?;
@@ -151,7 +154,7 @@ pub fn run(args: Args) -> Result<()> {
     let name = selected.as_ref().map_or(args.strategy.as_str(), SelectionReport::chosen_name).to_string();
     let strategy = build_strategy(&name)?;
 
-    let (x, truth, ids) = predicted_rows(&args, &layout, &source, &target)?;
+    let (x, truth, ids) = predicted_rows(&args, &layout, &encoding, &target, &mut files)?;
     let base = StrategyLearner { strategy: strategy.as_ref(), source_model: &source_model, source: &source };
     let learner = MaybeEnsemble::new(&base, &args.resampling);
     let members = args.resampling.ensemble;
@@ -190,6 +193,7 @@ pub fn run(args: Args) -> Result<()> {
         "n_predicted": x.n_rows(),
         "seed": args.seed,
     });
+    output::merge(&mut summary, preprocess::json(&encoding, &files));
     output::merge(&mut summary, inf.json(&target, &args.inference, clusters.as_ref()));
     let plugin = output::plugin_summary(&pred, truth.as_ref(), level, output::PLUGIN_NO_INTERVAL)?;
     output::merge(&mut summary, plugin);
@@ -208,9 +212,11 @@ pub fn run(args: Args) -> Result<()> {
         }
         if let Some(m) = &model {
             m.save(dir.join("model"))?;
+            preprocess::save(&dir.join("model"), &encoding)?;
         }
         if trained_source {
             source_model.save(dir.join("source_model"))?;
+            preprocess::save(&dir.join("source_model"), &encoding)?;
         }
         Ok(())
     })?;
@@ -265,10 +271,31 @@ fn human_lines(
     human
 }
 
-/// Reads `--source` and `--target` (both arms in each, the same covariates).
-fn read_samples(args: &Args, layout: &CsvLayout) -> Result<(CausalData, CausalData)> {
-    let source = ite_core::read_csv(&args.source, layout)?;
-    let target = ite_core::read_csv(&args.target, layout)?;
+/// What `ite transfer` reads: source and target under one encoding, the target's clusters, and
+/// the rows kept of each file.
+struct Samples<'a> {
+    source: CausalData,
+    target: CausalData,
+    encoding: Encoding,
+    clusters: Option<Clusters>,
+    files: Vec<(&'static str, &'a Path, KeptRows)>,
+}
+
+/// Reads `--source` and `--target` (both arms in each, the same covariates) under one
+/// encoding: fitted on both files together (`--categorical` levels from their union, `impute`
+/// values over both), or the one saved with `--source-model`; and the target's `--cluster`.
+fn read_samples<'a>(args: &'a Args, layout: &CsvLayout) -> Result<Samples<'a>> {
+    let saved = match &args.source_model {
+        Some(dir) => preprocess::load_saved(dir)?.map(|e| (e, format!("--source-model {}", dir.display()))),
+        None => None,
+    };
+    let files = [("--source", args.source.as_path()), ("--target", args.target.as_path())];
+    let fixed = saved.as_ref().map(|(e, from)| (e, from.as_str()));
+    let (encoding, samples) = preprocess::read_samples(&files, layout, &args.encoding, fixed)?;
+    let [s, t] = <[preprocess::Sample; 2]>::try_from(samples).map_err(|_| anyhow::anyhow!("expected two samples"))?;
+    let clusters = Clusters::read(args.inference.cluster.as_deref(), &t.raw, &t.rows.kept)?;
+    let (source, target) = (s.data, t.data);
+    let files = vec![("--source", args.source.as_path(), s.rows), ("--target", args.target.as_path(), t.rows)];
     source.require_both_arms(&format!("{} (source)", args.source.display()))?;
     target.require_both_arms(&format!("{} (target)", args.target.display()))?;
     source.x().check_same_columns(
@@ -276,21 +303,24 @@ fn read_samples(args: &Args, layout: &CsvLayout) -> Result<(CausalData, CausalDa
         target.x(),
         &format!("target {}", args.target.display()),
     )?;
-    Ok((source, target))
+    Ok(Samples { source, target, encoding, clusters, files })
 }
 
-/// The rows to predict: `--predict` (matched to the source's covariates by name) or the target,
-/// with their truth and ids when the file has them.
-fn predicted_rows(
-    args: &Args,
+/// The rows to predict: `--predict` (matched to the source's covariates by name, encoded as the
+/// source and target; its kept rows join `files`) or the target, with their truth and ids when
+/// the file has them.
+fn predicted_rows<'a>(
+    args: &'a Args,
     layout: &CsvLayout,
-    source: &CausalData,
+    encoding: &Encoding,
     target: &CausalData,
+    files: &mut Vec<(&'static str, &'a Path, KeptRows)>,
 ) -> Result<(Covariates, Option<Truth>, Option<Vec<String>>)> {
     Ok(match &args.predict {
         Some(p) => {
             let what = format!("source {}", args.source.display());
-            let tab = ite_core::read_covariates_csv_matching(p, layout, source.feature_names(), &what)?;
+            let (tab, rows) = preprocess::predict_rows(p, layout, encoding, &what)?;
+            files.push(("--predict", p.as_path(), rows));
             (tab.x, tab.truth, tab.ids)
         }
         None => (target.x().clone(), target.truth().cloned(), target.ids().map(<[String]>::to_vec)),
