@@ -748,7 +748,14 @@ fn summary_block(sim: Sim, protocol: &str, rows: &[&CmpRow], ours: &Ours, study:
             }
         }
     }
-    // Per strategy: best of ours, ≤ study TL.
+    md.push_str(&strategy_block(sim, protocol, rows, ours));
+    md
+}
+
+/// The per-strategy part of a summary block: in how many cells each of our strategies is the
+/// best of ours and at or below the study's TL, and where.
+fn strategy_block(sim: Sim, protocol: &str, rows: &[&CmpRow], ours: &Ours) -> String {
+    let mut md = String::new();
     let sc = strategy_cells(protocol, rows, ours);
     let strategies = strategy_order(sc.present.keys().cloned());
     if !strategies.is_empty() {

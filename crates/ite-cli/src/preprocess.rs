@@ -204,10 +204,11 @@ pub fn dropped_notes(encoding: &Encoding, files: &[(&str, &Path, KeptRows)]) -> 
             let shown: Vec<String> = rows.dropped_lines.iter().take(LINES_SHOWN).map(u64::to_string).collect();
             let more = if n > LINES_SHOWN { ", …" } else { "" };
             format!(
-                "{flag} {}: dropped {n} of {} rows with a missing value (--missing {}), lines {}{more}",
+                "{flag} {}: dropped {n} of {} rows with a missing value (--missing {}), {} {}{more}",
                 path.display(),
                 n + rows.kept.len(),
                 encoding.missing.name(),
+                if n == 1 { "line" } else { "lines" },
                 shown.join(", ")
             )
         })

@@ -617,9 +617,16 @@ pub(crate) fn clip(value: &str) -> String {
     if n > CLIP_CHARS { format!("{shown}… ({n} characters)") } else { shown }
 }
 
+/// What a missing-value error adds: how to proceed without the value.
+pub(crate) const MISSING_HINT: &str =
+    "a covariate's gaps can be imputed (--missing impute) and rows with gaps dropped (--missing drop)";
+
 pub(crate) fn parse_number(s: &str) -> std::result::Result<f64, String> {
     if s.is_empty() {
-        return Err("empty value (expected a number)".into());
+        return Err(format!("empty value (expected a number); {MISSING_HINT}"));
+    }
+    if s == "NA" {
+        return Err(format!("`NA` (a missing value) where a number is expected; {MISSING_HINT}"));
     }
     let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
     if !v.is_finite() {

@@ -485,14 +485,19 @@ impl Encoding {
     }
 }
 
-/// The error for a value of a categorical column that is not a training level: an empty
-/// value (with `error`) at the cell, any other value [`CoreError::UnseenLevel`].
+/// The error for a value of a categorical column that is not a training level: a missing value
+/// (empty or `NA`, with `error`) at the cell, any other value [`CoreError::UnseenLevel`].
 fn level_error(t: &Table, line: u64, j: usize, s: &str, levels: &[String]) -> CoreError {
     let shown: Vec<String> = levels.iter().map(|l| clip(l)).collect();
-    if s.is_empty() {
+    if is_missing(s) {
         let more = if levels.len() > 20 { format!(", … ({} levels)", levels.len()) } else { String::new() };
-        let message =
-            format!("empty value (expected one of the levels {}{more})", shown[..shown.len().min(20)].join(", "));
+        let what =
+            if s.trim().is_empty() { "empty value".to_string() } else { format!("`{}` (a missing value)", clip(s)) };
+        let message = format!(
+            "{what} (expected one of the levels {}{more}); {}",
+            shown[..shown.len().min(20)].join(", "),
+            crate::csv_io::MISSING_HINT
+        );
         return t.cell_error(line, j, s, message);
     }
     CoreError::UnseenLevel { file: t.name.clone(), line, column: t.header[j].clone(), level: clip(s), levels: shown }

@@ -90,7 +90,7 @@ pub enum CoreError {
     /// A value of a categorical column that is not among the levels the encoding was fitted on
     /// (see [`crate::Encoding`]): a model cannot predict for a level it never saw.
     #[error(
-        "{file}: line {line}, column `{column}`: level `{level}` was not seen in the training data, whose levels are {}; a model cannot predict for a level it never saw",
+        "{file}: line {line}, column `{column}`: level `{level}` was not seen in the training data, whose levels are {}; a model cannot predict for a level it never saw (drop those rows, or refit on data that hold the level)",
         shown_levels(levels)
     )]
     UnseenLevel {

@@ -13,6 +13,11 @@
 //! `ite reproduce sim2 --reps 20 --source-n 1000 --methods all,auto --seed 1`); a test checks
 //! the copy. CITA sees covariate shift but not effect or prognostic shift (docs/reproduction.md),
 //! so a low value does not rule out a target whose effect differs from the source's.
+//!
+//! The grid ran before issue 17, with the study's source network (`TarNetParams::study_source`)
+//! and staged alignment's earlier defaults; CITA depends on the source network (on one pair of
+//! files 0.36 with `transfer_source` against 0.42 with `study_source`), so a reading for another
+//! network is approximate, and the reading's text says so.
 
 /// One bin of the reading: target size, CITA range, how many cell-replications fell in it, and
 /// how often transfer beat target-only there.
@@ -224,7 +229,9 @@ impl std::fmt::Display for CitaReading {
             f,
             "in Simulation 2 (docs/selection.md), targets of {} units{nearest} with CITA in [{:.1}, {:.1}) saw \
              staged alignment beat target-only in {:.0}% of {} cases (the best of six transfer strategies, picked \
-             in hindsight, in {:.0}%); CITA sees covariate shift, not effect or prognostic shift",
+             in hindsight, in {:.0}%); CITA sees covariate shift, not effect or prognostic shift; that grid ran \
+             before issue 17, with the study's source network (`--net study`), so with another network both CITA \
+             and the shares can differ",
             b.target_n,
             b.lower,
             b.upper,

@@ -98,7 +98,8 @@ pub fn run(args: Args) -> Result<()> {
         )?;
     }
     if !files[0].2.dropped_lines.is_empty() {
-        outln!("dropped     {} rows with a missing value", files[0].2.dropped_lines.len())?;
+        let n = files[0].2.dropped_lines.len();
+        outln!("dropped     {n} row{} with a missing value", if n == 1 { "" } else { "s" })?;
     }
     match data.truth() {
         Some(tr) => outln!("truth       mu0, mu1 present; true ATE {:.4}", tr.ate())?,

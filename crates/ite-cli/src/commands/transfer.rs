@@ -186,6 +186,7 @@ pub fn run(args: Args) -> Result<()> {
     let extras = ctx.extras(&args.resampling, &pred, &inf, ensemble)?;
     let mut summary = json!({
         "strategy": name,
+        "source_network": source_network(&args, trained_source),
         "cita": cita,
         "cita_reading": cita_reading_json(cita, target.n()),
         "n_source": source.n(),
@@ -325,6 +326,15 @@ fn predicted_rows<'a>(
         }
         None => (target.x().clone(), target.truth().cloned(), target.ids().map(<[String]>::to_vec)),
     })
+}
+
+/// summary.json's `source_network`: the `--net` preset trained here, or where the model was
+/// loaded from.
+fn source_network(args: &Args, trained: bool) -> String {
+    match (&args.source_model, trained) {
+        (Some(dir), false) => format!("loaded from {}", dir.display()),
+        _ => args.net.clone(),
+    }
 }
 
 /// The source model: loaded from `--source-model`, or trained on the source (then `true`).
