@@ -484,8 +484,9 @@ fn field(v: Option<f64>) -> String {
     v.map_or(String::new(), |x| x.to_string())
 }
 
+/// Writes `rows` as CSV to `path`, all or nothing (a temporary file renamed over `path`).
 fn write_csv(path: &Path, rows: &[CmpRow]) -> Result<()> {
-    let mut w = csv::Writer::from_path(path).with_context(|| format!("{}", path.display()))?;
+    let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "protocol",
         "source_n",
@@ -528,7 +529,8 @@ fn write_csv(path: &Path, rows: &[CmpRow]) -> Result<()> {
             field(r.study_tl.map(|s| s.mean)),
         ])?;
     }
-    w.flush().with_context(|| format!("{}", path.display()))?;
+    let bytes = w.into_inner().map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    ite::core::write_atomic(path, |f| f.write_all(&bytes)).with_context(|| format!("{}", path.display()))?;
     Ok(())
 }
 
@@ -1221,12 +1223,21 @@ where
     Ok(())
 }
 
-/// Writes `fig` as `dir/{name}.png` and `.svg`; returns both paths.
+/// Writes `fig` as `dir/{name}.png` and `.svg`, each all or nothing (via a temporary file in
+/// `dir`); returns both paths.
 fn write_figure(fig: &Figure, dir: &Path) -> Result<Vec<PathBuf>> {
     let png = dir.join(format!("{}.png", fig.name));
-    {
-        let root = BitMapBackend::new(&png, fig.size).into_drawing_area();
-        render(&root, fig).with_context(|| format!("{}", png.display()))?;
+    // The bitmap encoder picks the format from the extension, so the temporary name ends in .png.
+    let tmp = dir.join(format!(".tmp-{}-{}.png", std::process::id(), fig.name));
+    let drawn = (|| -> Result<()> {
+        let root = BitMapBackend::new(&tmp, fig.size).into_drawing_area();
+        render(&root, fig)?;
+        root.present().map_err(|e| anyhow!("{e}"))?;
+        Ok(())
+    })();
+    if let Err(e) = drawn.and_then(|()| std::fs::rename(&tmp, &png).map_err(Into::into)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.context(format!("{}", png.display())));
     }
     let svg = dir.join(format!("{}.svg", fig.name));
     let mut text = String::new();
@@ -1234,7 +1245,7 @@ fn write_figure(fig: &Figure, dir: &Path) -> Result<Vec<PathBuf>> {
         let root = SVGBackend::with_string(&mut text, fig.size).into_drawing_area();
         render(&root, fig).with_context(|| format!("{}", svg.display()))?;
     }
-    std::fs::write(&svg, text).with_context(|| format!("{}", svg.display()))?;
+    ite::core::write_atomic(&svg, |f| f.write_all(text.as_bytes())).with_context(|| format!("{}", svg.display()))?;
     Ok(vec![png, svg])
 }
 
@@ -1456,7 +1467,8 @@ fn run() -> Result<()> {
     let _ = writeln!(md, "Written by `cargo run --release --example study_comparison -- {}`.\n", args_line.join(" "));
     let _ = writeln!(md, "## Summary\n\n{summary}{detail}");
     let md_path = args.out.join("comparison.md");
-    std::fs::write(&md_path, &md).with_context(|| format!("{}", md_path.display()))?;
+    ite::core::write_atomic(&md_path, |f| f.write_all(md.as_bytes()))
+        .with_context(|| format!("{}", md_path.display()))?;
     written.push(md_path);
     println!("{summary}");
     for w in &written {

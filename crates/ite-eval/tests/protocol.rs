@@ -166,3 +166,12 @@ fn study_sim2_grid_runs() {
     let b = run_grid(&spec, &opts(1, Shard::WHOLE), &dir.path().join("b"), &quiet).unwrap();
     assert_eq!(values(&a.rows), values(&b.rows));
 }
+
+#[test]
+fn an_invalid_source_network_is_refused_naming_the_field() {
+    let spec = GridSpec { source: TarNetParams { batch_size: 0, ..TarNetParams::transfer_source() }, ..tiny_sim1() };
+    let e = ite_core::Params::validate(&spec).unwrap_err().to_string();
+    assert!(e.contains("source") && e.contains("batch_size"), "{e}");
+    assert_eq!(GridSpec::sim1().source, TarNetParams::transfer_source(), "the clean protocol's source by default");
+    assert_eq!(GridSpec::sim1().with_protocol(Protocol::Study).source, Protocol::Study.source_params());
+}

@@ -569,7 +569,7 @@ impl GridSpec {
         if let Some(i) = &self.intervals {
             i.validate()?;
         }
-        self.source.validate().map_err(|e| invalid("source", &self.source.phi_layers, &e.to_string()))?;
+        self.source.validate().map_err(|e| invalid("source", e.to_string(), "valid source-network hyperparameters"))?;
         if !(2..=20).contains(&self.selection_folds) {
             return Err(invalid("selection_folds", self.selection_folds, "an integer in 2..=20"));
         }
