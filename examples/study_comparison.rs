@@ -42,10 +42,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Parser;
+use ite::eval::figures::Ticked;
 use ite::eval::grid::{RunManifest, SELECTION_METHODS, SUMMARY_FILE, SummaryRow};
 use ite::transfer::STRATEGY_NAMES;
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged, ValueFormatter};
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -996,29 +997,6 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
         out = vec![lo, hi];
     }
     out
-}
-
-/// An axis with ticks at given values and no minor grid lines.
-struct Ticked<R> {
-    inner: R,
-    ticks: Vec<f64>,
-}
-
-impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
-    type FormatOption = DefaultFormatting;
-    type ValueType = f64;
-    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
-        self.inner.map(value, limit)
-    }
-    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
-        if hint.weight().allow_light_points() { Vec::new() } else { self.ticks.clone() }
-    }
-    fn range(&self) -> std::ops::Range<f64> {
-        self.inner.range()
-    }
-    fn axis_pixel_range(&self, limit: (i32, i32)) -> std::ops::Range<i32> {
-        self.inner.axis_pixel_range(limit)
-    }
 }
 
 fn derr<E: std::fmt::Display>(e: E) -> anyhow::Error {

@@ -39,6 +39,8 @@ use crate::results::ResultRow;
 use crate::summary::Summary;
 use style::{Figure, Point, Series};
 
+pub use style::Ticked;
+
 /// Draws every figure of `experiment` (`sim1` or `sim2`) from `rows` into `dir` as PNG and SVG
 /// files (900 × 600 pixels) and returns their paths, PNG before SVG for each figure.
 ///

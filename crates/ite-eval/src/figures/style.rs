@@ -311,10 +311,14 @@ fn draw_panel<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &Panel) -> R
     }
 }
 
-/// An axis (linear or log) with ticks at given values and no minor grid lines.
-struct Ticked<R> {
-    inner: R,
-    ticks: Vec<f64>,
+/// An axis (linear or log) with ticks at given values and no minor grid lines: wraps a
+/// plotters coordinate (`RangedCoordf64`, `LogCoord<f64>`) and replaces its key points by
+/// `ticks`. Used by the grid figures and by `examples/study_comparison.rs`.
+pub struct Ticked<R> {
+    /// The coordinate that maps values to pixels.
+    pub inner: R,
+    /// The values that get a tick and a grid line (in axis units).
+    pub ticks: Vec<f64>,
 }
 
 impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
