@@ -26,15 +26,14 @@
 //! "Double/debiased machine learning for treatment and structural parameters", Econometrics
 //! Journal 21(1) (cross-fitting).
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use ite_core::{CausalData, Params, Seed, SettingsError};
+use ite_core::{CausalData, Covariates, Params, Seed, SettingsError};
 
 use crate::error::{InferenceError, Result};
 use crate::estimate::{Estimate, check_level};
 use crate::folds::Folds;
-use crate::learner::OutcomeLearner;
+use crate::learner::{FitJob, OutcomeLearner};
 use crate::overlap::Trim;
 use crate::propensity::{PropensityLearner, PropensityParams, folds_and_propensity};
 
@@ -156,14 +155,23 @@ impl AipwParams {
         self.validate()?;
         let (folds, e) = folds_and_propensity(data, self.folds, clusters, (propensity, self.propensity.clip), seed)?;
         let k = folds.k();
-        let per_fold: Vec<(Vec<usize>, ite_core::PotentialOutcomes)> = (0..k)
-            .into_par_iter()
-            .map(|f| {
-                let test = folds.test(f);
-                let train = data.select(&folds.train(f))?;
-                let x_test = data.x().select_rows(&test)?;
-                let po = learner.fit_predict(&train, &x_test, seed.stream("outcome").index(f as u64)).map_err(|e| {
-                    InferenceError::Learner { context: format!("fold {} of {k}", f + 1), message: e.to_string() }
+        let tests: Vec<Vec<usize>> = (0..k).map(|f| folds.test(f)).collect();
+        let trains: Vec<CausalData> =
+            (0..k).map(|f| data.select(&folds.train(f))).collect::<std::result::Result<_, _>>()?;
+        let x_tests: Vec<Covariates> =
+            tests.iter().map(|test| data.x().select_rows(test)).collect::<std::result::Result<_, _>>()?;
+        let jobs: Vec<FitJob<'_>> = (0..k)
+            .map(|f| FitJob { train: &trains[f], predict: &x_tests[f], seed: seed.stream("outcome").index(f as u64) })
+            .collect();
+        let per_fold: Vec<(Vec<usize>, ite_core::PotentialOutcomes)> = learner
+            .fit_predict_many(&jobs)
+            .into_iter()
+            .zip(tests)
+            .enumerate()
+            .map(|(f, (po, test))| {
+                let po = po.map_err(|e| InferenceError::Learner {
+                    context: format!("fold {} of {k}", f + 1),
+                    message: e.to_string(),
                 })?;
                 if po.mu0.len() != test.len() || po.mu1.len() != test.len() {
                     return Err(InferenceError::LengthMismatch {

@@ -16,17 +16,14 @@
 //! model class. For a doubly robust interval that does not rest on the outcome model being right,
 //! use the cross-fitted AIPW estimate instead.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use ite_core::stats::{quantile_sorted, sd};
 use ite_core::{CausalData, Covariates, Params, Seed, SettingsError};
 use rand::RngExt;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{InferenceError, Result};
 use crate::estimate::Estimate;
-use crate::learner::OutcomeLearner;
+use crate::learner::{FitJob, OutcomeLearner};
 
 /// Method name of the percentile interval ([`BootstrapResult::percentile`]).
 pub const PERCENTILE_METHOD: &str = "plugin-bootstrap-percentile";
@@ -106,8 +103,9 @@ pub struct BootstrapResult {
 /// the reported number is the one the user's fit gives (and to save a fit). The percentile
 /// limits do not depend on it; the normal interval is centred on it.
 ///
-/// `progress(k)` is called after each finished replicate with the number `k` of replicates
-/// finished so far: each of 1 to B once, from any thread (so not necessarily in order).
+/// `progress(k)` is called with the number `k` of replicates finished so far, in increasing
+/// order, after each chunk of refits (8 per thread of the pool, handed to
+/// [`OutcomeLearner::fit_predict_many`] together); the last call has `k = B`.
 ///
 /// When an arm has fewer than two units nothing is fitted: the result has no replicates and two
 /// [`Estimate::without_interval`] estimates that say why.
@@ -144,40 +142,54 @@ pub fn refit_bootstrap<L: OutcomeLearner + ?Sized>(
         });
     }
     let b_total = params.replicates;
-    let done = AtomicUsize::new(0);
-    let outcomes: Vec<Result<f64>> = (0..b_total)
-        .into_par_iter()
-        .map(|b| {
-            let r = one_replicate(data, &arms, learner, predict, seed, b, b_total);
-            progress(done.fetch_add(1, Ordering::SeqCst) + 1);
-            r
-        })
-        .collect();
-    let replicates = outcomes.into_iter().collect::<Result<Vec<f64>>>()?;
+    // The replicates' fits go to the learner in chunks (a batched learner trains a chunk
+    // together), with progress reported after each chunk.
+    let mut replicates = Vec::with_capacity(b_total);
+    let mut start = 0;
+    while start < b_total {
+        let end = (start + refit_chunk()).min(b_total);
+        let samples: Vec<CausalData> = (start..end).map(|b| resample(data, &arms, seed, b)).collect::<Result<_>>()?;
+        let jobs: Vec<FitJob<'_>> = samples
+            .iter()
+            .zip(start..end)
+            .map(|(sample, b)| FitJob { train: sample, predict, seed: seed.index(b as u64) })
+            .collect();
+        for (r, b) in learner.fit_predict_many(&jobs).into_iter().zip(start..end) {
+            replicates.push(replicate_ate(r, predict, b, b_total)?);
+        }
+        progress(end);
+        start = end;
+    }
     summarize(replicates, estimate, level)
 }
 
-/// One replicate: resample within arms, refit, predict, mean ITE.
-fn one_replicate<L: OutcomeLearner + ?Sized>(
-    data: &CausalData,
-    arms: &[Vec<usize>; 2],
-    learner: &L,
-    predict: &Covariates,
-    seed: Seed,
-    b: usize,
-    b_total: usize,
-) -> Result<f64> {
-    let b64 = b as u64;
-    let mut rng = seed.stream("resample").index(b64).rng();
+/// Bootstrap refits handed to the learner at once: a pack of the batched trainer (8 networks)
+/// per thread of the pool, so that a batched learner fills every thread and progress is
+/// reported as often as the work allows. The results do not depend on it.
+fn refit_chunk() -> usize {
+    8 * rayon::current_num_threads().max(1)
+}
+
+/// Replicate `b`'s resample: the units drawn with replacement within each arm
+/// (`seed.stream("resample").index(b)`).
+fn resample(data: &CausalData, arms: &[Vec<usize>; 2], seed: Seed, b: usize) -> Result<CausalData> {
+    let mut rng = seed.stream("resample").index(b as u64).rng();
     let mut rows = Vec::with_capacity(data.n());
     for arm in arms {
         rows.extend((0..arm.len()).map(|_| arm[rng.random_range(0..arm.len())]));
     }
-    let sample = data.select(&rows)?;
+    Ok(data.select(&rows)?)
+}
+
+/// Replicate `b`'s plug-in ATE from its refit's predictions.
+fn replicate_ate(
+    po: std::result::Result<ite_core::PotentialOutcomes, crate::learner::BoxError>,
+    predict: &Covariates,
+    b: usize,
+    b_total: usize,
+) -> Result<f64> {
     let context = || format!("bootstrap replicate {} of {b_total}", b + 1);
-    let po = learner
-        .fit_predict(&sample, predict, seed.index(b64))
-        .map_err(|e| InferenceError::Learner { context: context(), message: e.to_string() })?;
+    let po = po.map_err(|e| InferenceError::Learner { context: context(), message: e.to_string() })?;
     if po.len() != predict.n_rows() {
         return Err(InferenceError::LengthMismatch {
             what: format!("{}: predictions and prediction rows", context()),

@@ -10,11 +10,10 @@
 
 use ite_core::stats::sd;
 use ite_core::{CausalData, Covariates, Params, PotentialOutcomes, Seed, SettingsError};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{InferenceError, Result};
-use crate::learner::{BoxError, OutcomeLearner};
+use crate::learner::{BoxError, FitJob, OutcomeLearner};
 
 /// An [`OutcomeLearner`] that fits `members` copies of `inner`, member `m` (0-based) with seed
 /// `seed.index(m)`, and averages their μ̂0 and μ̂1 row by row.
@@ -25,7 +24,8 @@ use crate::learner::{BoxError, OutcomeLearner};
 /// | `members` | — (5 is a common choice) | M, number of seeds averaged | integer ≥ 1 |
 ///
 /// The average is `(Σ_m μ̂_m) / M`, summed in member order `m = 0, 1, …`, so it does not depend
-/// on the thread count (members are fitted in parallel with rayon and collected by index). With
+/// on the thread count (members are fitted together through [`OutcomeLearner::fit_predict_many`]
+/// and collected by index). With
 /// `members = 1` the ensemble is `inner` with seed `seed.index(0)`.
 ///
 /// ```
@@ -94,10 +94,9 @@ impl<L: OutcomeLearner> EnsembleLearner<L> {
     ) -> Result<Vec<PotentialOutcomes>> {
         self.validate()?;
         let m_total = self.members;
-        let fits: Vec<Result<PotentialOutcomes, BoxError>> = (0..m_total)
-            .into_par_iter()
-            .map(|m| self.inner.fit_predict(train, predict, seed.index(m as u64)))
-            .collect();
+        let jobs: Vec<FitJob<'_>> =
+            (0..m_total).map(|m| FitJob { train, predict, seed: seed.index(m as u64) }).collect();
+        let fits: Vec<Result<PotentialOutcomes, BoxError>> = self.inner.fit_predict_many(&jobs);
         fits.into_iter()
             .enumerate()
             .map(|(m, r)| {

@@ -7,9 +7,21 @@
 //! re-runs a transfer strategy on each fold with the same source model.
 
 use ite_core::{CausalData, Covariates, Fit, IteModel, PotentialOutcomes, Seed};
+use rayon::prelude::*;
 
 /// The error an outcome learner returns (any error type, boxed).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// One fit of [`OutcomeLearner::fit_predict_many`]: train on `train`, predict on `predict`.
+#[derive(Debug, Clone, Copy)]
+pub struct FitJob<'a> {
+    /// The training units (both arms present).
+    pub train: &'a CausalData,
+    /// The rows to predict μ̂0, μ̂1 on.
+    pub predict: &'a Covariates,
+    /// The fit's seed.
+    pub seed: Seed,
+}
 
 /// Fits an outcome model on `train` and predicts the potential-outcome means on `predict`.
 ///
@@ -21,6 +33,17 @@ pub trait OutcomeLearner: Sync {
     /// # Errors
     /// Whatever the model's fit or prediction returns, boxed.
     fn fit_predict(&self, train: &CausalData, predict: &Covariates, seed: Seed) -> Result<PotentialOutcomes, BoxError>;
+
+    /// Many independent fits, one result per job in the jobs' order. Cross-fitting, the refit
+    /// bootstrap and ensembles hand all their fits over at once through this method.
+    ///
+    /// The default runs [`OutcomeLearner::fit_predict`] for each job in parallel on the rayon
+    /// pool. A learner that trains many models together overrides it (as `ite_nets`'
+    /// `BatchedTarNet` does); each result must then still equal `fit_predict` on that job
+    /// alone.
+    fn fit_predict_many(&self, jobs: &[FitJob<'_>]) -> Vec<Result<PotentialOutcomes, BoxError>> {
+        jobs.par_iter().map(|j| self.fit_predict(j.train, j.predict, j.seed)).collect()
+    }
 }
 
 impl<F> OutcomeLearner for F

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use common::{P, simulate};
 use ite_core::{CausalData, Covariates, Params, Seed};
 use ite_inference::{BootstrapResult, FitLearner, OutcomeLearner, RefitBootstrapParams, refit_bootstrap};
@@ -63,16 +61,16 @@ fn results_do_not_depend_on_the_thread_count() {
 }
 
 #[test]
-fn progress_counts_every_replicate_once() {
+fn progress_counts_up_to_every_replicate() {
     let sim = simulate(100, false, Seed::new(8));
     let params = RefitBootstrapParams { replicates: 25, level: 0.95 };
-    let (calls, max) = (AtomicUsize::new(0), AtomicUsize::new(0));
-    let progress = |k: usize| {
-        calls.fetch_add(1, Ordering::SeqCst);
-        max.fetch_max(k, Ordering::SeqCst);
-    };
-    refit_bootstrap(&params, &sim.data, &OLS, sim.data.x(), 1.0, Seed::new(1), &progress).expect("bootstrap");
-    assert_eq!((calls.into_inner(), max.into_inner()), (25, 25));
+    // One thread: chunks of 8 refits, so progress is reported at 8, 16, 24 and 25.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("pool");
+    let seen = std::sync::Mutex::new(Vec::new());
+    let progress = |k: usize| seen.lock().expect("lock").push(k);
+    pool.install(|| refit_bootstrap(&params, &sim.data, &OLS, sim.data.x(), 1.0, Seed::new(1), &progress))
+        .expect("bootstrap");
+    assert_eq!(seen.into_inner().expect("lock"), vec![8, 16, 24, 25]);
 }
 
 #[test]

@@ -13,6 +13,7 @@ use candle_core::Device;
 use ite_core::{CausalData, Covariates, Seed};
 use rand::RngExt;
 
+use crate::batched::{BatchOptions, BatchTask};
 use crate::error::{NetsError, Result};
 use crate::hyperparams::TarNetParams;
 
@@ -131,6 +132,35 @@ pub fn train_steps_on(
     Ok(epochs * per_epoch)
 }
 
+/// [`train_steps`] for `models` networks of `net` trained together by the batched trainer
+/// ([`TarNetParams::fit_many`]), each on `data` with its own seed (`seed.index(m)`): returns the
+/// steps run by each network.
+pub fn train_steps_batched(
+    net: BenchNet,
+    data: &CausalData,
+    batch: usize,
+    steps: usize,
+    seed: Seed,
+    models: usize,
+) -> Result<usize> {
+    if batch == 0 || models == 0 {
+        return Err(NetsError::param(if batch == 0 { "batch" } else { "models" }, 0, "at least 1"));
+    }
+    if data.p() != net.n_covariates() {
+        return Err(NetsError::param(
+            "data",
+            data.p(),
+            format!("{} covariates for the {} network", net.n_covariates(), net.name()),
+        ));
+    }
+    let per_epoch = data.n().div_ceil(batch);
+    let epochs = steps.div_ceil(per_epoch).max(1);
+    let tasks: Vec<BatchTask<'_>> =
+        (0..models).map(|m| BatchTask { data, seed: seed.index(m as u64), prior: None }).collect();
+    net.params(batch).with_max_epochs(epochs).fit_many(&tasks, &BatchOptions::default())?;
+    Ok(epochs * per_epoch)
+}
+
 /// The layer widths of `net`'s Φ and one head (input first), for the roofline.
 fn layer_widths(net: BenchNet) -> (Vec<usize>, Vec<usize>) {
     let params = net.params(net.default_batch());
@@ -168,8 +198,15 @@ pub struct BenchReport {
     pub batch: usize,
     /// Steps timed.
     pub steps: usize,
-    /// Steps per second.
+    /// Steps per second (of each network, when several train together).
     pub steps_per_sec: f64,
+    /// `single` (the candle trainer of [`ite_core::Fit::fit`], one network) or `batched`
+    /// ([`TarNetParams::fit_many`]).
+    pub trainer: &'static str,
+    /// Networks trained together (1 for the single trainer).
+    pub models: usize,
+    /// Network-steps per second: `steps_per_sec × models`.
+    pub model_steps_per_sec: f64,
     /// Threads available to candle's kernels (RAYON_NUM_THREADS).
     pub threads: usize,
     /// With `--roofline`: steps per second of the step's matrix products alone.
@@ -206,6 +243,35 @@ pub fn measure_on(net: BenchNet, batch: usize, steps: usize, warmup: usize, devi
         batch,
         steps: done,
         steps_per_sec: done as f64 / secs,
+        trainer: "single",
+        models: 1,
+        model_steps_per_sec: done as f64 / secs,
+        threads: candle_core::utils::get_num_threads(),
+        matmul_roofline_steps_per_sec: None,
+        roofline_fraction: None,
+    })
+}
+
+/// [`measure`] for `models` networks trained together by the batched trainer (on the CPU).
+pub fn measure_batched(net: BenchNet, batch: usize, steps: usize, warmup: usize, models: usize) -> Result<BenchReport> {
+    if steps == 0 {
+        return Err(NetsError::param("steps", steps, "at least 1"));
+    }
+    let data = sample(net, batch.max(1) * BATCHES_PER_EPOCH, Seed::new(1))?;
+    if warmup > 0 {
+        train_steps_batched(net, &data, batch, warmup, Seed::new(0), models)?;
+    }
+    let start = Instant::now();
+    let done = train_steps_batched(net, &data, batch, steps, Seed::new(1), models)?;
+    let secs = start.elapsed().as_secs_f64();
+    Ok(BenchReport {
+        net: net.name(),
+        batch,
+        steps: done,
+        steps_per_sec: done as f64 / secs,
+        trainer: "batched",
+        models,
+        model_steps_per_sec: (done * models) as f64 / secs,
         threads: candle_core::utils::get_num_threads(),
         matmul_roofline_steps_per_sec: None,
         roofline_fraction: None,

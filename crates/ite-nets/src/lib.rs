@@ -31,6 +31,7 @@
 
 pub mod activation;
 pub mod baselines;
+pub mod batched;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod error;
@@ -51,6 +52,7 @@ pub mod tarnet;
 pub mod train;
 pub mod vars;
 
+pub use batched::{BatchOptions, BatchTask, BatchedTarNet};
 pub use error::{NetsError, Result};
 pub use hyperparams::{Activation, Ipm, SinkhornConfig, TarNetParams};
 pub use kernels::set_backend_threads;

@@ -16,8 +16,9 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 enum What {
-    /// Training steps per second of one network on one thread (after a warm-up); prints
-    /// {"net","batch","steps","steps_per_sec","threads"}.
+    /// Training steps per second of one network on one thread (after a warm-up), or of
+    /// --models K networks trained together; prints {"net","batch","steps","steps_per_sec",
+    /// "trainer","models","model_steps_per_sec","threads"}.
     Train(TrainArgs),
 }
 
@@ -41,6 +42,11 @@ struct TrainArgs {
     /// Also time the step's matrix products alone and report the fraction of that roofline reached.
     #[arg(long)]
     roofline: bool,
+    /// Train this many networks together with the batched trainer (TarNetParams::fit_many) and
+    /// report `models` and `model_steps_per_sec` (network-steps per second); without it, one
+    /// network with the single-network trainer.
+    #[arg(long)]
+    models: Option<usize>,
     #[command(flatten)]
     device: DeviceArgs,
 }
@@ -71,7 +77,11 @@ fn train(a: TrainArgs) -> Result<()> {
         anyhow::bail!("--steps must be at least 1 (got 0)");
     }
     let warmup = a.warmup.unwrap_or(steps / 10);
-    let mut report = bench::measure_on(net, batch, steps, warmup, &a.device.device()?)?;
+    let mut report = match a.models {
+        Some(0) => anyhow::bail!("--models must be at least 1 (got 0)"),
+        Some(k) => bench::measure_batched(net, batch, steps, warmup, k)?,
+        None => bench::measure_on(net, batch, steps, warmup, &a.device.device()?)?,
+    };
     if a.roofline {
         let (roof, _flops) = bench::matmul_roofline(net, batch, steps)?;
         report.matmul_roofline_steps_per_sec = Some(roof);

@@ -11,6 +11,7 @@ pub(crate) mod adam;
 pub(crate) mod dense;
 pub(crate) mod elu;
 mod gemm;
+pub(crate) mod lanes;
 pub(crate) mod loss;
 pub(crate) mod sinkhorn;
 mod threads;

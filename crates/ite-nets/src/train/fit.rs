@@ -81,7 +81,7 @@ impl TarNetParams {
     }
 
     /// The covariate and outcome scalers of `data` (identity where standardising is off).
-    fn fit_scalers(&self, data: &CausalData) -> (Standardizer, Standardizer) {
+    pub(crate) fn fit_scalers(&self, data: &CausalData) -> (Standardizer, Standardizer) {
         let xs = if self.standardize_x {
             Standardizer::fit_skip_binary(data.x().values(), data.p())
         } else {
