@@ -5,6 +5,7 @@
 //! ```text
 //! cargo bench --bench training                 # everything
 //! cargo bench --bench training -- step/paper   # one bench
+//! cargo bench --bench training -- batched-step # the batched trainer, per network-step
 //! ```
 //!
 //! Runs single-threaded (RAYON_NUM_THREADS=1), as `ite reproduce` runs one fit per core. The
@@ -20,7 +21,7 @@ use ite::core::{Fit, Seed};
 use ite::dgp::ihdp;
 use ite::eval::grid::{GridSpec, RunOptions, run_grid};
 use ite::nets::TarNetParams;
-use ite::nets::bench::{BATCHES_PER_EPOCH, BenchNet, sample, train_steps};
+use ite::nets::bench::{BATCHES_PER_EPOCH, BenchNet, sample, train_steps, train_steps_batched};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -46,6 +47,31 @@ fn steps(c: &mut Criterion) {
                     let done = train_steps(net, &data, batch, 10 * BATCHES_PER_EPOCH, Seed::new(i))
                         .expect("benchmark training");
                     total += start.elapsed() / done as u32;
+                }
+                total
+            });
+        });
+    }
+    group.finish();
+}
+
+/// Time per network-step of the batched trainer (`TarNetParams::fit_many`), next to `step/…`:
+/// K networks (8 and 32 at study size, 8 at IHDP size) each train 10 epochs of 50 steps on the
+/// same sample with their own seeds; the time is divided by steps × K.
+fn batched_steps(c: &mut Criterion) {
+    one_thread();
+    let mut group = c.benchmark_group("batched-step");
+    for (net, models) in [(BenchNet::Paper, 8), (BenchNet::Paper, 32), (BenchNet::Ihdp, 8)] {
+        let batch = net.default_batch();
+        let data = sample(net, batch * BATCHES_PER_EPOCH, Seed::new(1)).expect("benchmark sample");
+        group.bench_function(format!("{}-k{models}", net.name()), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for i in 0..iters {
+                    let start = Instant::now();
+                    let done = train_steps_batched(net, &data, batch, 10 * BATCHES_PER_EPOCH, Seed::new(i), models)
+                        .expect("benchmark training");
+                    total += start.elapsed() / (done * models) as u32;
                 }
                 total
             });
@@ -99,5 +125,5 @@ fn grid_cell(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, steps, ihdp_fit, grid_cell);
+criterion_group!(benches, steps, batched_steps, ihdp_fit, grid_cell);
 criterion_main!(benches);

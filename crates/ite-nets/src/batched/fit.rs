@@ -180,7 +180,7 @@ impl Run<'_> {
         let l2x2 = 2.0 * self.params.l2_heads as f32;
         for s in 0..steps.unwrap_or(0) {
             let rows_of: [Vec<usize>; LANES] = std::array::from_fn(|k| match rows.get(k) {
-                Some(r) if states[k].running && s < r.n_batches() => r.minibatch(s).collect(),
+                Some(r) if states[k].running && s < r.n_batches() => r.minibatch_by_arm(s),
                 _ => Vec::new(),
             });
             let shuffled: [&TaskRows; LANES] = std::array::from_fn(|k| rows.get(k).unwrap_or(&rows[0]));

@@ -72,6 +72,13 @@ impl TaskRows {
         }
     }
 
+    /// The rows of minibatch `s`, treated first, each arm in minibatch order: the tile then
+    /// runs each head on fewer rows (a sum over a minibatch's rows is taken in this order).
+    pub(crate) fn minibatch_by_arm(&self, s: usize) -> Vec<usize> {
+        let treated = self.minibatch(s).filter(|&i| self.t[i] == 1);
+        treated.chain(self.minibatch(s).filter(|&i| self.t[i] == 0)).collect()
+    }
+
     /// The rows (indices into the data) of minibatch `s` of the current epoch.
     pub(crate) fn minibatch(&self, s: usize) -> impl ExactSizeIterator<Item = usize> + '_ {
         let start = (s * self.batch).min(self.order.len());

@@ -18,13 +18,28 @@ pub(crate) struct Tile {
     valid: Vec<Lanes>,
     /// Real rows per lane (at least 1, the divisor of the mean).
     n: Lanes,
+    /// Rows `0..h1_end` hold every lane's treated rows: h1 runs on those only.
+    h1_end: usize,
+    /// Rows `h0_start..rows` hold every lane's control rows: h0 runs on those only.
+    h0_start: usize,
 }
 
 impl Tile {
     /// An empty tile for up to `cap` rows of `p` covariates.
     pub(crate) fn new(cap: usize, p: usize) -> Self {
         let z = |n: usize| vec![[0f32; LANES]; n];
-        Tile { rows: 0, p, x: z(cap * p), y: z(cap), t: z(cap), w: z(cap), valid: z(cap), n: [1.0; LANES] }
+        Tile {
+            rows: 0,
+            p,
+            x: z(cap * p),
+            y: z(cap),
+            t: z(cap),
+            w: z(cap),
+            valid: z(cap),
+            n: [1.0; LANES],
+            h1_end: 0,
+            h0_start: 0,
+        }
     }
 
     /// Fills the tile with `lanes[k]`'s rows `rows_of[k]` (an empty list: the lane takes no
@@ -32,25 +47,33 @@ impl Tile {
     pub(crate) fn fill(&mut self, lanes: &[&TaskRows; LANES], rows_of: &[Vec<usize>; LANES]) {
         self.rows = rows_of.iter().map(Vec::len).max().unwrap_or(0);
         let p = self.p;
+        let filler: [usize; LANES] = std::array::from_fn(|k| rows_of[k].first().copied().unwrap_or(0));
         for k in 0..LANES {
-            let task = lanes[k];
-            let own = &rows_of[k];
-            let filler = own.first().copied().unwrap_or(0);
-            self.n[k] = own.len().max(1) as f32;
-            for r in 0..self.rows {
-                let (i, real) = match own.get(r) {
-                    Some(&i) => (i, true),
-                    None => (filler, false),
-                };
-                for j in 0..p {
-                    self.x[r * p + j][k] = task.x[i * p + j];
-                }
+            self.n[k] = rows_of[k].len().max(1) as f32;
+        }
+        let (mut h1_end, mut h0_start) = (0, self.rows);
+        for r in 0..self.rows {
+            let at: [usize; LANES] = std::array::from_fn(|k| rows_of[k].get(r).copied().unwrap_or(filler[k]));
+            for k in 0..LANES {
+                let (task, i, real) = (lanes[k], at[k], r < rows_of[k].len());
                 self.y[r][k] = task.y[i];
                 self.t[r][k] = f32::from(task.t[i]);
                 self.w[r][k] = if real { task.w[i] } else { 0.0 };
                 self.valid[r][k] = if real { 1.0 } else { 0.0 };
+                if real && task.t[i] == 1 {
+                    h1_end = r + 1;
+                } else if real {
+                    h0_start = h0_start.min(r);
+                }
+            }
+            for j in 0..p {
+                let xr = &mut self.x[r * p + j];
+                for k in 0..LANES {
+                    xr[k] = lanes[k].x[at[k] * p + j];
+                }
             }
         }
+        (self.h1_end, self.h0_start) = (h1_end, h0_start);
     }
 }
 
@@ -115,45 +138,67 @@ pub(crate) fn loss_and_gradients(
     trained: Trained,
     scratch: &mut Scratch,
 ) -> StepLoss {
-    forward(net, tile);
     let rows = tile.rows;
+    let rep_dim = net.phi.layers.last().map_or(0, |l| l.n_out);
+    // Φ on every row; each head only on the rows where some lane has that arm (a head's
+    // gradient is exactly zero on the other arm's rows, so skipping them changes no bit).
+    let (h1_end, h0_start) = (tile.h1_end, tile.h0_start);
+    net.phi.forward(&tile.x[..rows * tile.p], rows);
+    {
+        let rep = net.phi.output();
+        net.h1.forward(&rep[..h1_end * rep_dim], h1_end);
+        net.h0.forward(&rep[h0_start * rep_dim..rows * rep_dim], rows - h0_start);
+    }
     let mut factual = [0f32; LANES];
     {
         let (h0_out, h1_out) = (net.h0.output(), net.h1.output());
-        let mut g0 = vec![[0f32; LANES]; rows];
-        let mut g1 = vec![[0f32; LANES]; rows];
+        let (mut g0, mut g1) = (vec![[0f32; LANES]; rows - h0_start], vec![[0f32; LANES]; h1_end]);
         let scale: Lanes = std::array::from_fn(|k| -2.0 / tile.n[k]);
         for r in 0..rows {
             for k in 0..LANES {
+                if tile.valid[r][k] == 0.0 {
+                    continue;
+                }
                 let treated = tile.t[r][k] > 0.5;
-                let pred = if treated { h1_out[r][k] } else { h0_out[r][k] };
+                let pred = if treated { h1_out[r][k] } else { h0_out[r - h0_start][k] };
                 let e = tile.y[r][k] - pred;
                 factual[k] += tile.w[r][k] * e * e;
                 let g = scale[k] * tile.w[r][k] * e;
                 if treated {
                     g1[r][k] = g;
                 } else {
-                    g0[r][k] = g;
+                    g0[r - h0_start][k] = g;
                 }
             }
         }
         if let Some(last) = net.h0.layers.last_mut() {
-            last.delta[..rows].copy_from_slice(&g0);
+            last.delta[..rows - h0_start].copy_from_slice(&g0);
         }
         if let Some(last) = net.h1.layers.last_mut() {
-            last.delta[..rows].copy_from_slice(&g1);
+            last.delta[..h1_end].copy_from_slice(&g1);
         }
     }
     for k in 0..LANES {
         factual[k] /= tile.n[k];
     }
-    let rep_dim = net.phi.layers.last().map_or(0, |l| l.n_out);
     let need_rep_grad = trained.phi;
     {
         let rep = net.phi.output();
         let (d0, d1) = (&mut scratch.d_rep0[..rows * rep_dim], &mut scratch.d_rep1[..rows * rep_dim]);
-        net.h0.backward(rep, rows, trained.h0, need_rep_grad.then_some(d0));
-        net.h1.backward(rep, rows, trained.h1, need_rep_grad.then_some(d1));
+        d0[..h0_start * rep_dim].fill([0.0; LANES]);
+        d1[h1_end * rep_dim..].fill([0.0; LANES]);
+        net.h0.backward(
+            &rep[h0_start * rep_dim..rows * rep_dim],
+            rows - h0_start,
+            trained.h0,
+            need_rep_grad.then_some(&mut d0[h0_start * rep_dim..]),
+        );
+        net.h1.backward(
+            &rep[..h1_end * rep_dim],
+            h1_end,
+            trained.h1,
+            need_rep_grad.then_some(&mut d1[..h1_end * rep_dim]),
+        );
     }
     let mut ipm = [0f32; LANES];
     if need_rep_grad {

@@ -97,27 +97,43 @@ pub(crate) struct Dims {
     pub n_out: usize,
 }
 
-/// Calls `$block::<V, A, B>` on every block of an `n × m` grid, with blocks of `A` (or 1) along
-/// the first axis and `B` (or 1) along the second.
+/// Calls `$block::<V, A, B>` on every block of an `n × m` grid: blocks of `A` along the first
+/// axis and `B` along the second, then blocks of 2 and of 1 for what is left (so a width of 10
+/// in blocks of 4 is 4 + 4 + 2, keeping several independent accumulators in every block).
 macro_rules! blocked {
     ($n:expr, $m:expr, $a:literal, $b:literal, |$x:ident, $y:ident| $block:ident::<$v:ident>($($arg:expr),*)) => {{
         let (n, m) = ($n, $m);
+        let width = |left: usize, full: usize| if left >= full { full } else if left >= 2 { 2 } else { 1 };
         let mut $x = 0;
         while $x < n {
-            let full_a = n - $x >= $a;
+            let wa = width(n - $x, $a);
             let mut $y = 0;
             while $y < m {
-                match (full_a, m - $y >= $b) {
-                    (true, true) => $block::<$v, $a, $b>($($arg),*),
-                    (false, true) => $block::<$v, 1, $b>($($arg),*),
-                    (true, false) => $block::<$v, $a, 1>($($arg),*),
-                    (false, false) => $block::<$v, 1, 1>($($arg),*),
-                }
-                $y += if m - $y >= $b { $b } else { 1 };
+                let wb = width(m - $y, $b);
+                blocked!(@a wa, wb, $a, $b, $block::<$v>($($arg),*));
+                $y += wb;
             }
-            $x += if full_a { $a } else { 1 };
+            $x += wa;
         }
     }};
+    (@a $wa:ident, $wb:ident, $a:literal, $b:literal, $block:ident::<$v:ident>($($arg:expr),*)) => {
+        if $wa == $a {
+            blocked!(@b $wb, $a, $b, $block::<$v>($($arg),*))
+        } else if $wa == 2 {
+            blocked!(@b $wb, 2, $b, $block::<$v>($($arg),*))
+        } else {
+            blocked!(@b $wb, 1, $b, $block::<$v>($($arg),*))
+        }
+    };
+    (@b $wb:ident, $a:literal, $b:literal, $block:ident::<$v:ident>($($arg:expr),*)) => {
+        if $wb == $b {
+            $block::<$v, $a, $b>($($arg),*)
+        } else if $wb == 2 {
+            $block::<$v, $a, 2>($($arg),*)
+        } else {
+            $block::<$v, $a, 1>($($arg),*)
+        }
+    };
 }
 
 fma_dispatch!(
@@ -347,7 +363,7 @@ mod tests {
     /// kernels against the portable ones, bit for bit.
     #[test]
     fn blocked_kernels_match_plain_loops_and_the_portable_build() {
-        for &(rows, n_in, n_out) in &[(5, 7, 9), (1, 1, 1), (4, 3, 4), (3, 6, 1)] {
+        for &(rows, n_in, n_out) in &[(5, 7, 9), (1, 1, 1), (4, 3, 4), (3, 6, 1), (6, 10, 10), (2, 2, 2)] {
             let d = Dims { rows, n_in, n_out };
             let (a, w, b) = (values(rows * n_in, 1), values(n_in * n_out, 2), values(n_out, 3));
             let lane = 5;
