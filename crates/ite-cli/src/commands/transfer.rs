@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use ite_core::{
-    CausalData, Covariates, CsvLayout, Encoding, IteModel, KeptRows, PotentialOutcomes, Seed, TransferInput, Truth,
+    CausalData, Covariates, CsvLayout, Encoding, IteModel, KeptRows, Params, PotentialOutcomes, Seed, TransferInput,
+    Truth,
 };
 use ite_inference::{Candidate, SelectionReport};
 use ite_nets::{FittedTarNet, TarNetParams};
@@ -54,6 +55,18 @@ pub struct Args {
     /// for fine-tune; the source network keeps its preset's).
     #[arg(long, value_name = "N", value_parser = parse_epochs)]
     pub epochs: Option<usize>,
+    /// Adam learning rate of the training phase on the target (fine-tune, freeze-representation,
+    /// l2-sp, target-only, staged-alignment's phase 2) [default: the source network's × the
+    /// strategy's scale, e.g. 0.1×].
+    #[arg(long, value_name = "LR", value_parser = parse_rate)]
+    pub learning_rate: Option<f64>,
+    /// Minibatch size of the training phase on the target [default: the source network's].
+    #[arg(long, value_name = "N", value_parser = parse_batch)]
+    pub batch_size: Option<usize>,
+    /// Settings of the training phase on the target (TOML; keys `max_epochs`, `learning_rate`,
+    /// `batch_size`, each optional; --epochs, --learning-rate and --batch-size override them).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
     /// Rows to predict (CSV with the same covariates; treatment and outcome optional; mu0, mu1
     /// used for PEHE when present). Default: the target.
     #[arg(long, value_name = "P.csv")]
@@ -138,7 +151,52 @@ fn parse_epochs(s: &str) -> Result<usize, String> {
     }
 }
 
+/// Parses `--learning-rate`: a finite number > 0.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}`: expected a number > 0 (the learning rate of the target phase, e.g. 0.0001)")),
+    }
+}
+
+/// Parses `--batch-size`: an integer ≥ 1.
+fn parse_batch(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}`: expected an integer ≥ 1 (the minibatch size of the target phase)")),
+    }
+}
+
+/// The keys of `ite transfer --config`: the target phase's settings.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct TargetKeys {
+    max_epochs: Option<usize>,
+    learning_rate: Option<f64>,
+    batch_size: Option<usize>,
+}
+
 impl Args {
+    /// The settings every strategy is built with: `--config`'s keys, overridden by `--epochs`,
+    /// `--learning-rate` and `--batch-size`; checked, the error naming the file or flags.
+    fn strategy_config(&self) -> Result<StrategyConfig> {
+        let mut keys = TargetKeys::default();
+        if let Some(path) = &self.config {
+            let file = path.display().to_string();
+            keys = crate::config::apply(&keys, &crate::config::read_table(path)?, &file)?;
+            let c = StrategyConfig {
+                max_epochs: keys.max_epochs,
+                learning_rate: keys.learning_rate,
+                batch_size: keys.batch_size,
+            };
+            c.validate().map_err(|e| anyhow::anyhow!("--config {file}: {e}"))?;
+        }
+        Ok(StrategyConfig {
+            max_epochs: self.epochs.or(keys.max_epochs),
+            learning_rate: self.learning_rate.or(keys.learning_rate),
+            batch_size: self.batch_size.or(keys.batch_size),
+        })
+    }
+
     /// The source network to train: `--model`, the old `--net` translated, or the default.
     fn source_kind(&self) -> ModelKind {
         match (self.model, self.net.as_deref()) {
@@ -147,11 +205,6 @@ impl Args {
             (None, Some("ihdp")) => ModelKind::Tarnet,
             _ => ModelKind::TransferSource,
         }
-    }
-
-    /// The settings every strategy is built with (`--epochs`).
-    fn strategy_config(&self) -> StrategyConfig {
-        StrategyConfig { max_epochs: self.epochs }
     }
 }
 
@@ -173,7 +226,7 @@ fn choose(
     ui: &Ui,
     seed: Seed,
 ) -> Result<SelectionReport> {
-    let config = args.strategy_config();
+    let config = args.strategy_config()?;
     let strategies: Vec<BoxedStrategy> = names.iter().map(|n| build_strategy(n, &config)).collect::<Result<_>>()?;
     let bases: Vec<StrategyLearner<'_, _>> =
         strategies.iter().map(|s| StrategyLearner { strategy: s.as_ref(), source_model, source }).collect();
@@ -195,8 +248,9 @@ pub fn run(args: Args) -> Result<()> {
     let auto = args.strategy == "auto";
     args.selection.check_unused(auto, "--strategy auto")?;
     let names = if auto { args.selection.names(&Registry::builtin().names(), "strategy")? } else { Vec::new() };
+    let config = args.strategy_config()?;
     if !auto {
-        build_strategy(&args.strategy, &args.strategy_config())?;
+        build_strategy(&args.strategy, &config)?;
     }
     if args.source_model.is_some() && (args.model.is_some() || args.net.is_some()) {
         bail!(
@@ -206,6 +260,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut inputs = vec![("--source", args.source.as_path()), ("--target", args.target.as_path())];
     inputs.extend(args.source_model.as_deref().map(|p| ("--source-model", p)));
     inputs.extend(args.predict.as_deref().map(|p| ("--predict", p)));
+    inputs.extend(args.config.as_deref().map(|p| ("--config", p)));
     let out = output::OutDir { path: &args.out, flag: "--out", force: args.force, inputs: &inputs };
     out.check()?;
     let ui = Ui::new("transfer", &args.report);
@@ -226,7 +281,7 @@ pub fn run(args: Args) -> Result<()> {
         None
     };
     let name = selected.as_ref().map_or(args.strategy.as_str(), SelectionReport::chosen_name).to_string();
-    let strategy = build_strategy(&name, &args.strategy_config())?;
+    let strategy = build_strategy(&name, &config)?;
 
     let (x, truth, ids) = predicted_rows(&args, &layout, &encoding, &target, &mut files)?;
     let base = StrategyLearner { strategy: strategy.as_ref(), source_model: &source_model, source: &source };
@@ -263,6 +318,7 @@ pub fn run(args: Args) -> Result<()> {
         "source_network": source_network(&args, trained_source),
         "cita": cita,
         "cita_reading": cita_reading_json(cita, target.n()),
+        "target_training": target_training_json(&config),
         "n_source": source.n(),
         "n_target": target.n(),
         "n_predicted": x.n_rows(),
@@ -428,7 +484,7 @@ fn transfer_figures(
     let target_only = if name == "target-only" {
         pred.ite()
     } else {
-        let strategy = build_strategy("target-only", &args.strategy_config())?;
+        let strategy = build_strategy("target-only", &args.strategy_config()?)?;
         let input = TransferInput::new(source_model, source, target)?;
         strategy.transfer(input, seed)?.predict(x)?.ite()
     };
@@ -439,6 +495,12 @@ fn transfer_figures(
     let mut figs = vec![figures::ite_figure(&what, samples, summary)];
     figs.extend(figures::overlap_figure(inf.overlap.as_ref(), target.t()));
     Ok(figs)
+}
+
+/// summary.json's `target_training`: the settings given for the target phase (null: the
+/// strategy's own).
+fn target_training_json(c: &StrategyConfig) -> serde_json::Value {
+    json!({ "max_epochs": c.max_epochs, "learning_rate": c.learning_rate, "batch_size": c.batch_size })
 }
 
 /// summary.json's `source_network`: the `--model` network trained here, or where the model was
