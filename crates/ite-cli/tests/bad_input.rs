@@ -314,7 +314,7 @@ fn malformed_files_and_flags_fail_with_one_precise_message_and_no_output() {
     );
     fails(d, &["transfer", "--source", &good, "--target", &other, "--out", &o], &["covariates differ", "other.csv"]);
 
-    // predict: a model directory that is not one, a baseline fit (not saved), a file without the
+    // predict: a model directory that is not one, an ensemble fit (not saved), a file without the
     // model's covariates, an --out that is a directory.
     let pout = d.join("p.csv");
     let p = pout.to_str().unwrap();

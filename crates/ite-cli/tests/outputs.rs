@@ -96,7 +96,8 @@ fn fit_refuses_a_directory_it_did_not_write_and_keeps_its_files() {
     assert!(fit(&data, &empty, "t-learner-ols", &[]).status.success());
     let out = fit(&data, &p, "t-learner-ols", &["--force"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(p.join("predictions.csv").is_file() && !p.join("model").exists());
+    assert!(p.join("predictions.csv").is_file() && !p.join("model/notes.txt").exists());
+    assert_eq!(files(&p), OLS_FILES, "the foreign directory was replaced as a whole");
 }
 
 #[test]

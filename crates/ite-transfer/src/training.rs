@@ -143,3 +143,25 @@ impl TargetTraining {
         p
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StrategyConfig;
+
+    #[test]
+    fn a_config_sets_the_target_rate_and_batch_and_keeps_the_rest() {
+        let source = TarNetParams::study_small();
+        let t = TargetTraining::transfer();
+        let plain = t.clone().with_config(&StrategyConfig::default()).params_from(&source);
+        assert_eq!(plain.learning_rate, source.learning_rate * 0.1);
+        assert_eq!(plain.batch_size, source.batch_size);
+        let c = StrategyConfig { max_epochs: Some(7), learning_rate: Some(0.02), batch_size: Some(5) };
+        let set = t.with_config(&c);
+        assert_eq!((set.max_epochs, set.learning_rate, set.batch_size), (7, Some(0.02), Some(5)));
+        let p = set.params_from(&source);
+        assert_eq!((p.learning_rate, p.batch_size, p.max_epochs), (0.02, 5, 7));
+        assert!(TargetTraining { batch_size: Some(0), ..TargetTraining::default() }.validate().is_err());
+        assert!(StrategyConfig { learning_rate: Some(f64::NAN), ..c }.validate().is_err());
+    }
+}

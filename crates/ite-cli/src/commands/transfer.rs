@@ -241,11 +241,10 @@ fn choose(
     Ok(report)
 }
 
-/// Runs the transfer (after choosing the strategy, with `--strategy auto`), re-runs it on the
-/// target's folds for the AIPW estimates, and writes OUT/{predictions.csv, summary.json, model/,
-/// source_model/[, selection.csv]}.
-pub fn run(args: Args) -> Result<()> {
-    let auto = args.strategy == "auto";
+/// The checks of the settings before any work: `--candidates`/`--score` only with auto, the
+/// strategy's name, the target phase's settings (returned, with the candidates' names under
+/// auto), and `--model` not beside `--source-model`.
+fn checked_settings(args: &Args, auto: bool) -> Result<(Vec<String>, StrategyConfig)> {
     args.selection.check_unused(auto, "--strategy auto")?;
     let names = if auto { args.selection.names(&Registry::builtin().names(), "strategy")? } else { Vec::new() };
     let config = args.strategy_config()?;
@@ -257,16 +256,28 @@ pub fn run(args: Args) -> Result<()> {
             "--model names the network trained on the source, but --source-model loads a trained one: give one of them"
         );
     }
+    Ok((names, config))
+}
+
+/// The files `ite transfer` reads, by flag (none of which OUT may be or contain).
+fn input_files(args: &Args) -> Vec<(&'static str, &Path)> {
     let mut inputs = vec![("--source", args.source.as_path()), ("--target", args.target.as_path())];
     inputs.extend(args.source_model.as_deref().map(|p| ("--source-model", p)));
     inputs.extend(args.predict.as_deref().map(|p| ("--predict", p)));
     inputs.extend(args.config.as_deref().map(|p| ("--config", p)));
+    inputs
+}
+
+/// Runs the transfer (after choosing the strategy, with `--strategy auto`), re-runs it on the
+/// target's folds for the AIPW estimates, and writes OUT/{predictions.csv, summary.json, model/,
+/// source_model/[, selection.csv]}.
+pub fn run(args: Args) -> Result<()> {
+    let auto = args.strategy == "auto";
+    let (names, config) = checked_settings(&args, auto)?;
+    let inputs = input_files(&args);
     let out = output::OutDir { path: &args.out, flag: "--out", force: args.force, inputs: &inputs };
     out.check()?;
     let ui = Ui::new("transfer", &args.report);
-    if let Some(net) = &args.net {
-        ui.note(&format!("--net {net} is the old spelling of --model {}", args.source_kind().name()));
-    }
     let layout = args.inference.layout(args.columns.layout());
     let Samples { source, target, encoding, clusters, mut files } = read_samples(&args, &layout)?;
     preprocess::note_dropped(&ui, &encoding, &files);
@@ -333,12 +344,8 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(report) = &selected {
         selection::record(report, "strategy", &mut summary, &mut warnings);
     }
-    let figs = if args.figures.no_figures {
-        Vec::new()
-    } else {
-        let models = (&source_model, &source, &target);
-        transfer_figures(&args, &name, (&pred, &x), models, &inf, &summary, seed.stream("figures"))?
-    };
+    let models = (&source_model, &source, &target);
+    let figs = transfer_figures(&args, &name, (&pred, &x), models, &inf, &summary, seed.stream("figures"))?;
     summary["figures"] = json!(figures::files(&figs));
 
     // Everything computed: only now does OUT appear.
@@ -465,9 +472,10 @@ fn predicted_rows<'a>(
     })
 }
 
-/// The figures of a transfer: the predicted ITEs of the transferred model, of a target-only
-/// model (fitted here with seed `seed`, unless the strategy is target-only) and of the source
-/// model, overlaid with the estimates marked; and the target's propensity overlap.
+/// The figures of a transfer (none with `--no-figures`): the predicted ITEs of the transferred
+/// model, of a target-only model (fitted here with seed `seed`, unless the strategy is
+/// target-only) and of the source model, overlaid with the estimates marked; and the target's
+/// propensity overlap.
 fn transfer_figures(
     args: &Args,
     name: &str,
@@ -477,6 +485,9 @@ fn transfer_figures(
     summary: &serde_json::Value,
     seed: Seed,
 ) -> Result<Vec<ite_eval::figures::Distribution>> {
+    if args.figures.no_figures {
+        return Ok(Vec::new());
+    }
     let mut samples = Vec::new();
     if name != "target-only" && name != "source-only" {
         samples.push((format!("with transfer ({name})"), pred.ite()));
@@ -529,6 +540,9 @@ fn source_model(
         }
         None => {
             let kind = args.source_kind();
+            if let Some(net) = &args.net {
+                ui.note(&format!("--net {net} is the old spelling of --model {}", kind.name()));
+            }
             let params = kind.net_params().unwrap_or_else(TarNetParams::transfer_source);
             let phase = ui.phase(format!("training the source model ({}) on {} units", kind.name(), source.n()));
             let m = params.fit_on(source, seed.stream("source"), device)?;
