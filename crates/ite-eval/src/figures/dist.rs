@@ -253,7 +253,7 @@ mod tests {
 
     #[test]
     fn shares_sum_to_one_and_outliers_land_in_the_end_bins() {
-        let s = shares(&[-5.0, 0.1, 0.5, 0.9, 7.0], 0.0, 1.0, 10);
+        let s = shares(&[-5.0, 0.05, 0.55, 0.95, 7.0], 0.0, 1.0, 10);
         assert!((s.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         assert_eq!(s[0], 0.4);
         assert_eq!(s[9], 0.4);
