@@ -345,7 +345,7 @@ pub fn run(args: Args) -> Result<()> {
         selection::record(report, "strategy", &mut summary, &mut warnings);
     }
     let models = (&source_model, &source, &target);
-    let figs = transfer_figures(&args, &name, (&pred, &x), models, &inf, &summary, seed.stream("figures"))?;
+    let figs = transfer_figures(&args, &name, (&pred, &x), models, &inf, &summary, seed.stream("transfer"))?;
     summary["figures"] = json!(figures::files(&figs));
 
     // Everything computed: only now does OUT appear.
@@ -473,8 +473,8 @@ fn predicted_rows<'a>(
 }
 
 /// The figures of a transfer (none with `--no-figures`): the predicted ITEs of the transferred
-/// model, of a target-only model (fitted here with seed `seed`, unless the strategy is
-/// target-only) and of the source model, overlaid with the estimates marked; and the target's
+/// model, of a target-only model (fitted here with seed `seed`, the model `--strategy
+/// target-only` fits with the same settings, unless the strategy is target-only) and of the source model, overlaid with the estimates marked; and the target's
 /// propensity overlap.
 fn transfer_figures(
     args: &Args,
