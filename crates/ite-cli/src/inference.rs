@@ -182,6 +182,8 @@ pub struct Overlap {
     pub report: OverlapReport,
     /// How the propensities were estimated.
     pub propensity_model: String,
+    /// The estimated propensity of every unit (for the overlap figure).
+    pub e: Vec<f64>,
 }
 
 impl Overlap {
@@ -197,7 +199,7 @@ impl Overlap {
         if let Some(c) = clusters {
             report = report.with_clusters(t, &c.codes).map_err(|e| e.to_string())?;
         }
-        Ok(Overlap { report, propensity_model })
+        Ok(Overlap { report, propensity_model, e: e.to_vec() })
     }
 
     /// Diagnostics with propensities estimated here (5 folds where the arms allow), for `ite

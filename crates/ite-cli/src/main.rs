@@ -24,10 +24,13 @@ mod args;
 mod commands;
 mod config;
 mod device;
+mod figures;
 mod inference;
+mod models;
 mod output;
 mod preprocess;
 mod resampling;
+mod saved;
 mod selection;
 mod threads;
 

@@ -314,7 +314,7 @@ fn malformed_files_and_flags_fail_with_one_precise_message_and_no_output() {
     );
     fails(d, &["transfer", "--source", &good, "--target", &other, "--out", &o], &["covariates differ", "other.csv"]);
 
-    // predict: a model directory that is not one, a baseline fit (not saved), a file without the
+    // predict: a model directory that is not one, an ensemble fit (not saved), a file without the
     // model's covariates, an --out that is a directory.
     let pout = d.join("p.csv");
     let p = pout.to_str().unwrap();
@@ -328,13 +328,10 @@ fn malformed_files_and_flags_fail_with_one_precise_message_and_no_output() {
         &["predict", "--model", d.to_str().unwrap(), "--data", &good, "--out", p],
         &["--model", "no saved model here"],
     );
-    let ols = d.join("ols");
-    ok(&["fit", "--data", &good, "--model", "t-learner-ols", "--out", ols.to_str().unwrap(), "--quiet"]);
-    fails(
-        d,
-        &["predict", "--model", ols.to_str().unwrap(), "--data", &good, "--out", p],
-        &["`t-learner-ols` cannot be saved"],
-    );
+    let ens = d.join("ens");
+    let e = ens.to_str().unwrap();
+    ok(&["fit", "--data", &good, "--model", "t-learner-ols", "--ensemble", "2", "--out", e, "--quiet", "--no-figures"]);
+    fails(d, &["predict", "--model", e, "--data", &good, "--out", p], &["ensemble of 2 `t-learner-ols` models"]);
     let net = d.join("net");
     ok(&["fit", "--data", &good, "--model", "study", "--epochs", "2", "--out", net.to_str().unwrap(), "--quiet"]);
     fails(

@@ -49,6 +49,20 @@ fn temps(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// What `ite fit --model t-learner-ols` writes into OUT.
+const OLS_FILES: [&str; 10] = [
+    ".ite-output.json",
+    "figures/ite_distribution.png",
+    "figures/ite_distribution.svg",
+    "figures/propensity_overlap.png",
+    "figures/propensity_overlap.svg",
+    "fit.json",
+    "model/encoding.json",
+    "model/model.json",
+    "predictions.csv",
+    "summary.json",
+];
+
 fn fit(data: &Path, out: &Path, model: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["fit", "--data", s(data), "--model", model, "--out", s(out), "--quiet"];
     if model == "study" {
@@ -82,7 +96,8 @@ fn fit_refuses_a_directory_it_did_not_write_and_keeps_its_files() {
     assert!(fit(&data, &empty, "t-learner-ols", &[]).status.success());
     let out = fit(&data, &p, "t-learner-ols", &["--force"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(p.join("predictions.csv").is_file() && !p.join("model").exists());
+    assert!(p.join("predictions.csv").is_file() && !p.join("model/notes.txt").exists());
+    assert_eq!(files(&p), OLS_FILES, "the foreign directory was replaced as a whole");
 }
 
 #[test]
@@ -110,8 +125,8 @@ fn rerunning_fit_replaces_the_whole_earlier_output() {
     assert!(e.join("model").is_dir());
     let out = fit(&data, &e, "t-learner-ols", &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!e.join("model").exists(), "old model/ left beside new predictions: {:?}", files(&e));
-    assert_eq!(files(&e), [".ite-output.json", "fit.json", "predictions.csv", "summary.json"]);
+    assert!(!e.join("model/model.safetensors").exists(), "old weights left beside the new model: {:?}", files(&e));
+    assert_eq!(files(&e), OLS_FILES);
     assert!(temps(dir.path()).is_empty(), "{:?}", temps(dir.path()));
 }
 
@@ -235,7 +250,7 @@ fn a_killed_fit_leaves_the_old_or_the_new_output_and_the_next_run_cleans_up() {
     assert!(fit(&data, &e, "study", &[]).status.success());
     let old = files(&e);
     let old_summary = std::fs::read(e.join("summary.json")).unwrap();
-    let new_files = [".ite-output.json", "fit.json", "predictions.csv", "summary.json"];
+    let new_files = OLS_FILES;
     // Kill at: the temporary directory appears; predictions.csv is in it; summary.json is in it.
     let mut hits = 0;
     for inside in [None, Some("predictions.csv"), Some("summary.json")] {

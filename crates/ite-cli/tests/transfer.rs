@@ -21,7 +21,7 @@ fn transfer_writes_predictions_summary_and_models() {
         .expect("summary.json is JSON");
     assert_eq!(serde_json::from_str::<serde_json::Value>(stdout.trim()).unwrap(), summary);
     assert_eq!(summary["strategy"], "freeze-representation");
-    assert_eq!(summary["source_network"], "source", "the default --net trained the source model");
+    assert_eq!(summary["source_network"], "transfer-source", "the default --model trained the source model");
     let cita = summary["cita"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&cita), "{cita}");
     // The reading of CITA from the Simulation 2 grid, at the grid size nearest 80 units (100),

@@ -16,6 +16,8 @@ use crate::train::batch::index_tensor;
 use crate::train::early_stop::{EarlyStopping, check_finite};
 use crate::vars::TarNetVars;
 
+mod persist;
+
 /// Hyperparameters of the MLP T-learner.
 ///
 /// | name | default | meaning | valid range |

@@ -230,7 +230,7 @@ impl std::fmt::Display for CitaReading {
             "in Simulation 2 (docs/selection.md), targets of {} units{nearest} with CITA in [{:.1}, {:.1}) saw \
              staged alignment beat target-only in {:.0}% of {} cases (the best of six transfer strategies, picked \
              in hindsight, in {:.0}%); CITA sees covariate shift, not effect or prognostic shift; that grid ran \
-             before issue 17, with the study's source network (`--net study`), so with another network both CITA \
+             before issue 17, with the study's source network (`--model study-source`), so with another network both CITA \
              and the shares can differ",
             b.target_n,
             b.lower,

@@ -17,10 +17,16 @@ pub type BoxedStrategy =
 /// | name | default | meaning | valid range |
 /// |---|---|---|---|
 /// | `max_epochs` | `None` | caps the epochs (and the early-stopping patience) of every training phase of the strategy; for tests and smoke runs (changes the results) | `None` or ≥ 1 |
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// | `learning_rate` | `None` | the learning rate of the target training phase ([`crate::TargetTraining::learning_rate`]; `None`: the source's × the strategy's scale) | `None` or finite, > 0 |
+/// | `batch_size` | `None` | the minibatch size of the target training phase ([`crate::TargetTraining::batch_size`]; `None`: the source's) | `None` or ≥ 1 |
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct StrategyConfig {
     /// Cap on the epochs of every training phase.
     pub max_epochs: Option<usize>,
+    /// Learning rate of the target training phase.
+    pub learning_rate: Option<f64>,
+    /// Minibatch size of the target training phase.
+    pub batch_size: Option<usize>,
 }
 
 impl Params for StrategyConfig {
@@ -28,6 +34,14 @@ impl Params for StrategyConfig {
     fn validate(&self) -> Result<()> {
         if self.max_epochs == Some(0) {
             return Err(TransferError::param("max_epochs", self.max_epochs, "None or at least 1"));
+        }
+        if let Some(r) = self.learning_rate
+            && !(r.is_finite() && r > 0.0)
+        {
+            return Err(TransferError::param("learning_rate", r, "a finite number > 0"));
+        }
+        if self.batch_size == Some(0) {
+            return Err(TransferError::param("batch_size", 0, "at least 1"));
         }
         Ok(())
     }

@@ -36,7 +36,7 @@ impl FineTune {
     /// Its registry entry.
     pub const ENTRY: StrategyEntry =
         StrategyEntry::new(Self::NAME, "every source weight trained further on the target", |c| {
-            Box::new(FineTune::default().with_epoch_cap(c.max_epochs))
+            Box::new(FineTune { training: FineTune::default().training.with_config(c) })
         });
 
     /// These settings with the target training's epochs and patience capped at `max_epochs`.

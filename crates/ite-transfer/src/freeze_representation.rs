@@ -39,7 +39,7 @@ impl FreezeRepresentation {
     pub const ENTRY: StrategyEntry = StrategyEntry::new(
         Self::NAME,
         "the source's representation Φ kept, the heads h0, h1 refit on the target",
-        |c| Box::new(FreezeRepresentation::default().with_epoch_cap(c.max_epochs)),
+        |c| Box::new(FreezeRepresentation { training: FreezeRepresentation::default().training.with_config(c) }),
     );
 
     /// These settings with the target training's epochs and patience capped at `max_epochs`.

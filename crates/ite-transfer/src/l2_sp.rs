@@ -44,7 +44,10 @@ impl L2Sp {
     pub const ENTRY: StrategyEntry = StrategyEntry::new(
         Self::NAME,
         "fine-tuning penalised by λ·Σ‖θ − θ_source‖² (Li et al. 2018)",
-        |c| Box::new(L2Sp::default().with_epoch_cap(c.max_epochs)),
+        |c| {
+            let s = L2Sp::default();
+            Box::new(L2Sp { training: s.training.with_config(c), ..s })
+        },
     );
 
     /// These settings with the target training's epochs and patience capped at `max_epochs`.

@@ -82,7 +82,10 @@ impl StagedAlignment {
     pub const ENTRY: StrategyEntry = StrategyEntry::new(
         Self::NAME,
         "the study's TL-TARNet: Φ aligned to the source (Sinkhorn), then the heads refit",
-        |c| Box::new(StagedAlignment::default().with_epoch_cap(c.max_epochs)),
+        |c| {
+            let s = StagedAlignment::default().with_epoch_cap(c.max_epochs);
+            Box::new(StagedAlignment { training: s.training.with_config(c), ..s })
+        },
     );
 
     /// The registry entry of [`StagedAlignment::study_code`] under the name `staged-alignment`:
@@ -90,7 +93,10 @@ impl StagedAlignment {
     pub const STUDY_ENTRY: StrategyEntry = StrategyEntry::new(
         Self::NAME,
         "the study's TL-TARNet with its published code's settings (study protocol)",
-        |c| Box::new(StagedAlignment::study_code().with_epoch_cap(c.max_epochs)),
+        |c| {
+            let s = StagedAlignment::study_code().with_epoch_cap(c.max_epochs);
+            Box::new(StagedAlignment { training: s.training.with_config(c), ..s })
+        },
     );
 
     /// The settings of the study's published code (Aydın & Brandt; the authors' repository

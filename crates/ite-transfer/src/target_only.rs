@@ -33,7 +33,8 @@ impl TargetOnly {
     /// Its registry entry (it ignores the source sample and model apart from their settings).
     pub const ENTRY: StrategyEntry =
         StrategyEntry::new(Self::NAME, "a fresh TARNet fitted on the target alone (no transfer)", |c| {
-            Box::new(TargetOnly::default().with_epoch_cap(c.max_epochs))
+            let s = TargetOnly::default().with_epoch_cap(c.max_epochs);
+            Box::new(TargetOnly { training: s.training.with_config(c), ..s })
         })
         .without_source();
 

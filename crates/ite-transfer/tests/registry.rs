@@ -21,7 +21,7 @@ fn builtin_entries_are_the_seven_strategies_in_help_order() {
         assert!(!e.description.is_empty() && !e.description.contains('\n'), "{}", e.name);
         assert_eq!(e.uses_source, e.name != "target-only", "{}", e.name);
         for max_epochs in [None, Some(1), Some(1000)] {
-            let s = r.build(e.name, &StrategyConfig { max_epochs }).unwrap();
+            let s = r.build(e.name, &StrategyConfig { max_epochs, ..StrategyConfig::default() }).unwrap();
             assert_eq!(s.name(), e.name);
         }
         assert_eq!(strategy_by_name(e.name).unwrap().name(), e.name);
@@ -78,9 +78,13 @@ fn unknown_duplicate_and_malformed_names_are_errors() {
     let r = Registry::builtin();
     let err = r.build("magic", &StrategyConfig::default()).err().expect("unknown").to_string();
     assert!(err.contains("unknown strategy `magic`; valid strategies: source-only, target-only"), "{err}");
-    let err = r.build("fine-tune", &StrategyConfig { max_epochs: Some(0) }).err().expect("cap 0").to_string();
+    let err = r
+        .build("fine-tune", &StrategyConfig { max_epochs: Some(0), ..StrategyConfig::default() })
+        .err()
+        .expect("cap 0")
+        .to_string();
     assert!(err.contains("max_epochs"), "{err}");
-    assert!(StrategyConfig { max_epochs: Some(0) }.validate().is_err());
+    assert!(StrategyConfig { max_epochs: Some(0), ..StrategyConfig::default() }.validate().is_err());
 
     let mut r = Registry::empty();
     assert!(r.names().is_empty() && r.build("fine-tune", &StrategyConfig::default()).is_err());

@@ -15,7 +15,7 @@ fn aipw_with_a_transfer_strategy_is_reproducible_and_uses_every_fold() {
     let mut p = TarNetParams::study_source();
     p.max_epochs = 30;
     let model = p.fit(&source, seed.stream("fit")).unwrap();
-    let cfg = StrategyConfig { max_epochs: Some(10) };
+    let cfg = StrategyConfig { max_epochs: Some(10), ..StrategyConfig::default() };
     let strategy = Registry::builtin().build("fine-tune", &cfg).unwrap();
     let learner = StrategyLearner { strategy: &*strategy, source_model: &model, source: &source };
     let params = AipwParams { folds: 3, ..Default::default() };

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 use candle_core::Device;
-use clap::ValueEnum;
 use ite_core::{
     CausalData, CovariateTable, Covariates, Encoding, Fit, IteModel, KeptRows, Params, PotentialOutcomes, Seed, Truth,
 };
@@ -21,60 +20,14 @@ use serde_json::{Value, json};
 use crate::args::{ColumnArgs, EncodingArgs, ReportArgs};
 use crate::config;
 use crate::device::DeviceArgs;
+use crate::figures::{self, FigureArgs};
 use crate::inference::{self, Clusters, InferenceArgs};
+use crate::models::{self, ModelKind};
 use crate::output::{self, Ui};
 use crate::preprocess;
 use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
+use crate::saved::{self, Saved};
 use crate::selection::{self, SelectionArgs};
-
-/// The models `ite fit` can train.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModelKind {
-    /// TARNet, the TARNet paper's IHDP configuration (3×200 representation, 3×100 heads, ELU).
-    Tarnet,
-    /// CFR with the Wasserstein (Sinkhorn) IPM, α = 1, IHDP configuration.
-    CfrWass,
-    /// CFR with the RBF-kernel MMD, σ = 1, α = 1, IHDP configuration.
-    CfrMmd,
-    /// The study's small TARNet (5→20→20→20, heads 20→10→10→1, ReLU, batch 32).
-    Study,
-    /// OLS T-learner (one linear regression per arm); not saved.
-    TLearnerOls,
-    /// OLS S-learner with treatment interactions; not saved.
-    SLearnerOls,
-    /// MLP T-learner (one network per arm); not saved.
-    TLearnerMlp,
-}
-
-impl ModelKind {
-    /// The name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            ModelKind::Tarnet => "tarnet",
-            ModelKind::CfrWass => "cfr-wass",
-            ModelKind::CfrMmd => "cfr-mmd",
-            ModelKind::Study => "study",
-            ModelKind::TLearnerOls => "t-learner-ols",
-            ModelKind::SLearnerOls => "s-learner-ols",
-            ModelKind::TLearnerMlp => "t-learner-mlp",
-        }
-    }
-
-    /// Whether the fitted model can be saved (and used later by `ite predict`).
-    pub fn persistable(self) -> bool {
-        matches!(self, ModelKind::Tarnet | ModelKind::CfrWass | ModelKind::CfrMmd | ModelKind::Study)
-    }
-
-    fn net_params(self) -> Option<TarNetParams> {
-        match self {
-            ModelKind::Tarnet => Some(TarNetParams::ihdp()),
-            ModelKind::CfrWass => Some(TarNetParams::cfr_wasserstein()),
-            ModelKind::CfrMmd => Some(TarNetParams::cfr_mmd()),
-            ModelKind::Study => Some(TarNetParams::study_small()),
-            _ => None,
-        }
-    }
-}
 
 /// What `--model` asks for: one model, or `auto` (chosen from the data).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,34 +39,27 @@ pub enum ModelChoice {
 }
 
 fn parse_model(s: &str) -> Result<ModelChoice, String> {
-    if s == "auto" {
+    if s.trim() == "auto" {
         return Ok(ModelChoice::Auto);
     }
-    ModelKind::from_str(s, false).map(ModelChoice::Fixed).map_err(|_| {
-        let names: Vec<&str> = ModelKind::value_variants().iter().map(|k| k.name()).collect();
-        format!("`{s}`: expected auto or one of {}", names.join(", "))
-    })
+    ModelKind::parse(s)
+        .map(ModelChoice::Fixed)
+        .map_err(|_| format!("`{s}`: expected auto or one of {}", models::names().join(", ")))
 }
 
 /// The help of `--model`: the names (`-h`), or a line per model (`--help`).
 fn model_help(long: bool) -> String {
-    let names: Vec<&str> = ModelKind::value_variants().iter().map(|k| k.name()).collect();
     if !long {
-        return format!("Model to fit: {}, or auto", names.join(", "));
+        return format!("Model to fit: {}, or auto", models::names().join(", "));
     }
-    let lines: Vec<String> = ModelKind::value_variants()
-        .iter()
-        .filter_map(|k| k.to_possible_value())
-        .map(|v| format!("  {}: {}", v.get_name(), v.get_help().map(ToString::to_string).unwrap_or_default()))
-        .collect();
     format!(
-        "Model to fit, one of:\n{}\n  auto: choose from the data: each of --candidates (default: all seven models \
-         above) is fitted on K−1 of the --folds folds and scored on the held-out one by --score; the best is refit on \
+        "Model to fit (the same names as `ite transfer --model`), one of:\n{}\n  auto: choose from the data: each of \
+         --candidates (default: every model above but study-source and transfer-source) is fitted on K−1 of the --folds folds and scored on the held-out one by --score; the best is refit on \
          all units with the seed `--model NAME` would use; writes OUT/selection.csv. With auto, --epochs, \
          --learning-rate and --batch-size apply to the candidates that train by epochs (the networks and \
          t-learner-mlp), --alpha to the TARNet/CFR networks, each model keeps its defaults otherwise, and --config \
          is refused (its keys belong to one model)",
-        lines.join("\n")
+        models::help_lines(false)
     )
 }
 
@@ -169,6 +115,8 @@ pub struct Args {
     pub encoding: EncodingArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
+    #[command(flatten)]
+    pub figures: FigureArgs,
 }
 
 impl Args {
@@ -218,6 +166,17 @@ enum Fitted {
 }
 
 impl Fitted {
+    /// Writes the model into `dir` for `ite predict` (`crate::saved`).
+    fn save(&self, dir: &Path) -> Result<()> {
+        match self {
+            Fitted::Net(m) => m.save(dir)?,
+            Fitted::Mlp(m) => m.save(dir)?,
+            Fitted::TOls(m) => saved::save_linear(dir, &saved::LinearModel::t_learner(m))?,
+            Fitted::SOls(m) => saved::save_linear(dir, &saved::LinearModel::s_learner(m))?,
+        }
+        Ok(())
+    }
+
     fn predict(&self, x: &Covariates) -> Result<PotentialOutcomes> {
         Ok(match self {
             Fitted::Net(m) => m.predict(x)?,
@@ -313,12 +272,14 @@ fn choose(
     ui: &Ui,
     seed: Seed,
 ) -> Result<(ModelKind, SelectionReport)> {
-    let valid: Vec<&str> = ModelKind::value_variants().iter().map(|k| k.name()).collect();
-    let names = args.selection.names(&valid, "model")?;
-    let kinds: Vec<ModelKind> = names
-        .iter()
-        .map(|n| ModelKind::from_str(n, false).map_err(|_| anyhow!("--candidates: unknown model `{n}`")))
-        .collect::<Result<_>>()?;
+    let mut names = args.selection.names(&models::names(), "model")?;
+    let kinds: Vec<ModelKind> =
+        names.iter().map(|n| ModelKind::parse(n).map_err(|e| anyhow!("--candidates: {e}"))).collect::<Result<_>>()?;
+    let (names, kinds): (Vec<String>, Vec<ModelKind>) = if args.selection.candidates.is_none() {
+        names.drain(..).zip(kinds).filter(|(_, k)| k.auto_default()).unzip()
+    } else {
+        (names, kinds)
+    };
     let settings: Vec<Settings> = kinds.iter().map(|&k| settings(args, k, true)).collect::<Result<_>>()?;
     let bases: Vec<ModelLearner<'_>> = settings.iter().map(|settings| ModelLearner { settings, device }).collect();
     let learners: Vec<MaybeEnsemble<'_, _>> = bases.iter().map(|b| MaybeEnsemble::new(b, &args.resampling)).collect();
@@ -458,6 +419,8 @@ pub fn run(args: Args) -> Result<()> {
         selection::record(report, "model", &mut summary, &mut warnings);
     }
     let meta = fit_meta(&args, kind, &data, &settings);
+    let figs = if args.figures.no_figures { Vec::new() } else { fit_figures(kind, &pred, &inf, &data, &summary) };
+    summary["figures"] = json!(figures::files(&figs));
 
     out.write("fit", |dir| {
         output::write_predictions(&dir.join("predictions.csv"), &pred, ids, extras.conformal.as_ref())?;
@@ -466,11 +429,11 @@ pub fn run(args: Args) -> Result<()> {
         if let Some(report) = &selected {
             selection::write_csv(&dir.join("selection.csv"), report)?;
         }
-        if let Some(Fitted::Net(m)) = &model {
-            m.save(dir.join("model"))?;
+        if let Some(m) = &model {
+            m.save(&dir.join("model"))?;
             preprocess::save(&dir.join("model"), &encoding)?;
         }
-        Ok(())
+        figures::write(dir, &figs)
     })?;
     let mut human = preprocess::lines(&encoding);
     human.extend(human_lines(&args, kind, &summary, (&inf, &extras), selected.as_ref(), clusters.as_ref()));
@@ -478,12 +441,27 @@ pub fn run(args: Args) -> Result<()> {
     ui.report(&summary, &human)
 }
 
+/// The figures of a fit: the predicted ITEs with the estimates marked, and the propensity
+/// overlap of the training data.
+fn fit_figures(
+    kind: ModelKind,
+    pred: &PotentialOutcomes,
+    inf: &inference::Inference,
+    data: &CausalData,
+    summary: &Value,
+) -> Vec<ite_eval::figures::Distribution> {
+    let what = format!("{} ({} rows)", kind.name(), pred.mu0.len());
+    let mut figs = vec![figures::ite_figure(&what, vec![(kind.name().to_string(), pred.ite())], summary)];
+    figs.extend(figures::overlap_figure(inf.overlap.as_ref(), data.t()));
+    figs
+}
+
 /// The contents of `fit.json`: what was fitted, whether it was saved, on which columns.
 fn fit_meta(args: &Args, kind: ModelKind, data: &CausalData, settings: &Settings) -> Value {
     let members = args.resampling.ensemble;
     let mut meta = json!({
         "model": kind.name(),
-        "persisted": kind.persistable() && members == 1,
+        "persisted": members == 1,
         "ensemble": members,
         "covariates": data.feature_names(),
         "treatment": args.columns.treatment,
@@ -509,12 +487,10 @@ fn human_lines(
     let members = args.resampling.ensemble;
     let times = if members > 1 { format!(" ×{members} seeds") } else { String::new() };
     let (k, n) = (args.inference.folds, summary["n_train"].as_u64().unwrap_or(0));
-    let saved = if kind.persistable() && members == 1 {
-        format!("model saved in {}", args.out.join("model").display())
-    } else if members > 1 {
-        format!("the {members} ensemble members are not saved (a saved model is one network); predictions only")
+    let saved = if members == 1 {
+        format!("model saved in {} (`ite predict --model {}`)", args.out.join("model").display(), args.out.display())
     } else {
-        format!("model {} is not saved (ite-nets cannot persist it); predictions only", kind.name())
+        format!("the {members} ensemble members are not saved (a saved model is one model); predictions only")
     };
     let mut human = selected.map(|r| selection::lines(r, "models")).unwrap_or_default();
     human.push(if inf.aipw.is_ok() {
@@ -531,9 +507,9 @@ fn human_lines(
 }
 
 /// Loads the model under `dir` for `ite predict`: `dir` itself (holding `model.json`) or
-/// `dir/model`, with the directory it was read from; explains when `dir` holds a fit whose
-/// model kind cannot be saved.
-pub fn load_model(dir: &Path) -> Result<(FittedTarNet, PathBuf)> {
+/// `dir/model`, with the directory it was read from; explains when `dir` holds a fit that saved
+/// no model (an ensemble).
+pub fn load_model(dir: &Path) -> Result<(Saved, PathBuf)> {
     if !dir.is_dir() {
         bail!(
             "--model {}: no such directory (expected the --out directory of `ite fit` or `ite transfer`)",
@@ -548,29 +524,29 @@ pub fn load_model(dir: &Path) -> Result<(FittedTarNet, PathBuf)> {
         if meta["persisted"] == json!(false) {
             let name = meta["model"].as_str().unwrap_or("?");
             let members = meta["ensemble"].as_u64().unwrap_or(1);
-            if members > 1 {
+            if members <= 1 {
                 bail!(
-                    "--model {}: this fit is an ensemble of {members} `{name}` models, and ensembles are not saved \
-                     (a saved model is one network); rerun `ite fit --model {name} --ensemble {members} --predict \
-                     FILE.csv`, or fit without --ensemble to save a model",
+                    "--model {}: this fit saved no model (an older ite could not save `{name}`); rerun `ite fit \
+                     --model {name}` with this ite to save one",
                     dir.display()
                 );
             }
             bail!(
-                "--model {}: the model `{name}` cannot be saved (ite-nets has no persistence for it), so it cannot \
-                 predict later; rerun `ite fit --model {name} --predict FILE.csv`",
+                "--model {}: this fit is an ensemble of {members} `{name}` models, and ensembles are not saved \
+                 (a saved model is one model); rerun `ite fit --model {name} --ensemble {members} --predict \
+                 FILE.csv`, or fit without --ensemble to save a model",
                 dir.display()
             );
         }
     }
-    let model_dir = if dir.join("model.json").is_file() { dir.to_path_buf() } else { dir.join("model") };
-    if !model_dir.join("model.json").is_file() {
+    let model_dir = if dir.join(saved::MODEL_FILE).is_file() { dir.to_path_buf() } else { dir.join("model") };
+    if !model_dir.join(saved::MODEL_FILE).is_file() {
         bail!(
             "--model {}: no saved model here (expected {}/model.json or model.json)",
             dir.display(),
             dir.join("model").display()
         );
     }
-    let model = FittedTarNet::load(&model_dir).with_context(|| format!("--model {}", dir.display()))?;
+    let model = Saved::load(&model_dir).with_context(|| format!("--model {}", dir.display()))?;
     Ok((model, model_dir))
 }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use ite_core::{IteModel, MissingPolicy};
+use ite_core::MissingPolicy;
 use serde_json::json;
 
 use crate::args::{ColumnArgs, ReportArgs, parse_missing};
@@ -61,9 +61,8 @@ pub fn run(args: Args) -> Result<()> {
     let (tab, rows) = preprocess::predict_rows(&args.data, &layout, &encoding, "the model")?;
     let files = [("--data", args.data.as_path(), rows)];
     preprocess::note_dropped(&ui, &encoding, &files);
-    model.check_features(&tab.x).map_err(|e| anyhow::anyhow!("--data {}: {e}", args.data.display()))?;
     let phase = ui.phase(format!("predicting {} units", tab.x.n_rows()));
-    let pred = model.predict(&tab.x)?;
+    let pred = model.predict(&tab.x).map_err(|e| anyhow::anyhow!("--data {}: {e}", args.data.display()))?;
     phase.done();
     let mut report = json!({ "n_predicted": tab.x.n_rows(), "out": args.out.display().to_string() });
     output::merge(&mut report, preprocess::json(&encoding, &files));

@@ -7,7 +7,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use ite_core::{CausalData, Covariates, CsvLayout, Encoding, IteModel, KeptRows, Seed, TransferInput, Truth};
+use ite_core::{
+    CausalData, Covariates, CsvLayout, Encoding, IteModel, KeptRows, Params, PotentialOutcomes, Seed, TransferInput,
+    Truth,
+};
 use ite_inference::{Candidate, SelectionReport};
 use ite_nets::{FittedTarNet, TarNetParams};
 use ite_transfer::{
@@ -17,7 +20,9 @@ use serde_json::json;
 
 use crate::args::{ColumnArgs, EncodingArgs, ReportArgs};
 use crate::device::DeviceArgs;
+use crate::figures::{self, FigureArgs};
 use crate::inference::{self, Clusters, InferenceArgs};
+use crate::models::{self, ModelKind};
 use crate::output::{self, Ui};
 use crate::preprocess;
 use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
@@ -38,13 +43,30 @@ pub struct Args {
     /// A source model saved by an earlier run (OUT/source_model), instead of training one.
     #[arg(long, value_name = "DIR")]
     pub source_model: Option<PathBuf>,
-    /// The network trained on the source when no --source-model is given: `source` (the study's
-    /// widths, ELU, CFR with the linear MMD α = 1, early stopping on a 20% source validation
-    /// split), `study` (the study's CFR-Wasserstein, α = 10, 20 epochs, no validation; the
-    /// default before issue 17, several times worse on nonlinear effects) or `ihdp` (the TARNet
-    /// paper's IHDP configuration).
-    #[arg(long, default_value = "source", value_parser = ["source", "study", "ihdp"])]
-    pub net: String,
+    /// The network trained on the source when no --source-model is given.
+    #[arg(long, value_name = "NET", value_parser = parse_net, help = net_help(false), long_help = net_help(true))]
+    pub model: Option<ModelKind>,
+    /// The name of --model before issue 19, with its old values: `source` (now transfer-source),
+    /// `study` (now study-source: `--model study` is the study's small TARNet, as in `ite fit`)
+    /// and `ihdp` (now tarnet).
+    #[arg(long, hide = true, value_parser = ["source", "study", "ihdp"], conflicts_with = "model")]
+    pub net: Option<String>,
+    /// Maximum epochs of every training phase on the target (caps each strategy's own, e.g. 300
+    /// for fine-tune; the source network keeps its preset's).
+    #[arg(long, value_name = "N", value_parser = parse_epochs)]
+    pub epochs: Option<usize>,
+    /// Adam learning rate of the training phase on the target (fine-tune, freeze-representation,
+    /// l2-sp, target-only, staged-alignment's phase 2) [default: the source network's × the
+    /// strategy's scale, e.g. 0.1×].
+    #[arg(long, value_name = "LR", value_parser = parse_rate)]
+    pub learning_rate: Option<f64>,
+    /// Minibatch size of the training phase on the target [default: the source network's].
+    #[arg(long, value_name = "N", value_parser = parse_batch)]
+    pub batch_size: Option<usize>,
+    /// Settings of the training phase on the target (TOML; keys `max_epochs`, `learning_rate`,
+    /// `batch_size`, each optional; --epochs, --learning-rate and --batch-size override them).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
     /// Rows to predict (CSV with the same covariates; treatment and outcome optional; mu0, mu1
     /// used for PEHE when present). Default: the target.
     #[arg(long, value_name = "P.csv")]
@@ -72,6 +94,8 @@ pub struct Args {
     pub encoding: EncodingArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
+    #[command(flatten)]
+    pub figures: FigureArgs,
 }
 
 /// The help of `--strategy`, from [`Registry::builtin`]: the names (`-h`), or a line per
@@ -90,9 +114,103 @@ fn strategy_help(long: bool) -> String {
     )
 }
 
+/// The help of `--model`: the network names (`-h`), or a line per network (`--help`).
+fn net_help(long: bool) -> String {
+    let names = models::network_names().join(", ");
+    if !long {
+        return format!("Network trained on the source: {names} [default: transfer-source]");
+    }
+    format!(
+        "Network trained on the source when no --source-model is given (the same names and presets as `ite fit \
+         --model`; the baselines of `ite fit` have no representation to transfer) [default: transfer-source]:\n{}\n\
+         The old flag --net still works with its old values: --net source = --model transfer-source, --net study \
+         = --model study-source, --net ihdp = --model tarnet.",
+        models::help_lines(true)
+    )
+}
+
+/// Parses `--model`: a network name of [`models`], or an error listing them.
+fn parse_net(s: &str) -> Result<ModelKind, String> {
+    let expected = || format!("`{s}`: expected one of {}", models::network_names().join(", "));
+    match ModelKind::parse(s) {
+        Ok(k) if k.net_params().is_some() => Ok(k),
+        Ok(k) => Err(format!(
+            "{} (`{}` is a baseline of `ite fit`, without a representation to transfer)",
+            expected(),
+            k.name()
+        )),
+        Err(_) => Err(expected()),
+    }
+}
+
+/// Parses `--epochs`: an integer ≥ 1.
+fn parse_epochs(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}`: expected an integer ≥ 1 (the most epochs of a training phase on the target)")),
+    }
+}
+
+/// Parses `--learning-rate`: a finite number > 0.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}`: expected a number > 0 (the learning rate of the target phase, e.g. 0.0001)")),
+    }
+}
+
+/// Parses `--batch-size`: an integer ≥ 1.
+fn parse_batch(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("`{s}`: expected an integer ≥ 1 (the minibatch size of the target phase)")),
+    }
+}
+
+/// The keys of `ite transfer --config`: the target phase's settings.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct TargetKeys {
+    max_epochs: Option<usize>,
+    learning_rate: Option<f64>,
+    batch_size: Option<usize>,
+}
+
+impl Args {
+    /// The settings every strategy is built with: `--config`'s keys, overridden by `--epochs`,
+    /// `--learning-rate` and `--batch-size`; checked, the error naming the file or flags.
+    fn strategy_config(&self) -> Result<StrategyConfig> {
+        let mut keys = TargetKeys::default();
+        if let Some(path) = &self.config {
+            let file = path.display().to_string();
+            keys = crate::config::apply(&keys, &crate::config::read_table(path)?, &file)?;
+            let c = StrategyConfig {
+                max_epochs: keys.max_epochs,
+                learning_rate: keys.learning_rate,
+                batch_size: keys.batch_size,
+            };
+            c.validate().map_err(|e| anyhow::anyhow!("--config {file}: {e}"))?;
+        }
+        Ok(StrategyConfig {
+            max_epochs: self.epochs.or(keys.max_epochs),
+            learning_rate: self.learning_rate.or(keys.learning_rate),
+            batch_size: self.batch_size.or(keys.batch_size),
+        })
+    }
+
+    /// The source network to train: `--model`, the old `--net` translated, or the default.
+    fn source_kind(&self) -> ModelKind {
+        match (self.model, self.net.as_deref()) {
+            (Some(k), _) => k,
+            (None, Some("study")) => ModelKind::StudySource,
+            (None, Some("ihdp")) => ModelKind::Tarnet,
+            _ => ModelKind::TransferSource,
+        }
+    }
+}
+
 /// The strategy `name` of the built-in registry, or an error naming `--strategy`.
-fn build_strategy(name: &str) -> Result<BoxedStrategy> {
-    match Registry::builtin().build(name, &StrategyConfig::default()) {
+fn build_strategy(name: &str, config: &StrategyConfig) -> Result<BoxedStrategy> {
+    match Registry::builtin().build(name, config) {
         Ok(s) => Ok(s),
         Err(e) => bail!("--strategy: {e}, or `auto` (choose from the target data)"),
     }
@@ -108,7 +226,8 @@ fn choose(
     ui: &Ui,
     seed: Seed,
 ) -> Result<SelectionReport> {
-    let strategies: Vec<BoxedStrategy> = names.iter().map(|n| build_strategy(n)).collect::<Result<_>>()?;
+    let config = args.strategy_config()?;
+    let strategies: Vec<BoxedStrategy> = names.iter().map(|n| build_strategy(n, &config)).collect::<Result<_>>()?;
     let bases: Vec<StrategyLearner<'_, _>> =
         strategies.iter().map(|s| StrategyLearner { strategy: s.as_ref(), source_model, source }).collect();
     let learners: Vec<MaybeEnsemble<'_, _>> = bases.iter().map(|b| MaybeEnsemble::new(b, &args.resampling)).collect();
@@ -122,19 +241,40 @@ fn choose(
     Ok(report)
 }
 
+/// The checks of the settings before any work: `--candidates`/`--score` only with auto, the
+/// strategy's name, the target phase's settings (returned, with the candidates' names under
+/// auto), and `--model` not beside `--source-model`.
+fn checked_settings(args: &Args, auto: bool) -> Result<(Vec<String>, StrategyConfig)> {
+    args.selection.check_unused(auto, "--strategy auto")?;
+    let names = if auto { args.selection.names(&Registry::builtin().names(), "strategy")? } else { Vec::new() };
+    let config = args.strategy_config()?;
+    if !auto {
+        build_strategy(&args.strategy, &config)?;
+    }
+    if args.source_model.is_some() && (args.model.is_some() || args.net.is_some()) {
+        bail!(
+            "--model names the network trained on the source, but --source-model loads a trained one: give one of them"
+        );
+    }
+    Ok((names, config))
+}
+
+/// The files `ite transfer` reads, by flag (none of which OUT may be or contain).
+fn input_files(args: &Args) -> Vec<(&'static str, &Path)> {
+    let mut inputs = vec![("--source", args.source.as_path()), ("--target", args.target.as_path())];
+    inputs.extend(args.source_model.as_deref().map(|p| ("--source-model", p)));
+    inputs.extend(args.predict.as_deref().map(|p| ("--predict", p)));
+    inputs.extend(args.config.as_deref().map(|p| ("--config", p)));
+    inputs
+}
+
 /// Runs the transfer (after choosing the strategy, with `--strategy auto`), re-runs it on the
 /// target's folds for the AIPW estimates, and writes OUT/{predictions.csv, summary.json, model/,
 /// source_model/[, selection.csv]}.
 pub fn run(args: Args) -> Result<()> {
     let auto = args.strategy == "auto";
-    args.selection.check_unused(auto, "--strategy auto")?;
-    let names = if auto { args.selection.names(&Registry::builtin().names(), "strategy")? } else { Vec::new() };
-    if !auto {
-        build_strategy(&args.strategy)?;
-    }
-    let mut inputs = vec![("--source", args.source.as_path()), ("--target", args.target.as_path())];
-    inputs.extend(args.source_model.as_deref().map(|p| ("--source-model", p)));
-    inputs.extend(args.predict.as_deref().map(|p| ("--predict", p)));
+    let (names, config) = checked_settings(&args, auto)?;
+    let inputs = input_files(&args);
     let out = output::OutDir { path: &args.out, flag: "--out", force: args.force, inputs: &inputs };
     out.check()?;
     let ui = Ui::new("transfer", &args.report);
@@ -152,7 +292,7 @@ pub fn run(args: Args) -> Result<()> {
         None
     };
     let name = selected.as_ref().map_or(args.strategy.as_str(), SelectionReport::chosen_name).to_string();
-    let strategy = build_strategy(&name)?;
+    let strategy = build_strategy(&name, &config)?;
 
     let (x, truth, ids) = predicted_rows(&args, &layout, &encoding, &target, &mut files)?;
     let base = StrategyLearner { strategy: strategy.as_ref(), source_model: &source_model, source: &source };
@@ -189,6 +329,7 @@ pub fn run(args: Args) -> Result<()> {
         "source_network": source_network(&args, trained_source),
         "cita": cita,
         "cita_reading": cita_reading_json(cita, target.n()),
+        "target_training": target_training_json(&config),
         "n_source": source.n(),
         "n_target": target.n(),
         "n_predicted": x.n_rows(),
@@ -203,6 +344,9 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(report) = &selected {
         selection::record(report, "strategy", &mut summary, &mut warnings);
     }
+    let models = (&source_model, &source, &target);
+    let figs = transfer_figures(&args, &name, (&pred, &x), models, &inf, &summary, seed.stream("transfer"))?;
+    summary["figures"] = json!(figures::files(&figs));
 
     // Everything computed: only now does OUT appear.
     out.write("transfer", |dir| {
@@ -219,7 +363,7 @@ pub fn run(args: Args) -> Result<()> {
             source_model.save(dir.join("source_model"))?;
             preprocess::save(&dir.join("source_model"), &encoding)?;
         }
-        Ok(())
+        figures::write(dir, &figs)
     })?;
     let human = human_lines(&args, &summary, (&inf, &extras), selected.as_ref(), clusters.as_ref());
     ui.warn(&warnings);
@@ -328,12 +472,54 @@ fn predicted_rows<'a>(
     })
 }
 
-/// summary.json's `source_network`: the `--net` preset trained here, or where the model was
+/// The figures of a transfer (none with `--no-figures`): the predicted ITEs of the transferred
+/// model, of a target-only model (fitted here with seed `seed`, the model `--strategy
+/// target-only` fits with the same settings, unless the strategy is target-only) and of the source model, overlaid with the estimates marked; and the target's
+/// propensity overlap.
+fn transfer_figures(
+    args: &Args,
+    name: &str,
+    (pred, x): (&PotentialOutcomes, &Covariates),
+    (source_model, source, target): (&FittedTarNet, &CausalData, &CausalData),
+    inf: &inference::Inference,
+    summary: &serde_json::Value,
+    seed: Seed,
+) -> Result<Vec<ite_eval::figures::Distribution>> {
+    if args.figures.no_figures {
+        return Ok(Vec::new());
+    }
+    let mut samples = Vec::new();
+    if name != "target-only" && name != "source-only" {
+        samples.push((format!("with transfer ({name})"), pred.ite()));
+    }
+    let target_only = if name == "target-only" {
+        pred.ite()
+    } else {
+        let strategy = build_strategy("target-only", &args.strategy_config()?)?;
+        let input = TransferInput::new(source_model, source, target)?;
+        strategy.transfer(input, seed)?.predict(x)?.ite()
+    };
+    samples.push(("target only".to_string(), target_only));
+    let source_ite = if name == "source-only" { pred.ite() } else { source_model.predict(x)?.ite() };
+    samples.push(("source model".to_string(), source_ite));
+    let what = format!("`{name}` and the alternatives ({} rows)", x.n_rows());
+    let mut figs = vec![figures::ite_figure(&what, samples, summary)];
+    figs.extend(figures::overlap_figure(inf.overlap.as_ref(), target.t()));
+    Ok(figs)
+}
+
+/// summary.json's `target_training`: the settings given for the target phase (null: the
+/// strategy's own).
+fn target_training_json(c: &StrategyConfig) -> serde_json::Value {
+    json!({ "max_epochs": c.max_epochs, "learning_rate": c.learning_rate, "batch_size": c.batch_size })
+}
+
+/// summary.json's `source_network`: the `--model` network trained here, or where the model was
 /// loaded from.
 fn source_network(args: &Args, trained: bool) -> String {
     match (&args.source_model, trained) {
         (Some(dir), false) => format!("loaded from {}", dir.display()),
-        _ => args.net.clone(),
+        _ => args.source_kind().name().to_string(),
     }
 }
 
@@ -353,12 +539,12 @@ fn source_model(
             (m, false)
         }
         None => {
-            let params = match args.net.as_str() {
-                "ihdp" => TarNetParams::ihdp(),
-                "study" => TarNetParams::study_source(),
-                _ => TarNetParams::transfer_source(),
-            };
-            let phase = ui.phase(format!("training the source model ({} net) on {} units", args.net, source.n()));
+            let kind = args.source_kind();
+            if let Some(net) = &args.net {
+                ui.note(&format!("--net {net} is the old spelling of --model {}", kind.name()));
+            }
+            let params = kind.net_params().unwrap_or_else(TarNetParams::transfer_source);
+            let phase = ui.phase(format!("training the source model ({}) on {} units", kind.name(), source.n()));
             let m = params.fit_on(source, seed.stream("source"), device)?;
             phase.done();
             (m, true)

@@ -22,7 +22,11 @@
 //! lines next to the fixed strategies (after them in the legend; `oracle` in black), but get no
 //! per-method figure of their own (`sim1_pehe_by_source_*`, `sim2_gap_vs_cita_*`): their rows
 //! mix strategies, and `cita.csv` reads CITA instead.
+//!
+//! [`draw_distribution`] draws overlaid histograms with marked estimates ([`Distribution`]):
+//! the ITE distribution and propensity overlap figures of `ite fit` and `ite transfer`.
 
+mod dist;
 mod sim1;
 mod sim2;
 mod style;
@@ -31,7 +35,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ite_core::CoreError;
-use plotters::prelude::{BitMapBackend, IntoDrawingArea, SVGBackend};
+use plotters::coord::Shift;
+use plotters::prelude::{BitMapBackend, DrawingArea, DrawingBackend, IntoDrawingArea, SVGBackend};
 
 use crate::error::EvalError;
 use crate::grid::SELECTION_METHODS;
@@ -39,7 +44,26 @@ use crate::results::ResultRow;
 use crate::summary::Summary;
 use style::{Figure, Point, Series};
 
+pub use dist::{Distribution, Marker, Sample, draw_distribution};
 pub use style::Ticked;
+
+/// A figure that can be drawn on any plotters backend (the grid figures and the distributions).
+trait Drawable {
+    /// File stem.
+    fn name(&self) -> &str;
+    /// Draws the figure onto `root`; the error is a message.
+    fn render<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
+}
+
+impl Drawable for Figure {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn render<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        style::render(root, self)
+    }
+}
 
 /// Draws every figure of `experiment` (`sim1` or `sim2`) from `rows` into `dir` as PNG and SVG
 /// files (900 × 600 pixels) and returns their paths, PNG before SVG for each figure.
@@ -97,13 +121,13 @@ fn build(rows: &[ResultRow], experiment: &str) -> Result<Vec<Figure>, EvalError>
 }
 
 /// Writes `fig` as `dir/{name}.png` via a temporary file in `dir`.
-fn write_png(fig: &Figure, dir: &Path) -> Result<PathBuf, EvalError> {
-    let path = dir.join(format!("{}.png", fig.name));
+fn write_png(fig: &impl Drawable, dir: &Path) -> Result<PathBuf, EvalError> {
+    let path = dir.join(format!("{}.png", fig.name()));
     // The bitmap encoder picks the format from the extension, so the temporary name ends in .png.
-    let tmp = dir.join(format!(".tmp-{}-{}.png", std::process::id(), fig.name));
+    let tmp = dir.join(format!(".tmp-{}-{}.png", std::process::id(), fig.name()));
     let drawn = {
         let root = BitMapBackend::new(&tmp, style::SIZE).into_drawing_area();
-        style::render(&root, fig)
+        fig.render(&root)
     };
     if let Err(message) = drawn {
         let _ = std::fs::remove_file(&tmp);
@@ -117,12 +141,12 @@ fn write_png(fig: &Figure, dir: &Path) -> Result<PathBuf, EvalError> {
 }
 
 /// Writes `fig` as `dir/{name}.svg` atomically.
-fn write_svg(fig: &Figure, dir: &Path) -> Result<PathBuf, EvalError> {
-    let path = dir.join(format!("{}.svg", fig.name));
+fn write_svg(fig: &impl Drawable, dir: &Path) -> Result<PathBuf, EvalError> {
+    let path = dir.join(format!("{}.svg", fig.name()));
     let mut text = String::new();
     {
         let root = SVGBackend::with_string(&mut text, style::SIZE).into_drawing_area();
-        style::render(&root, fig).map_err(|message| EvalError::Figure { path: path.display().to_string(), message })?;
+        fig.render(&root).map_err(|message| EvalError::Figure { path: path.display().to_string(), message })?;
     }
     ite_core::write_atomic(&path, |w| w.write_all(text.as_bytes()))?;
     Ok(path)

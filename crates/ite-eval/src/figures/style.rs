@@ -137,7 +137,7 @@ pub(crate) fn fmt_num(v: f64) -> String {
 }
 
 /// About `n` round ticks (1, 2, 5 × 10^k steps) covering [lo, hi].
-fn linear_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+pub(crate) fn linear_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     let span = hi - lo;
     if span.is_nan() || span <= 0.0 {
         return vec![lo];
@@ -207,7 +207,7 @@ fn axis_range(values: &[f64], log: bool) -> (f64, f64) {
 }
 
 /// A drawing error as text.
-fn err<E: std::fmt::Display>(e: E) -> String {
+pub(crate) fn err<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 

@@ -360,7 +360,7 @@ impl Ctx<'_> {
         } else {
             None
         };
-        let config = StrategyConfig { max_epochs: self.spec.max_epochs };
+        let config = StrategyConfig { max_epochs: self.spec.max_epochs, ..StrategyConfig::default() };
         let mut fits = Vec::with_capacity(fixed.len());
         for (m, entry) in fixed.iter().zip(entries) {
             // Every training phase of the strategy capped like the source's (`GridSpec::source_params`).
@@ -426,7 +426,7 @@ impl Ctx<'_> {
         seed: Seed,
     ) -> Result<Option<(SelectionReport, f64)>, EvalError> {
         let params = SelectionParams { folds: self.spec.selection_folds, ..SelectionParams::default() };
-        let config = StrategyConfig { max_epochs: self.spec.max_epochs };
+        let config = StrategyConfig { max_epochs: self.spec.max_epochs, ..StrategyConfig::default() };
         let start = Instant::now();
         match select_strategy(self.registry, fixed, &config, &params, data, None, seed.stream("selection")) {
             Ok(report) => Ok(Some((report, start.elapsed().as_secs_f64()))),
