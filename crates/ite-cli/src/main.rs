@@ -25,6 +25,7 @@ mod commands;
 mod config;
 mod device;
 mod inference;
+mod outcome;
 mod output;
 mod preprocess;
 mod resampling;
