@@ -121,7 +121,9 @@ impl Outcome {
     /// The line said on stderr and in the plain report.
     pub fn line(&self, column: &str) -> String {
         let why = match (self.kind, self.from) {
-            (OutcomeType::Binary, Origin::Auto) => format!(" (--outcome-type auto: every value of `{column}` is 0 or 1)"),
+            (OutcomeType::Binary, Origin::Auto) => {
+                format!(" (--outcome-type auto: every value of `{column}` is 0 or 1)")
+            }
             (OutcomeType::Continuous, Origin::Auto) => {
                 format!(" (--outcome-type auto: `{column}` has values other than 0 and 1)")
             }

@@ -25,7 +25,8 @@ fn logistic_csv(n: usize, seed: u64, continuous: bool) -> String {
         let (x1, x2) = (rng.normal(), rng.normal());
         let t = u8::from(rng.uniform() < 0.5);
         let m = sigmoid(-0.3 + 0.9 * x1 - 0.6 * x2 + 0.8 * f64::from(t));
-        let y = if continuous { format!("{:.4}", m + 0.1 * rng.normal()) } else { u8::from(rng.uniform() < m).to_string() };
+        let y =
+            if continuous { format!("{:.4}", m + 0.1 * rng.normal()) } else { u8::from(rng.uniform() < m).to_string() };
         s.push_str(&format!("u{i},{x1:.4},{x2:.4},{t},{y}\n"));
     }
     s
@@ -55,7 +56,19 @@ fn auto_picks_binary_on_a_0_1_outcome_and_continuous_otherwise() {
     let binary = write(dir.path(), "binary.csv", &logistic_csv(300, 1, false));
     let continuous = write(dir.path(), "continuous.csv", &logistic_csv(300, 2, true));
     let (ob, oc) = (dir.path().join("ob"), dir.path().join("oc"));
-    let out = ite(&["fit", "--data", &binary, "--model", "study", "--epochs", "8", "--folds", "2", "--out", ob.to_str().unwrap()]);
+    let out = ite(&[
+        "fit",
+        "--data",
+        &binary,
+        "--model",
+        "study",
+        "--epochs",
+        "8",
+        "--folds",
+        "2",
+        "--out",
+        ob.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -83,7 +96,10 @@ fn auto_picks_binary_on_a_0_1_outcome_and_continuous_otherwise() {
     args.extend(QUICK[2..].iter());
     ok(&args);
     let summary = read_json(&oc.join("summary.json"));
-    assert_eq!((summary["outcome_type"].as_str(), summary["outcome_type_from"].as_str()), (Some("continuous"), Some("flag")));
+    assert_eq!(
+        (summary["outcome_type"].as_str(), summary["outcome_type_from"].as_str()),
+        (Some("continuous"), Some("flag"))
+    );
     assert_eq!(read_json(&oc.join("fit.json"))["settings"]["logistic"], Value::Null);
 }
 
@@ -101,13 +117,21 @@ fn binary_on_another_value_names_the_flag_file_line_and_column() {
     let out = dir.path().join("o");
     let want = format!("--outcome-type binary: {bad}: line 6, column `y`: outcome 2 is not 0 or 1");
     fails_with(
-        &["fit", "--data", &bad, "--model", "t-learner-ols", "--outcome-type", "binary", "--out", out.to_str().unwrap()],
+        &[
+            "fit",
+            "--data",
+            &bad,
+            "--model",
+            "t-learner-ols",
+            "--outcome-type",
+            "binary",
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &want,
     );
     fails_with(
-        &[
-            "transfer", "--source", &good, "--target", &bad, "--outcome-type", "binary", "--out", out.to_str().unwrap(),
-        ],
+        &["transfer", "--source", &good, "--target", &bad, "--outcome-type", "binary", "--out", out.to_str().unwrap()],
         &want,
     );
     assert!(!out.exists(), "no output after an error");
@@ -126,11 +150,13 @@ fn a_saved_binary_model_gives_identical_predictions_through_predict() {
     let data = write(dir.path(), "d.csv", &logistic_csv(300, 5, false));
     let other = write(dir.path(), "other.csv", &logistic_csv(100, 6, false));
     let out = dir.path().join("fit");
-    let mut args = vec!["fit", "--data", &data, "--model", "study", "--predict", &other, "--out", out.to_str().unwrap()];
+    let mut args =
+        vec!["fit", "--data", &data, "--model", "study", "--predict", &other, "--out", out.to_str().unwrap()];
     args.extend(QUICK);
     ok(&args);
     let p = dir.path().join("p.csv");
-    let json = ok(&["predict", "--model", out.to_str().unwrap(), "--data", &other, "--out", p.to_str().unwrap(), "--json"]);
+    let json =
+        ok(&["predict", "--model", out.to_str().unwrap(), "--data", &other, "--out", p.to_str().unwrap(), "--json"]);
     let report: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(report["outcome_type"], "binary");
     let (a, b) = (std::fs::read_to_string(out.join("predictions.csv")).unwrap(), std::fs::read_to_string(&p).unwrap());
@@ -164,8 +190,17 @@ fn ols_learners_turn_logistic_and_transfer_carries_the_outcome_type() {
     let sm = out.join("source_model");
     fails_with(
         &[
-            "transfer", "--source", &source, "--target", &target, "--source-model", sm.to_str().unwrap(),
-            "--outcome-type", "continuous", "--out", dir.path().join("tr2").to_str().unwrap(),
+            "transfer",
+            "--source",
+            &source,
+            "--target",
+            &target,
+            "--source-model",
+            sm.to_str().unwrap(),
+            "--outcome-type",
+            "continuous",
+            "--out",
+            dir.path().join("tr2").to_str().unwrap(),
         ],
         "the model was fitted for a binary outcome, but --outcome-type is continuous",
     );

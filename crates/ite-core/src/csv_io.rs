@@ -258,9 +258,12 @@ impl RawCsv {
     pub fn cell_error(&self, row: usize, column: &str, message: impl Into<String>) -> CoreError {
         let t = &self.table;
         match (t.rows.get(row), t.find(column)) {
-            (Some((line, _)), Some(j)) => {
-                CoreError::Csv { file: t.name.clone(), line: *line, column: Some(t.header[j].clone()), message: message.into() }
-            }
+            (Some((line, _)), Some(j)) => CoreError::Csv {
+                file: t.name.clone(),
+                line: *line,
+                column: Some(t.header[j].clone()),
+                message: message.into(),
+            },
             _ => t.file_error(message.into()),
         }
     }

@@ -451,7 +451,8 @@ pub fn run(args: Args) -> Result<()> {
     let (kind, selected) = match args.model {
         ModelChoice::Fixed(kind) => (kind, None),
         ModelChoice::Auto => {
-            let (kind, report) = choose(&args, &data, (clusters.as_ref(), outcome.kind), &device, &ui, seed.stream("selection"))?;
+            let (kind, report) =
+                choose(&args, &data, (clusters.as_ref(), outcome.kind), &device, &ui, seed.stream("selection"))?;
             (kind, Some(report))
         }
     };

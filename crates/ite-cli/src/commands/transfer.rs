@@ -148,7 +148,6 @@ pub fn run(args: Args) -> Result<()> {
     // Strategies train on the source model's device.
     let device = args.device.device()?;
     let (source_model, trained_source, outcome) = source_model(&args, (&source, outcome), &device, &ui, seed)?;
-    ui.note(&outcome.line(&args.columns.outcome));
     let selected = if auto {
         let data = (&source_model, &source, &target);
         Some(choose(&args, &names, data, clusters.as_ref(), &ui, seed.stream("selection"))?)
@@ -201,8 +200,7 @@ pub fn run(args: Args) -> Result<()> {
     output::merge(&mut summary, preprocess::json(&encoding, &files));
     output::merge(&mut summary, outcome.json());
     output::merge(&mut summary, inf.json(&target, &args.inference, clusters.as_ref()));
-    let plugin = output::plugin_summary(&pred, truth.as_ref(), level, output::PLUGIN_NO_INTERVAL)?;
-    output::merge(&mut summary, plugin);
+    output::merge(&mut summary, output::plugin_summary(&pred, truth.as_ref(), level, output::PLUGIN_NO_INTERVAL)?);
     resampling::json(&extras, &mut summary);
     let mut warnings = resampling::all_warnings(&inf, &extras, &mut summary);
     if let Some(report) = &selected {
@@ -226,8 +224,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         Ok(())
     })?;
-    let mut human = vec![outcome.line(&args.columns.outcome)];
-    human.extend(human_lines(&args, &summary, (&inf, &extras), selected.as_ref(), clusters.as_ref()));
+    let human = human_lines(&args, &summary, (&inf, &extras), (selected.as_ref(), &outcome), clusters.as_ref());
     ui.warn(&warnings);
     ui.report(&summary, &human)
 }
@@ -255,10 +252,11 @@ fn human_lines(
     args: &Args,
     summary: &serde_json::Value,
     (inf, extras): (&inference::Inference, &resampling::Extras),
-    selected: Option<&SelectionReport>,
+    (selected, outcome): (Option<&SelectionReport>, &Outcome),
     clusters: Option<&Clusters>,
 ) -> Vec<String> {
-    let mut human = selected.map(|r| selection::lines(r, "strategies")).unwrap_or_default();
+    let mut human = vec![outcome.line(&args.columns.outcome)];
+    human.extend(selected.map(|r| selection::lines(r, "strategies")).unwrap_or_default());
     let name = summary["strategy"].as_str().unwrap_or("?");
     let cita = summary["cita"].as_f64().unwrap_or(f64::NAN);
     human.push(format!("strategy `{name}`, CITA {cita:.4} (0 = source and target alike)"));
@@ -367,6 +365,7 @@ fn source_model(
             m.check_features(source.x()).with_context(|| format!("--source-model {}", dir.display()))?;
             ui.note(&format!("loaded source model from {}", dir.display()));
             let saved = m.outcome_type();
+            let resolved = Outcome { kind: saved, from: outcome::Origin::Model };
             if saved != outcome.kind && (outcome.from != outcome::Origin::Auto || saved.is_binary()) {
                 bail!(
                     "--source-model {}: the model was fitted for a {saved} outcome, but {}; give --outcome-type {saved} \
@@ -379,7 +378,8 @@ fn source_model(
                     }
                 );
             }
-            (m, false, Outcome { kind: saved, from: outcome::Origin::Model })
+            ui.note(&resolved.line(&args.columns.outcome));
+            (m, false, resolved)
         }
         None => {
             let params = match args.net.as_str() {
@@ -388,6 +388,7 @@ fn source_model(
                 _ => TarNetParams::transfer_source(),
             }
             .with_outcome_type(outcome.kind);
+            ui.note(&outcome.line(&args.columns.outcome));
             let phase = ui.phase(format!("training the source model ({} net) on {} units", args.net, source.n()));
             let m = params.fit_on(source, seed.stream("source"), device)?;
             phase.done();

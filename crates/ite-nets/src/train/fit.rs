@@ -92,7 +92,11 @@ impl TarNetParams {
         } else {
             Standardizer::identity(data.p())
         };
-        let ys = if self.standardize_y && !self.outcome_type.is_binary() { Standardizer::fit(data.y(), 1) } else { Standardizer::identity(1) };
+        let ys = if self.standardize_y && !self.outcome_type.is_binary() {
+            Standardizer::fit(data.y(), 1)
+        } else {
+            Standardizer::identity(1)
+        };
         (xs, ys)
     }
 }
