@@ -55,7 +55,7 @@ pub enum Origin {
     Flag,
     /// `--outcome-type auto`, from the values.
     Auto,
-    /// A loaded model's saved type.
+    /// A loaded model's saved type, where `auto` would have chosen the other.
     Model,
 }
 

@@ -204,4 +204,34 @@ fn ols_learners_turn_logistic_and_transfer_carries_the_outcome_type() {
         ],
         "the model was fitted for a binary outcome, but --outcome-type is continuous",
     );
+    // A continuous source model on 0/1 files under auto: the model's type is kept, and said.
+    let fc = dir.path().join("fc");
+    let mut args = vec!["fit", "--data", &source, "--model", "study", "--outcome-type", "continuous"];
+    args.extend(["--out", fc.to_str().unwrap()]);
+    args.extend(QUICK);
+    ok(&args);
+    let tc = dir.path().join("tc");
+    let sm = fc.join("model");
+    ok(&[
+        "transfer",
+        "--source",
+        &source,
+        "--target",
+        &target,
+        "--source-model",
+        sm.to_str().unwrap(),
+        "--strategy",
+        "fine-tune",
+        "--folds",
+        "2",
+        "--quiet",
+        "--out",
+        tc.to_str().unwrap(),
+    ]);
+    let summary = read_json(&tc.join("summary.json"));
+    assert_eq!(
+        (summary["outcome_type"].as_str(), summary["outcome_type_from"].as_str()),
+        (Some("continuous"), Some("model"))
+    );
+    assert_eq!(read_json(&tc.join("model/model.json"))["params"]["outcome_type"], "continuous");
 }

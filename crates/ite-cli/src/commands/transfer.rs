@@ -365,7 +365,9 @@ fn source_model(
             m.check_features(source.x()).with_context(|| format!("--source-model {}", dir.display()))?;
             ui.note(&format!("loaded source model from {}", dir.display()));
             let saved = m.outcome_type();
-            let resolved = Outcome { kind: saved, from: outcome::Origin::Model };
+            // The files' type when the model agrees, else (auto on 0/1 files, continuous model) the model's.
+            let resolved =
+                if saved == outcome.kind { outcome } else { Outcome { kind: saved, from: outcome::Origin::Model } };
             if saved != outcome.kind && (outcome.from != outcome::Origin::Auto || saved.is_binary()) {
                 bail!(
                     "--source-model {}: the model was fitted for a {saved} outcome, but {}; give --outcome-type {saved} \
