@@ -27,6 +27,7 @@ mod device;
 mod figures;
 mod inference;
 mod models;
+mod outcome;
 mod output;
 mod preprocess;
 mod resampling;

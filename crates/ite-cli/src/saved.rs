@@ -7,8 +7,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
+use ite_core::OutcomeType;
 use ite_core::{CoreError, Covariates, IteModel, PotentialOutcomes};
-use ite_nets::baselines::{OlsSLearner, OlsTLearner};
+use ite_nets::baselines::{LogisticSLearner, LogisticTLearner, OlsSLearner, OlsTLearner};
 use ite_nets::{FittedTarNet, MlpTLearner};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -102,6 +103,8 @@ pub enum Saved {
     Mlp(Box<MlpTLearner>),
     /// An OLS T- or S-learner.
     Linear(LinearModel),
+    /// A logistic T- or S-learner (binary outcome).
+    Logit(LogitModel),
 }
 
 impl Saved {
@@ -111,6 +114,17 @@ impl Saved {
             Saved::Net(m) => m.feature_names(),
             Saved::Mlp(m) => m.feature_names(),
             Saved::Linear(m) => m.feature_names(),
+            Saved::Logit(m) => m.feature_names(),
+        }
+    }
+
+    /// Continuous, or binary (predictions are probabilities).
+    pub fn outcome_type(&self) -> OutcomeType {
+        match self {
+            Saved::Net(m) => m.outcome_type(),
+            Saved::Mlp(m) => m.outcome_type(),
+            Saved::Linear(_) => OutcomeType::Continuous,
+            Saved::Logit(_) => OutcomeType::Binary,
         }
     }
 
@@ -120,6 +134,7 @@ impl Saved {
             Saved::Net(m) => m.predict(x)?,
             Saved::Mlp(m) => m.predict(x)?,
             Saved::Linear(m) => m.predict(x)?,
+            Saved::Logit(m) => m.predict(x)?,
         })
     }
 
@@ -135,11 +150,17 @@ impl Saved {
                 m.validate().map_err(|e| anyhow!("{}: {e}", path.display()))?;
                 Ok(Saved::Linear(m))
             }
+            Some("t-learner-logistic" | "s-learner-logistic") => {
+                let m: LogitModel = serde_json::from_value(v)
+                    .map_err(|e| anyhow!("{}: not a saved logistic learner: {e}", path.display()))?;
+                m.validate().map_err(|e| anyhow!("{}: {e}", path.display()))?;
+                Ok(Saved::Logit(m))
+            }
             Some("mlp-t-learner") => Ok(Saved::Mlp(Box::new(MlpTLearner::load(dir)?))),
             Some("tarnet") | None => Ok(Saved::Net(Box::new(FittedTarNet::load(dir)?))),
             Some(other) => bail!(
-                "{}: kind `{other}` is not a model this ite can read (expected tarnet, mlp-t-learner, t-learner-ols or \
-                 s-learner-ols)",
+                "{}: kind `{other}` is not a model this ite can read (expected tarnet, mlp-t-learner, t-learner-ols, \
+                 s-learner-ols, t-learner-logistic or s-learner-logistic)",
                 path.display()
             ),
         }
@@ -147,6 +168,72 @@ impl Saved {
 }
 
 /// Writes `m` as `dir/model.json` (creating `dir`).
+/// A logistic T- or S-learner (a binary outcome's `t-learner-ols` / `s-learner-ols`), saved as
+/// its coefficients on the logit scale.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum LogitModel {
+    /// The logistic T-learner.
+    #[serde(rename = "t-learner-logistic")]
+    T {
+        /// The fitted learner.
+        model: LogisticTLearner,
+    },
+    /// The logistic S-learner.
+    #[serde(rename = "s-learner-logistic")]
+    S {
+        /// The fitted learner.
+        model: LogisticSLearner,
+    },
+}
+
+impl LogitModel {
+    fn feature_names(&self) -> &[String] {
+        match self {
+            LogitModel::T { model } => model.feature_names(),
+            LogitModel::S { model } => model.feature_names(),
+        }
+    }
+
+    fn predict(&self, x: &Covariates) -> Result<PotentialOutcomes> {
+        Ok(match self {
+            LogitModel::T { model } => model.predict(x)?,
+            LogitModel::S { model } => model.predict(x)?,
+        })
+    }
+
+    /// Every coefficient vector has an intercept and one value per covariate, all finite.
+    fn validate(&self) -> std::result::Result<(), String> {
+        let want = self.feature_names().len() + 1;
+        let parts: [(&str, &[f64]); 2] = match self {
+            LogitModel::T { model } => {
+                [("control", model.control_coefficients()), ("treated", model.treated_coefficients())]
+            }
+            LogitModel::S { model } => {
+                [("baseline", model.baseline_coefficients()), ("effect", model.effect_coefficients())]
+            }
+        };
+        for (name, c) in parts {
+            if c.len() != want {
+                return Err(format!(
+                    "{name}: {} coefficients, expected {want} (intercept and one per covariate)",
+                    c.len()
+                ));
+            }
+            if c.iter().any(|v| !v.is_finite()) {
+                return Err(format!("{name}: a coefficient is not finite"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes a logistic learner as `dir/model.json`.
+pub fn save_logit(dir: &Path, m: &LogitModel) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    crate::output::write_json(&dir.join(MODEL_FILE), &serde_json::to_value(m)?)
+}
+
 pub fn save_linear(dir: &Path, m: &LinearModel) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     crate::output::write_json(&dir.join(MODEL_FILE), &serde_json::to_value(m)?)

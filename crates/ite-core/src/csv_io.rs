@@ -252,6 +252,22 @@ impl RawCsv {
         self.table.id.as_deref()
     }
 
+    /// An error at data row `row` (0-based, as [`crate::KeptRows`]'s `kept`) and `column`,
+    /// naming the file, the row's line and the column: `FILE: line L, column `C`: MESSAGE`.
+    /// Without such a column, the message names the file only.
+    pub fn cell_error(&self, row: usize, column: &str, message: impl Into<String>) -> CoreError {
+        let t = &self.table;
+        match (t.rows.get(row), t.find(column)) {
+            (Some((line, _)), Some(j)) => CoreError::Csv {
+                file: t.name.clone(),
+                line: *line,
+                column: Some(t.header[j].clone()),
+                message: message.into(),
+            },
+            _ => t.file_error(message.into()),
+        }
+    }
+
     /// The text labels of `column` in the data rows `rows` (0-based, e.g. [`crate::KeptRows`]'s
     /// `kept`), trimmed; an empty one is an error naming file, line and column, as in
     /// [`read_labels`]. An index past the last row is an error.

@@ -6,7 +6,7 @@
 //! CSV input and output with errors that name file, line and column
 //! ([`read_csv`], [`write_csv`], [`write_atomic`]); categorical covariates and missing values
 //! ([`Encoding`], [`EncodingParams`], [`MissingPolicy`]), fitted on training files and saved
-//! with a model; [`Seed`], one `u64` from
+//! with a model; the [`OutcomeType`] (continuous or binary); [`Seed`], one `u64` from
 //! which named, order-independent random streams derive; and the traits of the
 //! design — [`Dgp`], [`Params`] → [`Fit`] → [`IteModel`], [`FitWith`],
 //! [`TransferStrategy`] — with the [`CoreError`] type and the one [`SettingsError`] that
@@ -20,6 +20,7 @@ mod csv_io;
 mod data;
 mod encoding;
 mod error;
+mod outcome;
 pub mod sampling;
 mod seed;
 pub mod stats;
@@ -36,6 +37,7 @@ pub use encoding::{
     is_missing,
 };
 pub use error::{CoreError, Result, SettingsError};
+pub use outcome::OutcomeType;
 pub use seed::{IteRng, Seed};
 pub use traits::{Dgp, Fit, FitWith, IteModel, Params, TransferInput, TransferStrategy};
 

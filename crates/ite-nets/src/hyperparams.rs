@@ -1,6 +1,6 @@
 //! Hyperparameters of TARNet / CFR ([`TarNetParams`]) and their validation.
 
-use ite_core::SettingsError;
+use ite_core::{OutcomeType, SettingsError};
 use serde::{Deserialize, Serialize};
 
 use crate::error::NetsError;
@@ -74,7 +74,8 @@ impl Default for SinkhornConfig {
 /// | `patience` | `15` | epochs without validation improvement before stopping | ≥ 1 |
 /// | `max_epochs` | `300` | maximum passes over the training rows | ≥ 1 |
 /// | `standardize_x` | `true` | standardise non-binary covariates with training means/sds (stored with the model; 0/1 columns are left as they are) | — |
-/// | `standardize_y` | `true` | standardise the outcome on the training data, inverted at prediction | — |
+/// | `standardize_y` | `true` | standardise the outcome on the training data, inverted at prediction (never for a binary outcome) | — |
+/// | `outcome_type` | `Continuous` | `Continuous`: the heads output means, the factual loss is the squared error; `Binary`: the heads output logits, the factual loss is the binary cross-entropy (weighted as the squared error), predicted means are their sigmoids in (0, 1) and an effect is a risk difference | `Continuous`, `Binary` (training outcomes all 0 or 1) |
 ///
 /// ```
 /// use ite_core::Params;
@@ -119,8 +120,12 @@ pub struct TarNetParams {
     pub max_epochs: usize,
     /// Standardise non-binary covariates (means and sds stored with the model).
     pub standardize_x: bool,
-    /// Standardise the outcome (inverted at prediction).
+    /// Standardise the outcome (inverted at prediction); ignored for a binary outcome.
     pub standardize_y: bool,
+    /// Continuous (squared error) or binary (logits, binary cross-entropy, predicted
+    /// probabilities). Parameters saved before the field existed read as continuous.
+    #[serde(default)]
+    pub outcome_type: OutcomeType,
 }
 
 fn default_true() -> bool {
@@ -146,6 +151,7 @@ impl Default for TarNetParams {
             max_epochs: 300,
             standardize_x: true,
             standardize_y: true,
+            outcome_type: OutcomeType::Continuous,
         }
     }
 }
@@ -248,6 +254,12 @@ impl TarNetParams {
     pub fn with_layers(mut self, phi_layers: Vec<usize>, head_layers: Vec<usize>) -> Self {
         self.phi_layers = phi_layers;
         self.head_layers = head_layers;
+        self
+    }
+
+    /// Sets the outcome type (continuous or binary).
+    pub fn with_outcome_type(mut self, outcome_type: OutcomeType) -> Self {
+        self.outcome_type = outcome_type;
         self
     }
 

@@ -5,7 +5,8 @@
 //! integral probability metric between the treated and control
 //! representations), their seeded training loop with early stopping, the
 //! baselines users compare against (OLS and MLP T-/S-learners), and model
-//! persistence; and a small network for the propensity score
+//! persistence — for continuous outcomes and for binary (0/1) ones, whose models output
+//! logits and predict probabilities ([`TarNetParams::outcome_type`], [`outcome`]); and a small network for the propensity score
 //! ([`MlpPropensityParams`], an `ite_inference::PropensityLearner`). Depends on `ite-core`, and
 //! on `ite-inference` for that trait only.
 //!
@@ -44,6 +45,7 @@ mod kernels;
 pub mod loss;
 pub mod mlp;
 pub mod optim;
+pub mod outcome;
 pub mod persist;
 pub mod propensity_mlp;
 pub mod scaler;

@@ -79,6 +79,7 @@ impl MlpPropensityParams {
             val_fraction: self.val_fraction,
             patience: self.patience,
             max_epochs: self.max_epochs,
+            outcome_type: ite_core::OutcomeType::Binary,
         }
     }
 

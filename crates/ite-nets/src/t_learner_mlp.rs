@@ -5,7 +5,7 @@
 use candle_core::{Device, Tensor};
 use candle_nn::Optimizer;
 use ite_core::sampling::{fisher_yates, stratified_split};
-use ite_core::{CausalData, Covariates, Fit, IteModel, Params, PotentialOutcomes, Seed};
+use ite_core::{CausalData, Covariates, Fit, IteModel, OutcomeType, Params, PotentialOutcomes, Seed};
 
 use crate::error::{NetsError, Result};
 use crate::hyperparams::Activation;
@@ -30,6 +30,7 @@ mod persist;
 /// | `val_fraction` | `0.3` | share of each arm held out for early stopping (0 = none) | [0, 0.9] |
 /// | `patience` | `15` | epochs without improvement before stopping | ≥ 1 |
 /// | `max_epochs` | `300` | maximum epochs | ≥ 1 |
+/// | `outcome_type` | `Continuous` | `Continuous`: each arm's MLP regresses the standardised outcome (squared error); `Binary`: it outputs a logit trained by the binary cross-entropy, and μ̂0, μ̂1 are probabilities in (0, 1) | `Continuous`, `Binary` (outcomes all 0 or 1) |
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MlpTLearnerParams {
     /// Hidden layer widths.
@@ -48,6 +49,10 @@ pub struct MlpTLearnerParams {
     pub patience: usize,
     /// Maximum epochs.
     pub max_epochs: usize,
+    /// Continuous (squared error) or binary (logits, binary cross-entropy); settings written
+    /// before the field existed read as continuous.
+    #[serde(default)]
+    pub outcome_type: OutcomeType,
 }
 
 impl Default for MlpTLearnerParams {
@@ -61,6 +66,7 @@ impl Default for MlpTLearnerParams {
             val_fraction: 0.3,
             patience: 15,
             max_epochs: 300,
+            outcome_type: OutcomeType::Continuous,
         }
     }
 }
@@ -104,12 +110,18 @@ pub struct MlpTLearner {
     y_scaler: Standardizer,
     feature_names: Vec<String>,
     device: Device,
+    outcome_type: OutcomeType,
 }
 
 impl MlpTLearner {
     /// The device the model's weights live on.
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// Continuous, or binary (the networks give logits, predictions are probabilities).
+    pub fn outcome_type(&self) -> OutcomeType {
+        self.outcome_type
     }
 }
 
@@ -122,14 +134,17 @@ impl MlpTLearnerParams {
     pub fn fit_on(&self, data: &CausalData, seed: Seed, device: &Device) -> Result<MlpTLearner> {
         self.validate()?;
         data.require_both_arms("training data")?;
+        crate::outcome::check_outcomes(self.outcome_type, data.y(), "training data")?;
         let x_scaler = Standardizer::fit_skip_binary(data.x().values(), data.p());
-        let y_scaler = Standardizer::fit(data.y(), 1);
+        let y_scaler =
+            if self.outcome_type.is_binary() { Standardizer::identity(1) } else { Standardizer::fit(data.y(), 1) };
         let xs = x_scaler.transform(data.x().values());
         let ys = y_scaler.transform(data.y());
         let m0 = self.fit_arm(data, (&xs, &ys), 0, seed.stream("arm0"), device)?;
         let m1 = self.fit_arm(data, (&xs, &ys), 1, seed.stream("arm1"), device)?;
         let feature_names = data.feature_names().to_vec();
-        Ok(MlpTLearner { m0, m1, x_scaler, y_scaler, feature_names, device: device.clone() })
+        let (device, outcome_type) = (device.clone(), self.outcome_type);
+        Ok(MlpTLearner { m0, m1, x_scaler, y_scaler, feature_names, device, outcome_type })
     }
 
     /// Fits one regressor on the rows of `arm` (standardised `xs`, `ys`), returning it after
@@ -138,7 +153,8 @@ impl MlpTLearnerParams {
         let rows: Vec<usize> = (0..data.n()).filter(|&i| data.t()[i] == arm).collect();
         let zeros = vec![0u8; rows.len()];
         let set = TrainingSet { xs: std.0, ys: std.1, p: data.p(), rows: &rows, strata: &zeros };
-        fit_mlp(self, &set, Objective::SquaredError, &format!("m{arm}"), seed, dev)
+        let objective = if self.outcome_type.is_binary() { Objective::Logistic } else { Objective::SquaredError };
+        fit_mlp(self, &set, objective, &format!("m{arm}"), seed, dev)
     }
 }
 
@@ -254,8 +270,10 @@ impl IteModel for MlpTLearner {
     fn predict(&self, x: &Covariates) -> Result<PotentialOutcomes> {
         self.check_features(x)?;
         let xs = Tensor::from_vec(self.x_scaler.transform(x.values()), (x.n_rows(), x.n_cols()), &self.device)?;
+        let binary = self.outcome_type.is_binary();
         let out = |m: &Mlp| -> Result<Vec<f64>> {
-            Ok(m.forward(&xs)?.squeeze(1)?.to_vec1::<f32>()?.into_iter().map(|v| self.y_scaler.inverse_1(v)).collect())
+            let values = m.forward(&xs)?.squeeze(1)?.to_vec1::<f32>()?.into_iter().map(|v| self.y_scaler.inverse_1(v));
+            Ok(if binary { values.map(crate::outcome::sigmoid).collect() } else { values.collect() })
         };
         Ok(PotentialOutcomes::new(out(&self.m0)?, out(&self.m1)?)?)
     }

@@ -124,6 +124,12 @@ impl FittedTarNet {
         Ok(FittedTarNet { net, ..self.clone() })
     }
 
+    /// Continuous or binary: with a binary outcome the heads output logits and
+    /// [`IteModel::predict`] returns their sigmoids, probabilities in (0, 1).
+    pub fn outcome_type(&self) -> ite_core::OutcomeType {
+        self.params.outcome_type
+    }
+
     /// The device the model's weights live on (where it was trained or loaded).
     pub fn device(&self) -> &Device {
         self.net.device()
@@ -156,8 +162,10 @@ impl IteModel for FittedTarNet {
     fn predict(&self, x: &Covariates) -> Result<PotentialOutcomes> {
         let xs = self.standardized(x)?;
         let (m0, m1) = self.net.heads(&self.net.representation(&xs)?)?;
+        let binary = self.params.outcome_type.is_binary();
         let back = |t: Tensor| -> Result<Vec<f64>> {
-            Ok(t.to_vec1::<f32>()?.into_iter().map(|v| self.y_scaler.inverse_1(v)).collect())
+            let values = t.to_vec1::<f32>()?.into_iter().map(|v| self.y_scaler.inverse_1(v));
+            Ok(if binary { values.map(crate::outcome::sigmoid).collect() } else { values.collect() })
         };
         Ok(PotentialOutcomes::new(back(m0)?, back(m1)?)?)
     }

@@ -9,10 +9,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use candle_core::Device;
 use ite_core::{
-    CausalData, CovariateTable, Covariates, Encoding, Fit, IteModel, KeptRows, Params, PotentialOutcomes, Seed, Truth,
+    CausalData, CovariateTable, Covariates, Encoding, Fit, IteModel, KeptRows, OutcomeType, Params, PotentialOutcomes,
+    Seed, Truth,
 };
 use ite_inference::{BoxError, Candidate, OutcomeLearner, SelectionReport};
-use ite_nets::baselines::{OlsSLearner, OlsSLearnerParams, OlsTLearner, OlsTLearnerParams};
+use ite_nets::baselines::{
+    LogisticParams, LogisticSLearner, LogisticSLearnerParams, LogisticTLearner, LogisticTLearnerParams, OlsSLearner,
+    OlsSLearnerParams, OlsTLearner, OlsTLearnerParams,
+};
 use ite_nets::{FittedTarNet, MlpTLearner, MlpTLearnerParams, TarNetParams};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -23,6 +27,7 @@ use crate::device::DeviceArgs;
 use crate::figures::{self, FigureArgs};
 use crate::inference::{self, Clusters, InferenceArgs};
 use crate::models::{self, ModelKind};
+use crate::outcome::{Outcome, OutcomeArgs, TrainingFile};
 use crate::output::{self, Ui};
 use crate::preprocess;
 use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
@@ -114,6 +119,8 @@ pub struct Args {
     #[command(flatten)]
     pub encoding: EncodingArgs,
     #[command(flatten)]
+    pub outcome: OutcomeArgs,
+    #[command(flatten)]
     pub device: DeviceArgs,
     #[command(flatten)]
     pub figures: FigureArgs,
@@ -155,6 +162,10 @@ enum Settings {
     TOls(OlsTLearnerParams),
     SOls(OlsSLearnerParams),
     Mlp(MlpTLearnerParams),
+    /// t-learner-ols on a binary outcome.
+    TLogit(LogisticTLearnerParams),
+    /// s-learner-ols on a binary outcome.
+    SLogit(LogisticSLearnerParams),
 }
 
 /// A fitted model of any kind.
@@ -163,6 +174,8 @@ enum Fitted {
     TOls(OlsTLearner),
     SOls(OlsSLearner),
     Mlp(MlpTLearner),
+    TLogit(LogisticTLearner),
+    SLogit(LogisticSLearner),
 }
 
 impl Fitted {
@@ -173,6 +186,8 @@ impl Fitted {
             Fitted::Mlp(m) => m.save(dir)?,
             Fitted::TOls(m) => saved::save_linear(dir, &saved::LinearModel::t_learner(m))?,
             Fitted::SOls(m) => saved::save_linear(dir, &saved::LinearModel::s_learner(m))?,
+            Fitted::TLogit(m) => saved::save_logit(dir, &saved::LogitModel::T { model: m.clone() })?,
+            Fitted::SLogit(m) => saved::save_logit(dir, &saved::LogitModel::S { model: m.clone() })?,
         }
         Ok(())
     }
@@ -183,6 +198,8 @@ impl Fitted {
             Fitted::TOls(m) => m.predict(x)?,
             Fitted::SOls(m) => m.predict(x)?,
             Fitted::Mlp(m) => m.predict(x)?,
+            Fitted::TLogit(m) => m.predict(x)?,
+            Fitted::SLogit(m) => m.predict(x)?,
         })
     }
 }
@@ -195,10 +212,11 @@ where
     Ok(p)
 }
 
-/// Builds the settings of `kind`: preset of the model, then `--config`, then the flags; each
-/// stage checked. With `--model auto` (`auto`), a flag that does not apply to `kind` is ignored
-/// rather than refused.
-fn settings(args: &Args, kind: ModelKind, auto: bool) -> Result<Settings> {
+/// Builds the settings of `kind` for an outcome of type `outcome`: preset of the model, then
+/// `--config`, then the flags; each stage checked. With `--model auto` (`auto`), a flag that does
+/// not apply to `kind` is ignored rather than refused. A binary outcome goes to the networks'
+/// `outcome_type` and turns the OLS learners into logistic ones.
+fn settings(args: &Args, kind: ModelKind, auto: bool, outcome: OutcomeType) -> Result<Settings> {
     let table = match &args.config {
         Some(path) => Some((config::read_table(path)?, path.display().to_string())),
         None => None,
@@ -217,6 +235,7 @@ fn settings(args: &Args, kind: ModelKind, auto: bool) -> Result<Settings> {
         if let Some(v) = args.alpha {
             p.alpha = v;
         }
+        p.outcome_type = outcome;
         return Ok(Settings::Net(validated(p, "flags --epochs/--learning-rate/--batch-size/--alpha")?));
     }
     if kind == ModelKind::TLearnerMlp {
@@ -226,12 +245,16 @@ fn settings(args: &Args, kind: ModelKind, auto: bool) -> Result<Settings> {
             p = validated(config::apply(&p, t, file)?, &format!("--config {file}"))?;
         }
         args.override_training(&mut p.max_epochs, &mut p.learning_rate, &mut p.batch_size);
+        p.outcome_type = outcome;
         return Ok(Settings::Mlp(validated(p, "flags --epochs/--learning-rate/--batch-size")?));
     }
     no_flag("--epochs", args.epochs.is_some())?;
     no_flag("--learning-rate", args.learning_rate.is_some())?;
     no_flag("--batch-size", args.batch_size.is_some())?;
     no_flag("--alpha", args.alpha.is_some())?;
+    if outcome.is_binary() {
+        return logistic_settings(kind, table.as_ref());
+    }
     Ok(if kind == ModelKind::TLearnerOls {
         let mut keys = OlsTKeys { ridge: OlsTLearnerParams::default().ridge };
         if let Some((t, file)) = &table {
@@ -248,6 +271,18 @@ fn settings(args: &Args, kind: ModelKind, auto: bool) -> Result<Settings> {
         let what = table.as_ref().map_or("settings".to_string(), |(_, f)| format!("--config {f}"));
         Settings::SOls(validated(OlsSLearnerParams { ridge: keys.ridge, interactions: keys.interactions }, &what)?)
     })
+}
+
+/// t-learner-ols or s-learner-ols on a binary outcome: the logistic learner, with the
+/// [`LogisticParams`] keys of `--config` (`ridge`, `max_iterations`, `interactions`).
+fn logistic_settings(kind: ModelKind, table: Option<&(toml::Table, String)>) -> Result<Settings> {
+    let mut p = LogisticParams::default();
+    if let Some((t, file)) = table {
+        p = config::apply(&p, t, file)?;
+    }
+    let what = table.map_or("settings".to_string(), |(_, f)| format!("--config {f}"));
+    let p = validated(p, &what)?;
+    Ok(if kind == ModelKind::TLearnerOls { Settings::TLogit(p.t_learner()) } else { Settings::SLogit(p.s_learner()) })
 }
 
 /// One model's fit as an outcome learner (the selection's candidates, and the fit itself).
@@ -267,7 +302,7 @@ impl OutcomeLearner for ModelLearner<'_> {
 fn choose(
     args: &Args,
     data: &CausalData,
-    clusters: Option<&Clusters>,
+    (clusters, outcome): (Option<&Clusters>, OutcomeType),
     device: &Device,
     ui: &Ui,
     seed: Seed,
@@ -280,7 +315,7 @@ fn choose(
     } else {
         (names, kinds)
     };
-    let settings: Vec<Settings> = kinds.iter().map(|&k| settings(args, k, true)).collect::<Result<_>>()?;
+    let settings: Vec<Settings> = kinds.iter().map(|&k| settings(args, k, true, outcome)).collect::<Result<_>>()?;
     let bases: Vec<ModelLearner<'_>> = settings.iter().map(|settings| ModelLearner { settings, device }).collect();
     let learners: Vec<MaybeEnsemble<'_, _>> = bases.iter().map(|b| MaybeEnsemble::new(b, &args.resampling)).collect();
     let candidates: Vec<Candidate<'_>> =
@@ -298,6 +333,9 @@ fn settings_json(s: &Settings) -> Value {
         Settings::Mlp(p) => json!(p),
         Settings::TOls(p) => json!({ "ridge": p.ridge }),
         Settings::SOls(p) => json!({ "ridge": p.ridge, "interactions": p.interactions }),
+        Settings::TLogit(p) => json!({ "logistic": true, "ridge": p.0.ridge, "max_iterations": p.0.max_iterations }),
+        Settings::SLogit(p) => json!({ "logistic": true, "ridge": p.0.ridge, "max_iterations": p.0.max_iterations,
+                                        "interactions": p.0.interactions }),
     }
 }
 
@@ -307,6 +345,8 @@ fn fit(settings: &Settings, data: &CausalData, seed: Seed, device: &Device) -> R
         Settings::TOls(p) => Fitted::TOls(p.fit(data, seed)?),
         Settings::SOls(p) => Fitted::SOls(p.fit(data, seed)?),
         Settings::Mlp(p) => Fitted::Mlp(p.fit_on(data, seed, device)?),
+        Settings::TLogit(p) => Fitted::TLogit(p.fit(data, seed)?),
+        Settings::SLogit(p) => Fitted::SLogit(p.fit(data, seed)?),
     })
 }
 
@@ -318,6 +358,7 @@ struct Inputs<'a> {
     predict: Option<CovariateTable>,
     encoding: Encoding,
     files: Vec<(&'static str, &'a Path, KeptRows)>,
+    outcome: Outcome,
 }
 
 /// Reads `--data` (both arms required) under `--categorical` and `--missing`, its `--cluster`
@@ -327,6 +368,8 @@ fn read_inputs(args: &Args) -> Result<Inputs<'_>> {
     let (encoding, mut samples) = preprocess::read_samples(&[("--data", &args.data)], &layout, &args.encoding, None)?;
     let sample = samples.pop().ok_or_else(|| anyhow!("--data: nothing read"))?;
     sample.data.require_both_arms(&args.data.display().to_string())?;
+    let file = TrainingFile { raw: &sample.raw, data: &sample.data, kept: &sample.rows.kept };
+    let outcome = args.outcome.resolve(&[file], &args.columns.outcome)?;
     let clusters = Clusters::read(args.inference.cluster.as_deref(), &sample.raw, &sample.rows.kept)?;
     let mut files = vec![("--data", args.data.as_path(), sample.rows)];
     let predict = match &args.predict {
@@ -338,7 +381,7 @@ fn read_inputs(args: &Args) -> Result<Inputs<'_>> {
         }
         None => None,
     };
-    Ok(Inputs { data: sample.data, clusters, predict, encoding, files })
+    Ok(Inputs { data: sample.data, clusters, predict, encoding, files, outcome })
 }
 
 /// The file `ite fit` leaves in OUT to say what it fitted (read by `ite predict`).
@@ -361,20 +404,22 @@ pub fn run(args: Args) -> Result<()> {
     out.check()?;
     let ui = Ui::new("fit", &args.report);
     if let ModelChoice::Fixed(kind) = args.model {
-        settings(&args, kind, false)?;
+        settings(&args, kind, false, args.outcome.fixed().unwrap_or_default())?;
     }
     let device = args.device.device()?;
-    let Inputs { data, clusters, predict, encoding, files } = read_inputs(&args)?;
+    let Inputs { data, clusters, predict, encoding, files, outcome } = read_inputs(&args)?;
     preprocess::note_dropped(&ui, &encoding, &files);
+    ui.note(&outcome.line(&args.columns.outcome));
     let seed = Seed::new(args.seed);
     let (kind, selected) = match args.model {
         ModelChoice::Fixed(kind) => (kind, None),
         ModelChoice::Auto => {
-            let (kind, report) = choose(&args, &data, clusters.as_ref(), &device, &ui, seed.stream("selection"))?;
+            let (kind, report) =
+                choose(&args, &data, (clusters.as_ref(), outcome.kind), &device, &ui, seed.stream("selection"))?;
             (kind, Some(report))
         }
     };
-    let settings = settings(&args, kind, auto)?;
+    let settings = settings(&args, kind, auto, outcome.kind)?;
 
     let (x, truth, ids): (&Covariates, Option<&Truth>, Option<&[String]>) = match &predict {
         Some(tab) => (&tab.x, tab.truth.as_ref(), tab.ids.as_deref()),
@@ -411,6 +456,7 @@ pub fn run(args: Args) -> Result<()> {
         "seed": args.seed,
     });
     output::merge(&mut summary, preprocess::json(&encoding, &files));
+    output::merge(&mut summary, outcome.json());
     output::merge(&mut summary, inf.json(&data, &args.inference, clusters.as_ref()));
     output::merge(&mut summary, output::plugin_summary(&pred, truth, level, output::PLUGIN_NO_INTERVAL)?);
     resampling::json(&extras, &mut summary);
@@ -418,7 +464,8 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(report) = &selected {
         selection::record(report, "model", &mut summary, &mut warnings);
     }
-    let meta = fit_meta(&args, kind, &data, &settings);
+    let mut meta = fit_meta(&args, kind, &data, &settings);
+    meta["outcome_type"] = json!(outcome.kind.name());
     let figs = if args.figures.no_figures { Vec::new() } else { fit_figures(kind, &pred, &inf, &data, &summary) };
     summary["figures"] = json!(figures::files(&figs));
 
@@ -436,6 +483,7 @@ pub fn run(args: Args) -> Result<()> {
         figures::write(dir, &figs)
     })?;
     let mut human = preprocess::lines(&encoding);
+    human.push(outcome.line(&args.columns.outcome));
     human.extend(human_lines(&args, kind, &summary, (&inf, &extras), selected.as_ref(), clusters.as_ref()));
     ui.warn(&warnings);
     ui.report(&summary, &human)

@@ -64,7 +64,11 @@ pub fn run(args: Args) -> Result<()> {
     let phase = ui.phase(format!("predicting {} units", tab.x.n_rows()));
     let pred = model.predict(&tab.x).map_err(|e| anyhow::anyhow!("--data {}: {e}", args.data.display()))?;
     phase.done();
-    let mut report = json!({ "n_predicted": tab.x.n_rows(), "out": args.out.display().to_string() });
+    let mut report = json!({
+        "n_predicted": tab.x.n_rows(),
+        "outcome_type": model.outcome_type().name(),
+        "out": args.out.display().to_string(),
+    });
     output::merge(&mut report, preprocess::json(&encoding, &files));
     output::merge(&mut report, output::plugin_summary(&pred, tab.truth.as_ref(), 0.95, PREDICT_NO_INTERVAL)?);
     output::write_predictions(&args.out, &pred, tab.ids.as_deref(), None)?;

@@ -23,6 +23,7 @@ use crate::device::DeviceArgs;
 use crate::figures::{self, FigureArgs};
 use crate::inference::{self, Clusters, InferenceArgs};
 use crate::models::{self, ModelKind};
+use crate::outcome::{self, Outcome, OutcomeArgs, TrainingFile};
 use crate::output::{self, Ui};
 use crate::preprocess;
 use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
@@ -92,6 +93,8 @@ pub struct Args {
     pub columns: ColumnArgs,
     #[command(flatten)]
     pub encoding: EncodingArgs,
+    #[command(flatten)]
+    pub outcome: OutcomeArgs,
     #[command(flatten)]
     pub device: DeviceArgs,
     #[command(flatten)]
@@ -279,12 +282,12 @@ pub fn run(args: Args) -> Result<()> {
     out.check()?;
     let ui = Ui::new("transfer", &args.report);
     let layout = args.inference.layout(args.columns.layout());
-    let Samples { source, target, encoding, clusters, mut files } = read_samples(&args, &layout)?;
+    let Samples { source, target, encoding, clusters, mut files, outcome } = read_samples(&args, &layout)?;
     preprocess::note_dropped(&ui, &encoding, &files);
     let seed = Seed::new(args.seed);
     // Strategies train on the source model's device.
     let device = args.device.device()?;
-    let (source_model, trained_source) = source_model(&args, &source, &device, &ui, seed)?;
+    let (source_model, trained_source, outcome) = source_model(&args, (&source, outcome), &device, &ui, seed)?;
     let selected = if auto {
         let data = (&source_model, &source, &target);
         Some(choose(&args, &names, data, clusters.as_ref(), &ui, seed.stream("selection"))?)
@@ -336,9 +339,9 @@ pub fn run(args: Args) -> Result<()> {
         "seed": args.seed,
     });
     output::merge(&mut summary, preprocess::json(&encoding, &files));
+    output::merge(&mut summary, outcome.json());
     output::merge(&mut summary, inf.json(&target, &args.inference, clusters.as_ref()));
-    let plugin = output::plugin_summary(&pred, truth.as_ref(), level, output::PLUGIN_NO_INTERVAL)?;
-    output::merge(&mut summary, plugin);
+    output::merge(&mut summary, output::plugin_summary(&pred, truth.as_ref(), level, output::PLUGIN_NO_INTERVAL)?);
     resampling::json(&extras, &mut summary);
     let mut warnings = resampling::all_warnings(&inf, &extras, &mut summary);
     if let Some(report) = &selected {
@@ -365,7 +368,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         figures::write(dir, &figs)
     })?;
-    let human = human_lines(&args, &summary, (&inf, &extras), selected.as_ref(), clusters.as_ref());
+    let human = human_lines(&args, &summary, (&inf, &extras), (selected.as_ref(), &outcome), clusters.as_ref());
     ui.warn(&warnings);
     ui.report(&summary, &human)
 }
@@ -393,10 +396,11 @@ fn human_lines(
     args: &Args,
     summary: &serde_json::Value,
     (inf, extras): (&inference::Inference, &resampling::Extras),
-    selected: Option<&SelectionReport>,
+    (selected, outcome): (Option<&SelectionReport>, &Outcome),
     clusters: Option<&Clusters>,
 ) -> Vec<String> {
-    let mut human = selected.map(|r| selection::lines(r, "strategies")).unwrap_or_default();
+    let mut human = vec![outcome.line(&args.columns.outcome)];
+    human.extend(selected.map(|r| selection::lines(r, "strategies")).unwrap_or_default());
     let name = summary["strategy"].as_str().unwrap_or("?");
     let cita = summary["cita"].as_f64().unwrap_or(f64::NAN);
     human.push(format!("strategy `{name}`, CITA {cita:.4} (0 = source and target alike)"));
@@ -424,6 +428,7 @@ struct Samples<'a> {
     encoding: Encoding,
     clusters: Option<Clusters>,
     files: Vec<(&'static str, &'a Path, KeptRows)>,
+    outcome: Outcome,
 }
 
 /// Reads `--source` and `--target` (both arms in each, the same covariates) under one
@@ -439,6 +444,13 @@ fn read_samples<'a>(args: &'a Args, layout: &CsvLayout) -> Result<Samples<'a>> {
     let (encoding, samples) = preprocess::read_samples(&files, layout, &args.encoding, fixed)?;
     let [s, t] = <[preprocess::Sample; 2]>::try_from(samples).map_err(|_| anyhow::anyhow!("expected two samples"))?;
     let clusters = Clusters::read(args.inference.cluster.as_deref(), &t.raw, &t.rows.kept)?;
+    let outcome = args.outcome.resolve(
+        &[
+            TrainingFile { raw: &s.raw, data: &s.data, kept: &s.rows.kept },
+            TrainingFile { raw: &t.raw, data: &t.data, kept: &t.rows.kept },
+        ],
+        &args.columns.outcome,
+    )?;
     let (source, target) = (s.data, t.data);
     let files = vec![("--source", args.source.as_path(), s.rows), ("--target", args.target.as_path(), t.rows)];
     source.require_both_arms(&format!("{} (source)", args.source.display()))?;
@@ -448,7 +460,7 @@ fn read_samples<'a>(args: &'a Args, layout: &CsvLayout) -> Result<Samples<'a>> {
         target.x(),
         &format!("target {}", args.target.display()),
     )?;
-    Ok(Samples { source, target, encoding, clusters, files })
+    Ok(Samples { source, target, encoding, clusters, files, outcome })
 }
 
 /// The rows to predict: `--predict` (matched to the source's covariates by name, encoded as the
@@ -523,31 +535,52 @@ fn source_network(args: &Args, trained: bool) -> String {
     }
 }
 
-/// The source model: loaded from `--source-model`, or trained on the source (then `true`).
+/// The source model and the outcome type of the transfer: loaded from `--source-model` (then
+/// the model's outcome type, which must agree with the flag and the files), or trained on the
+/// source for `outcome` (then `true`).
 fn source_model(
     args: &Args,
-    source: &ite_core::CausalData,
+    (source, outcome): (&ite_core::CausalData, Outcome),
     device: &candle_core::Device,
     ui: &Ui,
     seed: Seed,
-) -> Result<(FittedTarNet, bool)> {
+) -> Result<(FittedTarNet, bool, Outcome)> {
     Ok(match &args.source_model {
         Some(dir) => {
             let m = FittedTarNet::load_on(dir, device).with_context(|| format!("--source-model {}", dir.display()))?;
             m.check_features(source.x()).with_context(|| format!("--source-model {}", dir.display()))?;
             ui.note(&format!("loaded source model from {}", dir.display()));
-            (m, false)
+            let saved = m.outcome_type();
+            // The files' type when the model agrees, else (auto on 0/1 files, continuous model) the model's.
+            let resolved =
+                if saved == outcome.kind { outcome } else { Outcome { kind: saved, from: outcome::Origin::Model } };
+            if saved != outcome.kind && (outcome.from != outcome::Origin::Auto || saved.is_binary()) {
+                bail!(
+                    "--source-model {}: the model was fitted for a {saved} outcome, but {}; give --outcome-type {saved} \
+                     with 0/1 outcomes, or train a new source model",
+                    dir.display(),
+                    if outcome.from == outcome::Origin::Auto {
+                        format!("`{}` of --source/--target has values other than 0 and 1", args.columns.outcome)
+                    } else {
+                        format!("--outcome-type is {}", outcome.kind)
+                    }
+                );
+            }
+            ui.note(&resolved.line(&args.columns.outcome));
+            (m, false, resolved)
         }
         None => {
             let kind = args.source_kind();
             if let Some(net) = &args.net {
                 ui.note(&format!("--net {net} is the old spelling of --model {}", kind.name()));
             }
-            let params = kind.net_params().unwrap_or_else(TarNetParams::transfer_source);
+            let params =
+                kind.net_params().unwrap_or_else(TarNetParams::transfer_source).with_outcome_type(outcome.kind);
+            ui.note(&outcome.line(&args.columns.outcome));
             let phase = ui.phase(format!("training the source model ({}) on {} units", kind.name(), source.n()));
             let m = params.fit_on(source, seed.stream("source"), device)?;
             phase.done();
-            (m, true)
+            (m, true, outcome)
         }
     })
 }

@@ -1,7 +1,9 @@
 //! Linear baselines users compare the networks against: the T-learner with
 //! one ordinary-least-squares regression per arm, and the S-learner with one
 //! regression of y on x, t and t·x. Both optionally ridge-penalised, fitted in
-//! `f64` by a QR decomposition that reports collinear columns by name.
+//! `f64` by a QR decomposition that reports collinear columns by name. For a binary (0/1)
+//! outcome, their logistic counterparts ([`LogisticTLearnerParams`], [`LogisticSLearnerParams`],
+//! fitted by `linfa-logistic`) predict probabilities in (0, 1).
 //!
 //! ```
 //! use ite_core::{Dgp, Fit, IteModel, Seed};
@@ -17,9 +19,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod logistic;
 mod ols;
 mod s_learner_ols;
 mod t_learner_ols;
 
+pub use logistic::{
+    LogisticParams, LogisticSLearner, LogisticSLearnerParams, LogisticTLearner, LogisticTLearnerParams,
+};
 pub use s_learner_ols::{OlsSLearner, OlsSLearnerParams};
 pub use t_learner_ols::{OlsTLearner, OlsTLearnerParams};

@@ -19,9 +19,9 @@
 //! the same initial weights, split, minibatches and objective give the same model up to f32
 //! rounding (the first step's loss and gradients agree to 1e-5 relative, tested).
 //!
-//! **What is batched.** TARNet and CFR with the linear MMD² (α ≥ 0), ReLU or ELU, on the CPU,
-//! with optional frozen groups and warm starts. Other settings (the RBF MMD, the Sinkhorn
-//! divergence, unit-normed Φ) fit one network at a time through [`ite_core::Fit::fit`]'s
+//! **What is batched.** TARNet and CFR with the linear MMD² (α ≥ 0), ReLU or ELU, a continuous
+//! outcome, on the CPU, with optional frozen groups and warm starts. Other settings (the RBF MMD,
+//! the Sinkhorn divergence, unit-normed Φ, a binary outcome) fit one network at a time through [`ite_core::Fit::fit`]'s
 //! trainer; [`TarNetParams::batch_support`] says which applies.
 
 mod fit;
@@ -75,6 +75,9 @@ impl TarNetParams {
         }
         if self.unit_norm {
             return Err("a unit-normed representation is not batched".into());
+        }
+        if self.outcome_type == ite_core::OutcomeType::Binary {
+            return Err("a binary outcome (cross-entropy loss) is not batched".into());
         }
         Ok(())
     }

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::MlpTLearner;
 use crate::error::{NetsError, Result};
+use ite_core::OutcomeType;
+
 use crate::hyperparams::Activation;
 use crate::mlp::{Dense, Mlp};
 use crate::persist::{CRATE_VERSION, META_FILE, WEIGHTS_FILE};
@@ -27,6 +29,9 @@ struct Meta {
     activation: Activation,
     /// Widths of each arm's network, input first (p, hidden…, 1).
     widths: Vec<usize>,
+    /// Continuous or binary (heads give logits); files without it are continuous.
+    #[serde(default)]
+    outcome_type: OutcomeType,
 }
 
 /// The kind `model.json` names.
@@ -67,6 +72,7 @@ impl MlpTLearner {
             y_scaler: self.y_scaler.clone(),
             activation: self.m0.activation,
             widths: widths(&self.m0),
+            outcome_type: self.outcome_type,
         };
         ite_core::write_atomic(dir.join(META_FILE), |w| {
             serde_json::to_writer_pretty(&mut *w, &meta).map_err(std::io::Error::other)?;
@@ -120,6 +126,7 @@ impl MlpTLearner {
             y_scaler: meta.y_scaler,
             feature_names: meta.feature_names,
             device,
+            outcome_type: meta.outcome_type,
         })
     }
 }

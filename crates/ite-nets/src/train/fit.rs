@@ -18,7 +18,8 @@ impl TarNetParams {
     /// meaning; it trains on `options.device`, else the prior's device, else the CPU.
     ///
     /// # Errors
-    /// Invalid parameters or options, data without both arms, a prior with other features or
+    /// Invalid parameters or options, data without both arms, a binary `outcome_type` with an
+    /// outcome other than 0 or 1, a prior with other features or
     /// another architecture, a diverged loss, or a device error.
     pub fn fit_with_options(
         &self,
@@ -29,6 +30,7 @@ impl TarNetParams {
     ) -> Result<FittedTarNet> {
         self.validate()?;
         data.require_both_arms("training data")?;
+        crate::outcome::check_outcomes(self.outcome_type, data.y(), "training data")?;
         let device = match (&options.device, prior) {
             (Some(d), _) => d.clone(),
             (None, Some(prior)) => prior.device().clone(),
@@ -56,7 +58,8 @@ impl TarNetParams {
         self.fit_with_options(data, seed, None, &TrainOptions { device: Some(device.clone()), ..Default::default() })
     }
 
-    /// Copies the prior's weights into `net` and returns the prior's scalers.
+    /// Copies the prior's weights into `net` and returns the prior's scalers (the outcome's
+    /// identity for a binary outcome, whose heads output logits).
     fn warm_start(
         &self,
         net: &TarNet,
@@ -77,17 +80,23 @@ impl TarNetParams {
             .map(|(name, t)| Ok((name, t.to_device(net.device())?)))
             .collect::<Result<std::collections::BTreeMap<_, _>>>()?;
         net.vars().restore(&snapshot)?;
-        Ok((prior.x_scaler.clone(), prior.y_scaler.clone()))
+        let y_scaler = if self.outcome_type.is_binary() { Standardizer::identity(1) } else { prior.y_scaler.clone() };
+        Ok((prior.x_scaler.clone(), y_scaler))
     }
 
-    /// The covariate and outcome scalers of `data` (identity where standardising is off).
+    /// The covariate and outcome scalers of `data` (identity where standardising is off, and
+    /// for the outcome when it is binary).
     pub(crate) fn fit_scalers(&self, data: &CausalData) -> (Standardizer, Standardizer) {
         let xs = if self.standardize_x {
             Standardizer::fit_skip_binary(data.x().values(), data.p())
         } else {
             Standardizer::identity(data.p())
         };
-        let ys = if self.standardize_y { Standardizer::fit(data.y(), 1) } else { Standardizer::identity(1) };
+        let ys = if self.standardize_y && !self.outcome_type.is_binary() {
+            Standardizer::fit(data.y(), 1)
+        } else {
+            Standardizer::identity(1)
+        };
         (xs, ys)
     }
 }

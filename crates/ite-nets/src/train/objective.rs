@@ -81,7 +81,7 @@ impl<'a> Objective<'a> {
         };
         if !self.only_extra_loss {
             let (h0, h1) = net.heads(r)?;
-            add(loss::factual_mse(&h0, &h1, &b.t, &b.y, &b.w)?)?;
+            add(loss::factual_loss(self.params.outcome_type, &h0, &h1, &b.t, &b.y, &b.w)?)?;
             if self.l2 == L2Placement::InGraph
                 && let Some(l2) = loss::l2_penalty(&self.head_weights, self.params.l2_heads)?
             {
@@ -108,14 +108,14 @@ impl<'a> Objective<'a> {
     }
 }
 
-/// The weighted factual loss of `net` on the rows of `v` (Φ(x) given in `rep` when frozen).
-pub(crate) fn validation_loss(net: &TarNet, v: &Block, rep: Option<&Tensor>) -> Result<f64> {
+/// The weighted factual loss (of `params`' outcome type) of `net` on the rows of `v` (Φ(x) given in `rep` when frozen).
+pub(crate) fn validation_loss(params: &TarNetParams, net: &TarNet, v: &Block, rep: Option<&Tensor>) -> Result<f64> {
     let r = match rep {
         Some(r) => r.clone(),
         None => net.representation(&v.x)?,
     };
     let (h0, h1) = net.heads(&r)?;
-    scalar(&loss::factual_mse(&h0, &h1, &v.t, &v.y, &v.w)?)
+    scalar(&loss::factual_loss(params.outcome_type, &h0, &h1, &v.t, &v.y, &v.w)?)
 }
 
 fn scalar(t: &Tensor) -> Result<f64> {

@@ -59,7 +59,7 @@ pub fn train(
     let mut stopping = EarlyStopping::new(params.patience);
     for epoch in 0..params.max_epochs {
         let train_loss = step.epoch(&mut epochs, &rows, epoch)?;
-        let val_loss = rows.val.as_ref().map(|v| validation_loss(net, v, rows.val_rep.as_ref())).transpose()?;
+        let val_loss = rows.val.as_ref().map(|v| validation_loss(params, net, v, rows.val_rep.as_ref())).transpose()?;
         history.epochs.push(EpochRecord { epoch, train_loss, val_loss });
         if stopping.observe(epoch, val_loss, net.vars())? {
             break;
