@@ -6,9 +6,10 @@
 use anyhow::Result;
 use ite_core::{CausalData, Covariates, PotentialOutcomes, Seed};
 use ite_inference::{
-    BootstrapResult, BoxError, CalibrationSet, ConformalIntervals, EnsembleLearner, EnsembleReport, OutcomeLearner,
-    RefitBootstrapParams, conformal_ite_intervals, refit_bootstrap,
+    BootstrapResult, BoxError, CalibrationSet, ConformalIntervals, EnsembleLearner, EnsembleReport, FitJob,
+    OutcomeLearner, RefitBootstrapParams, conformal_ite_intervals, refit_bootstrap,
 };
+use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use crate::inference::{Inference, decimals, percent};
@@ -69,9 +70,8 @@ impl<'a, L: OutcomeLearner + ?Sized> MaybeEnsemble<'a, L> {
         MaybeEnsemble { learner, members: args.ensemble }
     }
 
-    fn ensemble(&self) -> EnsembleLearner<impl OutcomeLearner + '_> {
-        let inner = |d: &CausalData, x: &Covariates, s: Seed| self.learner.fit_predict(d, x, s);
-        EnsembleLearner { inner, members: self.members }
+    fn ensemble(&self) -> EnsembleLearner<Forward<'_, L>> {
+        EnsembleLearner { inner: Forward(self.learner), members: self.members }
     }
 
     /// The ensemble's predictions on `x` and its between-seed report, fitted on `data` (members
@@ -96,6 +96,31 @@ impl<L: OutcomeLearner + ?Sized> OutcomeLearner for MaybeEnsemble<'_, L> {
         } else {
             self.ensemble().fit_predict(train, predict, seed)
         }
+    }
+
+    /// A single model hands the jobs to its learner at once (a batched learner trains them
+    /// together); an ensemble fits each job's members together.
+    fn fit_predict_many(&self, jobs: &[FitJob<'_>]) -> Vec<Result<PotentialOutcomes, BoxError>> {
+        if self.members <= 1 {
+            self.learner.fit_predict_many(jobs)
+        } else {
+            let ensemble = self.ensemble();
+            jobs.par_iter().map(|j| ensemble.fit_predict(j.train, j.predict, j.seed)).collect()
+        }
+    }
+}
+
+/// A borrowed learner, forwarding both methods (so an ensemble's members reach the learner's
+/// own `fit_predict_many`).
+pub struct Forward<'a, L: ?Sized>(&'a L);
+
+impl<L: OutcomeLearner + ?Sized> OutcomeLearner for Forward<'_, L> {
+    fn fit_predict(&self, train: &CausalData, predict: &Covariates, seed: Seed) -> Result<PotentialOutcomes, BoxError> {
+        self.0.fit_predict(train, predict, seed)
+    }
+
+    fn fit_predict_many(&self, jobs: &[FitJob<'_>]) -> Vec<Result<PotentialOutcomes, BoxError>> {
+        self.0.fit_predict_many(jobs)
     }
 }
 

@@ -12,12 +12,13 @@ use ite_core::{
     CausalData, CovariateTable, Covariates, Encoding, Fit, IteModel, KeptRows, OutcomeType, Params, PotentialOutcomes,
     Seed, Truth,
 };
-use ite_inference::{BoxError, Candidate, OutcomeLearner, SelectionReport};
+use ite_inference::{BoxError, Candidate, FitJob, OutcomeLearner, SelectionReport};
 use ite_nets::baselines::{
     LogisticParams, LogisticSLearner, LogisticSLearnerParams, LogisticTLearner, LogisticTLearnerParams, OlsSLearner,
     OlsSLearnerParams, OlsTLearner, OlsTLearnerParams,
 };
-use ite_nets::{FittedTarNet, MlpTLearner, MlpTLearnerParams, TarNetParams};
+use ite_nets::{BatchedTarNet, FittedTarNet, MlpTLearner, MlpTLearnerParams, TarNetParams};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -291,9 +292,32 @@ struct ModelLearner<'a> {
     device: &'a Device,
 }
 
+impl ModelLearner<'_> {
+    /// TARNet / CFR settings for which batched training pays (`TarNetParams::batching_pays`:
+    /// small networks), on the CPU: then every refit (cross-fitting folds, bootstrap replicates,
+    /// ensemble members, selection folds) trains through `ite_nets::BatchedTarNet`, many
+    /// networks at once. The model itself is fitted alone, as before.
+    fn batched(&self) -> Option<BatchedTarNet> {
+        match self.settings {
+            Settings::Net(p) if self.device.is_cpu() && p.batching_pays() => Some(BatchedTarNet(p.clone())),
+            _ => None,
+        }
+    }
+}
+
 impl OutcomeLearner for ModelLearner<'_> {
     fn fit_predict(&self, train: &CausalData, x: &Covariates, seed: Seed) -> Result<PotentialOutcomes, BoxError> {
+        if let Some(b) = self.batched() {
+            return b.fit_predict(train, x, seed);
+        }
         Ok(fit(self.settings, train, seed, self.device)?.predict(x)?)
+    }
+
+    fn fit_predict_many(&self, jobs: &[FitJob<'_>]) -> Vec<Result<PotentialOutcomes, BoxError>> {
+        match self.batched() {
+            Some(b) => b.fit_predict_many(jobs),
+            None => jobs.par_iter().map(|j| self.fit_predict(j.train, j.predict, j.seed)).collect(),
+        }
     }
 }
 

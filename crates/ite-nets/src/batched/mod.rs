@@ -82,6 +82,17 @@ impl TarNetParams {
         Ok(())
     }
 
+    /// Whether training these networks batched is expected to be faster than one at a time:
+    /// [`TarNetParams::batch_support`] holds and no layer is wider than 64 units. Measured
+    /// (`ite bench train --models K`, docs/performance.md): at the study's size (widths ≤ 20)
+    /// a pack of 8 runs about 6× the network-steps of the single-network trainer on one thread;
+    /// at IHDP's (widths 200) the step is compute-bound and the two are even, so a pack that
+    /// is not full is slower than single fits spread over the cores.
+    pub fn batching_pays(&self) -> bool {
+        let widest = self.phi_layers.iter().chain(&self.head_layers).copied().max().unwrap_or(0);
+        self.batch_support().is_ok() && widest <= 64
+    }
+
     /// Fits one network per task and returns them in the tasks' order.
     ///
     /// Tasks with the same number of covariates are trained [`PACK`] at a time as one batch
