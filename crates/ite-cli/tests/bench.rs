@@ -35,12 +35,32 @@ fn ihdp_net_with_another_batch_and_threads() {
 }
 
 #[test]
+fn models_trains_networks_together_and_reports_network_steps() {
+    let out = ite(&["bench", "train", "--net", "paper", "--steps", "60", "--warmup", "0", "--models", "12"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        (v["trainer"].as_str(), v["models"].as_u64(), v["steps"].as_u64()),
+        (Some("batched"), Some(12), Some(100))
+    );
+    let (sps, msps) =
+        (v["steps_per_sec"].as_f64().expect("steps"), v["model_steps_per_sec"].as_f64().expect("model steps"));
+    assert!(sps > 0.0 && (msps / sps - 12.0).abs() < 1e-9, "{sps} {msps}");
+    // Without --models: the single-network trainer, one model.
+    let out = ite(&["bench", "train", "--net", "paper", "--steps", "50", "--warmup", "0"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!((v["trainer"].as_str(), v["models"].as_u64()), (Some("single"), Some(1)));
+    assert_eq!(v["steps_per_sec"], v["model_steps_per_sec"]);
+}
+
+#[test]
 fn bad_arguments_name_the_flag() {
     for (args, needle) in [
         (vec!["bench", "train", "--net", "resnet"], "net"),
         (vec!["bench", "train", "--batch", "0"], "--batch"),
         (vec!["bench", "train", "--steps", "0"], "--steps"),
         (vec!["bench", "train", "--threads", "0"], "--threads"),
+        (vec!["bench", "train", "--models", "0"], "--models"),
     ] {
         let out = ite(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);

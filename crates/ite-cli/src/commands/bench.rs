@@ -39,7 +39,8 @@ struct TrainArgs {
     /// Threads for candle's kernels (sets RAYON_NUM_THREADS) [default: 1, as grids run one fit per thread].
     #[arg(long, default_value_t = 1)]
     threads: usize,
-    /// Also time the step's matrix products alone and report the fraction of that roofline reached.
+    /// Also time the step's matrix products alone and report the fraction of that roofline reached
+    /// (network-steps per second over it, with --models).
     #[arg(long)]
     roofline: bool,
     /// Train this many networks together with the batched trainer (TarNetParams::fit_many) and
@@ -85,7 +86,7 @@ fn train(a: TrainArgs) -> Result<()> {
     if a.roofline {
         let (roof, _flops) = bench::matmul_roofline(net, batch, steps)?;
         report.matmul_roofline_steps_per_sec = Some(roof);
-        report.roofline_fraction = Some(report.steps_per_sec / roof);
+        report.roofline_fraction = Some(report.model_steps_per_sec / roof);
     }
     outln!("{}", serde_json::to_string(&report)?)?;
     Ok(())
