@@ -177,6 +177,7 @@ impl FromStr for Protocol {
 /// | `selection_folds` | 5 | K of the selection methods' K-fold choice among the fixed methods (`ite_inference::SelectionParams::folds`) | 2..=20 |
 /// | `protocol` | `Clean` | how sources, targets and test sets are drawn ([`Protocol`]); `run.json` without it reads as `Clean` | `Clean`, `Study` |
 /// | `source` | [`Protocol::source_params`] of `protocol` (clean: `TarNetParams::transfer_source`) | the source network's hyperparameters (every phase's epochs capped by `max_epochs`); `run.json` without it reads as `TarNetParams::study_source`, the network of runs written before it existed | a valid `TarNetParams` |
+/// | `batched_sources` | `true` | clean protocol: train the source models of a wave of groups together with the batched trainer (`TarNetParams::fit_many`) when the source network allows it; `run.json` without it reads as `false` | `true`, `false` |
 ///
 /// **Selection methods.** Besides registered strategies (the *fixed* methods), `methods` may
 /// hold `auto-r-loss`, `auto-dr`, `auto-pehe-nn` and `oracle` ([`SELECTION_METHODS`]). An
@@ -228,6 +229,14 @@ pub struct GridSpec {
     /// a protocol's choice.
     #[serde(default = "legacy_source")]
     pub source: TarNetParams,
+    /// Whether the source models of the clean protocol are trained a wave at a time by the
+    /// batched trainer (`TarNetParams::fit_many`, when the source network allows it:
+    /// `TarNetParams::batch_support`) rather than one at a time. The two agree to f32 rounding
+    /// at the first step, not bit for bit over a fit, so this is recorded in `run.json` (runs
+    /// written before it existed read as `false`, how they were trained) and runs that differ
+    /// in it neither resume into nor merge with each other.
+    #[serde(default)]
+    pub batched_sources: bool,
 }
 
 fn legacy_source() -> TarNetParams {
@@ -338,6 +347,7 @@ impl GridSpec {
             selection_folds: 5,
             protocol: Protocol::Clean,
             source: Protocol::Clean.source_params(),
+            batched_sources: true,
         }
     }
 
@@ -375,6 +385,7 @@ impl GridSpec {
             selection_folds: 5,
             protocol: Protocol::Clean,
             source: Protocol::Clean.source_params(),
+            batched_sources: true,
         }
     }
 

@@ -12,7 +12,7 @@ use std::time::Instant;
 use ite_core::{CausalData, Dgp, Fit, IteModel, Seed, TransferInput};
 use ite_dgp::{Sim1Source, Sim1Target, Sim2Source, Sim2Target, Standardization};
 use ite_inference::{AipwParams, InferenceError, SelectionParams, SelectionReport};
-use ite_nets::FittedTarNet;
+use ite_nets::{BatchOptions, BatchTask, FittedTarNet};
 use ite_transfer::{
     BoxedStrategy, CitaParams, Registry, StrategyConfig, StrategyEntry, StrategyLearner, TransferError,
     select_strategy, task_affinity,
@@ -288,13 +288,19 @@ impl Ctx<'_> {
             .collect()
     }
 
-    fn run_group(&self, g: Group, cells: &[Cell]) -> Result<(), EvalError> {
-        let todo: Vec<(Cell, Vec<String>)> =
-            cells.iter().map(|c| (*c, self.todo(c, g.replication))).filter(|(_, ms)| !ms.is_empty()).collect();
+    /// The cells of `cells` with methods still to do in group `g`, each with those methods.
+    fn group_todo(&self, g: Group, cells: &[Cell]) -> Vec<(Cell, Vec<String>)> {
+        cells.iter().map(|c| (*c, self.todo(c, g.replication))).filter(|(_, ms)| !ms.is_empty()).collect()
+    }
+
+    /// Runs group `g`'s cells; `prefit` is its source sample and model when already fitted (a
+    /// wave of batched sources), else they are drawn and fitted here.
+    fn run_group(&self, g: Group, cells: &[Cell], prefit: Option<&(CausalData, FittedTarNet)>) -> Result<(), EvalError> {
+        let todo = self.group_todo(g, cells);
         if todo.is_empty() {
             return Ok(());
         }
-        if let Some((source, model)) = self.shared.get(&g.source_n) {
+        if let Some((source, model)) = self.shared.get(&g.source_n).or(prefit) {
             return todo.par_iter().try_for_each(|(c, ms)| self.run_cell(g, source, model, c, ms));
         }
         if self.spec.protocol == Protocol::Study {
@@ -303,6 +309,37 @@ impl Ctx<'_> {
         let source = draw_source(self.spec.experiment, g.source_n, self.seeds.source(g))?;
         let model = self.spec.source_params().fit(&source, self.seeds.source_fit(g))?;
         todo.par_iter().try_for_each(|(c, ms)| self.run_cell(g, &source, &model, c, ms))
+    }
+
+    /// Whether the clean protocol's source models train a wave at a time
+    /// ([`GridSpec::batched_sources`] and a source network the batched trainer takes).
+    fn batched_sources(&self) -> bool {
+        self.spec.protocol == Protocol::Clean
+            && self.spec.batched_sources
+            && self.spec.source_params().batch_support().is_ok()
+    }
+
+    /// Runs `groups` in waves of `wave` groups: the sources of the wave's groups that have work
+    /// left are drawn (in parallel) and fitted together by the batched trainer, then the wave's
+    /// cells run. Each source model depends only on its group's seeds, not on the wave.
+    fn run_waves(&self, groups: &[(Group, Vec<Cell>)], wave: usize) -> Result<(), EvalError> {
+        for chunk in groups.chunks(wave.max(1)) {
+            let busy: Vec<&(Group, Vec<Cell>)> =
+                chunk.iter().filter(|(g, cells)| !self.group_todo(*g, cells).is_empty()).collect();
+            let sources: Vec<CausalData> = busy
+                .par_iter()
+                .map(|(g, _)| draw_source(self.spec.experiment, g.source_n, self.seeds.source(*g)))
+                .collect::<Result<_, EvalError>>()?;
+            let tasks: Vec<BatchTask<'_>> = busy
+                .iter()
+                .zip(&sources)
+                .map(|((g, _), data)| BatchTask { data, seed: self.seeds.source_fit(*g), prior: None })
+                .collect();
+            let models = self.spec.source_params().fit_many(&tasks, &BatchOptions::default())?;
+            let fitted: Vec<(CausalData, FittedTarNet)> = sources.into_iter().zip(models).collect();
+            busy.iter().zip(&fitted).par_bridge().try_for_each(|((g, cells), pre)| self.run_group(*g, cells, Some(pre)))?;
+        }
+        Ok(())
     }
 
     /// Under the `study` protocol, draws and fits the source of every source size that
@@ -712,7 +749,12 @@ fn execute(
     // `par_iter` splits the list in halves, so one worker started on the smallest groups and the
     // run ended on a large source fit with the other worker idle).
     pool.install(|| ctx.fit_shared_sources(&groups))?;
-    pool.install(|| groups.iter().par_bridge().try_for_each(|(g, cells)| ctx.run_group(*g, cells)))?;
+    if ctx.batched_sources() {
+        // A pack of sources per worker per wave: the packs train in parallel, then the cells.
+        pool.install(|| ctx.run_waves(&groups, ite_nets::batched::PACK * opts.jobs))?;
+    } else {
+        pool.install(|| groups.iter().par_bridge().try_for_each(|(g, cells)| ctx.run_group(*g, cells, None)))?;
+    }
     drop(file);
     let mut all = existing;
     all.extend(rows.into_inner().map_err(|_| EvalError::Empty("rows (a worker panicked)".into()))?);
