@@ -118,6 +118,32 @@ impl Outcome {
         json!({ "outcome_type": self.kind.name(), "outcome_type_from": self.from.name() })
     }
 
+    /// Warnings for a binary outcome that takes one value on every unit of an arm of `data`
+    /// (`what` names the file, e.g. `--data d.csv`): that arm's model can only learn "always 0"
+    /// or "always 1", so its predicted probabilities are pushed to the edge and the effects rest
+    /// on that extreme (the logistic T-learner refuses such an arm outright). None for a continuous
+    /// outcome or an arm without units.
+    pub fn arm_warnings(&self, what: &str, data: &CausalData, column: &str) -> Vec<String> {
+        if self.kind != OutcomeType::Binary {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (arm, name) in [(1u8, "treated"), (0u8, "control")] {
+            let ys: Vec<f64> = data.t().iter().zip(data.y()).filter(|(t, _)| **t == arm).map(|(_, y)| *y).collect();
+            if let Some(&first) = ys.first()
+                && ys.iter().all(|&y| y == first)
+            {
+                out.push(format!(
+                    "binary outcome constant in an arm: `{column}` is {first} for all {} {name} units of {what}; \
+                     that arm's predicted probabilities are pushed toward {first} and the effects rest on that \
+                     extreme (t-learner-ols cannot be fitted); consider another coding of the outcome",
+                    ys.len()
+                ));
+            }
+        }
+        out
+    }
+
     /// The line said on stderr and in the plain report.
     pub fn line(&self, column: &str) -> String {
         let why = match (self.kind, self.from) {

@@ -344,6 +344,10 @@ pub fn run(args: Args) -> Result<()> {
     output::merge(&mut summary, output::plugin_summary(&pred, truth.as_ref(), level, output::PLUGIN_NO_INTERVAL)?);
     resampling::json(&extras, &mut summary);
     let mut warnings = resampling::all_warnings(&inf, &extras, &mut summary);
+    for (flag, path, data) in [("--source", &args.source, &source), ("--target", &args.target, &target)] {
+        warnings.extend(outcome.arm_warnings(&format!("{flag} {}", path.display()), data, &args.columns.outcome));
+    }
+    summary["warnings"] = json!(warnings);
     if let Some(report) = &selected {
         selection::record(report, "strategy", &mut summary, &mut warnings);
     }

@@ -48,8 +48,8 @@ impl Tile {
         self.rows = rows_of.iter().map(Vec::len).max().unwrap_or(0);
         let p = self.p;
         let filler: [usize; LANES] = std::array::from_fn(|k| rows_of[k].first().copied().unwrap_or(0));
-        for k in 0..LANES {
-            self.n[k] = rows_of[k].len().max(1) as f32;
+        for (n, rows) in self.n.iter_mut().zip(rows_of) {
+            *n = rows.len().max(1) as f32;
         }
         let (mut h1_end, mut h0_start) = (0, self.rows);
         for r in 0..self.rows {
@@ -178,8 +178,8 @@ pub(crate) fn loss_and_gradients(
             last.delta[..h1_end].copy_from_slice(&g1);
         }
     }
-    for k in 0..LANES {
-        factual[k] /= tile.n[k];
+    for (f, n) in factual.iter_mut().zip(&tile.n) {
+        *f /= n;
     }
     let need_rep_grad = trained.phi;
     {

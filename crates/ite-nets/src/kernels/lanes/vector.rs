@@ -41,11 +41,7 @@ pub(crate) struct Portable(Lanes);
 impl Portable {
     #[inline(always)]
     fn map2(self, o: Self, f: impl Fn(f32, f32) -> f32) -> Self {
-        let mut r = [0f32; LANES];
-        for k in 0..LANES {
-            r[k] = f(self.0[k], o.0[k]);
-        }
-        Portable(r)
+        Portable(std::array::from_fn(|k| f(self.0[k], o.0[k])))
     }
 }
 
@@ -84,11 +80,7 @@ impl Vector for Portable {
     }
     #[inline(always)]
     fn mul_add(self, b: Self, c: Self) -> Self {
-        let mut r = [0f32; LANES];
-        for k in 0..LANES {
-            r[k] = self.0[k].mul_add(b.0[k], c.0[k]);
-        }
-        Portable(r)
+        Portable(std::array::from_fn(|k| self.0[k].mul_add(b.0[k], c.0[k])))
     }
     #[inline(always)]
     fn max(self, o: Self) -> Self {
@@ -108,11 +100,7 @@ impl Vector for Portable {
     }
     #[inline(always)]
     fn keep_where(self, old: Self, keep: Self) -> Self {
-        let mut r = [0f32; LANES];
-        for k in 0..LANES {
-            r[k] = if keep.0[k].is_sign_negative() { old.0[k] } else { self.0[k] };
-        }
-        Portable(r)
+        Portable(std::array::from_fn(|k| if keep.0[k].is_sign_negative() { old.0[k] } else { self.0[k] }))
     }
 }
 
