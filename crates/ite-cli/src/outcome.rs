@@ -3,6 +3,8 @@
 //! the files with messages naming the flag, file, line and column, and reported on stderr and
 //! in summary.json (`outcome_type`, `outcome_type_from`).
 
+use std::path::Path;
+
 use anyhow::{Result, bail};
 use clap::Args;
 use ite_core::{CausalData, OutcomeType, RawCsv};
@@ -118,17 +120,20 @@ impl Outcome {
         json!({ "outcome_type": self.kind.name(), "outcome_type_from": self.from.name() })
     }
 
-    /// Warnings for a binary outcome that takes one value on every unit of an arm of `data`
-    /// (`what` names the file, e.g. `--data d.csv`): that arm's model can only learn "always 0"
-    /// or "always 1", so its predicted probabilities are pushed to the edge and the effects rest
-    /// on that extreme (the logistic T-learner refuses such an arm outright). None for a continuous
+    /// Warnings for a binary outcome that takes one value on every unit of an arm of one of the
+    /// training `files` (flag, path, data): that arm's model can only learn "always 0" or
+    /// "always 1", so its predicted probabilities are pushed to the edge and the effects rest on
+    /// that extreme (the logistic T-learner refuses such an arm outright). None for a continuous
     /// outcome or an arm without units.
-    pub fn arm_warnings(&self, what: &str, data: &CausalData, column: &str) -> Vec<String> {
+    pub fn arm_warnings(&self, files: &[(&str, &Path, &CausalData)], column: &str) -> Vec<String> {
         if self.kind != OutcomeType::Binary {
             return Vec::new();
         }
         let mut out = Vec::new();
-        for (arm, name) in [(1u8, "treated"), (0u8, "control")] {
+        for ((flag, path, data), (arm, name)) in
+            files.iter().flat_map(|f| [(f, (1u8, "treated")), (f, (0u8, "control"))])
+        {
+            let what = format!("{flag} {}", path.display());
             let ys: Vec<f64> = data.t().iter().zip(data.y()).filter(|(t, _)| **t == arm).map(|(_, y)| *y).collect();
             if let Some(&first) = ys.first()
                 && ys.iter().all(|&y| y == first)
