@@ -50,13 +50,15 @@ fn ate_markers(summary: &Value) -> Vec<Marker> {
 }
 
 /// The ITE distribution figure: `samples` (label, ITEs) overlaid, the estimates of `summary`
-/// marked. `what` says whose ITEs they are (title).
+/// marked. `what` says whose ITEs they are (title). With a binary outcome (summary.json's
+/// `outcome_type`) the axis says the ITEs are risk differences.
 pub fn ite_figure(what: &str, samples: Vec<(String, Vec<f64>)>, summary: &Value) -> Distribution {
+    let unit = if summary["outcome_type"] == "binary" { "risk difference" } else { "outcome units" };
     Distribution {
         name: "ite_distribution".into(),
         title: format!("Predicted individual treatment effects: {what}"),
         subtitle: "bars: share of predicted rows per bin; line: the ATE (AIPW) with its interval shaded".into(),
-        x_label: "predicted ITE, μ̂1(x) − μ̂0(x) (outcome units)".into(),
+        x_label: format!("predicted ITE, μ̂1(x) − μ̂0(x) ({unit})"),
         samples: samples.into_iter().map(|(label, values)| Sample { label, values }).collect(),
         markers: ate_markers(summary),
         range: None,

@@ -3,6 +3,8 @@
 //! the files with messages naming the flag, file, line and column, and reported on stderr and
 //! in summary.json (`outcome_type`, `outcome_type_from`).
 
+use std::path::Path;
+
 use anyhow::{Result, bail};
 use clap::Args;
 use ite_core::{CausalData, OutcomeType, RawCsv};
@@ -116,6 +118,35 @@ impl Outcome {
     /// summary.json's `outcome_type` and `outcome_type_from` (`auto`, `flag` or `model`).
     pub fn json(&self) -> Value {
         json!({ "outcome_type": self.kind.name(), "outcome_type_from": self.from.name() })
+    }
+
+    /// Warnings for a binary outcome that takes one value on every unit of an arm of one of the
+    /// training `files` (flag, path, data): that arm's model can only learn "always 0" or
+    /// "always 1", so its predicted probabilities are pushed to the edge and the effects rest on
+    /// that extreme (the logistic T-learner refuses such an arm outright). None for a continuous
+    /// outcome or an arm without units.
+    pub fn arm_warnings(&self, files: &[(&str, &Path, &CausalData)], column: &str) -> Vec<String> {
+        if self.kind != OutcomeType::Binary {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for ((flag, path, data), (arm, name)) in
+            files.iter().flat_map(|f| [(f, (1u8, "treated")), (f, (0u8, "control"))])
+        {
+            let what = format!("{flag} {}", path.display());
+            let ys: Vec<f64> = data.t().iter().zip(data.y()).filter(|(t, _)| **t == arm).map(|(_, y)| *y).collect();
+            if let Some(&first) = ys.first()
+                && ys.iter().all(|&y| y == first)
+            {
+                out.push(format!(
+                    "binary outcome constant in an arm: `{column}` is {first} for all {} {name} units of {what}; \
+                     that arm's predicted probabilities are pushed toward {first} and the effects rest on that \
+                     extreme (t-learner-ols cannot be fitted); consider another coding of the outcome",
+                    ys.len()
+                ));
+            }
+        }
+        out
     }
 
     /// The line said on stderr and in the plain report.

@@ -324,10 +324,10 @@ pub fn lines(extras: &Extras, summary: &Value) -> Vec<String> {
     out
 }
 
-/// Every warning of the run — the AIPW/overlap ones, then the extras' — stored in the summary's
-/// `warnings` and returned for stderr.
-pub fn all_warnings(inf: &Inference, extras: &Extras, summary: &mut Value) -> Vec<String> {
-    let warnings: Vec<String> = inf.warnings.iter().chain(&extras.warnings).cloned().collect();
+/// Every warning of the run — the AIPW/overlap ones, the extras', then `more` (the outcome's) —
+/// stored in the summary's `warnings` and returned for stderr.
+pub fn all_warnings(inf: &Inference, extras: &Extras, more: Vec<String>, summary: &mut Value) -> Vec<String> {
+    let warnings: Vec<String> = inf.warnings.iter().chain(&extras.warnings).cloned().chain(more).collect();
     summary["warnings"] = json!(warnings);
     warnings
 }

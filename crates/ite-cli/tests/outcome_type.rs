@@ -235,3 +235,55 @@ fn ols_learners_turn_logistic_and_transfer_carries_the_outcome_type() {
     );
     assert_eq!(read_json(&tc.join("model/model.json"))["params"]["outcome_type"], "continuous");
 }
+
+#[test]
+fn a_binary_outcome_constant_in_an_arm_is_warned_about() {
+    // Found on IHDP (docs/guide.md §8): cut at its median, the outcome is 1 for every treated
+    // child; the networks fit that arm to probabilities near 1 without a word.
+    let dir = tempfile::tempdir().unwrap();
+    let text: String = logistic_csv(200, 5, false)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let f: Vec<&str> = l.split(',').collect();
+            let y = if i > 0 && f[3] == "1" { "1" } else { f[4] };
+            format!("{},{},{},{},{y}\n", f[0], f[1], f[2], f[3])
+        })
+        .collect();
+    let data = write(dir.path(), "constant.csv", &text);
+    let n_treated = text.lines().skip(1).filter(|l| l.split(',').nth(3) == Some("1")).count();
+    let out_dir = dir.path().join("o");
+    let out = ite(&["fit", "--data", &data, "--model", "study", "--out", out_dir.to_str().unwrap(), "--epochs", "3"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let want =
+        format!("binary outcome constant in an arm: `y` is 1 for all {n_treated} treated units of --data {data}");
+    assert!(stderr.contains(&want), "{stderr}");
+    let warnings = read_json(&out_dir.join("summary.json"))["warnings"].clone();
+    assert!(warnings.as_array().unwrap().iter().any(|w| w.as_str().unwrap().starts_with(&want)), "{warnings}");
+    // Transfer names the file whose arm is constant; the logistic learner refuses the arm.
+    let source = write(dir.path(), "source.csv", &logistic_csv(300, 6, false));
+    let t_dir = dir.path().join("t");
+    let t = t_dir.to_str().unwrap();
+    let out = ite(&[
+        "transfer",
+        "--source",
+        &source,
+        "--target",
+        &data,
+        "--strategy",
+        "fine-tune",
+        "--epochs",
+        "3",
+        "--out",
+        t,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains(&format!("treated units of --target {data}")), "{stderr}");
+    assert!(!stderr.contains("units of --source"), "{stderr}");
+    fails_with(
+        &["fit", "--data", &data, "--model", "t-learner-ols", "--out", dir.path().join("l").to_str().unwrap()],
+        "every outcome is 1",
+    );
+}

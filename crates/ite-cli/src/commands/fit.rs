@@ -484,7 +484,8 @@ pub fn run(args: Args) -> Result<()> {
     output::merge(&mut summary, inf.json(&data, &args.inference, clusters.as_ref()));
     output::merge(&mut summary, output::plugin_summary(&pred, truth, level, output::PLUGIN_NO_INTERVAL)?);
     resampling::json(&extras, &mut summary);
-    let mut warnings = resampling::all_warnings(&inf, &extras, &mut summary);
+    let arms = outcome.arm_warnings(&[("--data", args.data.as_path(), &data)], &args.columns.outcome);
+    let mut warnings = resampling::all_warnings(&inf, &extras, arms, &mut summary);
     if let Some(report) = &selected {
         selection::record(report, "model", &mut summary, &mut warnings);
     }

@@ -343,7 +343,9 @@ pub fn run(args: Args) -> Result<()> {
     output::merge(&mut summary, inf.json(&target, &args.inference, clusters.as_ref()));
     output::merge(&mut summary, output::plugin_summary(&pred, truth.as_ref(), level, output::PLUGIN_NO_INTERVAL)?);
     resampling::json(&extras, &mut summary);
-    let mut warnings = resampling::all_warnings(&inf, &extras, &mut summary);
+    let files = [("--source", args.source.as_path(), &source), ("--target", args.target.as_path(), &target)];
+    let arms = outcome.arm_warnings(&files, &args.columns.outcome);
+    let mut warnings = resampling::all_warnings(&inf, &extras, arms, &mut summary);
     if let Some(report) = &selected {
         selection::record(report, "strategy", &mut summary, &mut warnings);
     }
