@@ -61,6 +61,7 @@ fn bad_arguments_name_the_flag() {
         (vec!["bench", "train", "--steps", "0"], "--steps"),
         (vec!["bench", "train", "--threads", "0"], "--threads"),
         (vec!["bench", "train", "--models", "0"], "--models"),
+        (vec!["bench", "train", "--models", "8", "--roofline"], "--roofline"),
     ] {
         let out = ite(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -191,3 +191,43 @@ fn bootstrap_interval_covers_the_true_ate_about_95_percent() {
     let coverage = covered as f64 / reps as f64;
     assert!((0.90..=0.99).contains(&coverage), "coverage {coverage}");
 }
+
+/// Source models trained a wave at a time by the batched trainer (the default) against one at
+/// a time: rows of methods that do not use the source are identical, the others agree to the
+/// batched trainer's rounding (measured on `ite reproduce sim1 --reps 10`: ε_PEHE within 9e-5
+/// relative); the flag is part of the run, so the two do not resume into each other; a
+/// `run.json` without it reads as one-at-a-time.
+#[test]
+fn batched_sources_agree_with_single_sources_and_are_another_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let spec = GridSpec { max_epochs: Some(6), ..tiny_sim1() };
+    assert!(spec.batched_sources && spec.trains_sources_batched());
+    let single_spec = GridSpec { batched_sources: false, ..spec.clone() };
+    let batched = run_grid(&spec, &opts(2, Shard::WHOLE), &d.join("b"), &quiet).unwrap();
+    let single = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("s"), &quiet).unwrap();
+    let (vb, vs) = (values(&batched.rows), values(&single.rows));
+    assert_eq!(vb.len(), vs.len());
+    let mut moved = 0;
+    for (b, s) in vb.iter().zip(&vs) {
+        assert_eq!(b.key(), s.key());
+        if b.method == "target-only" {
+            assert_eq!(b, s, "target-only does not use the source model");
+        } else {
+            let rel = (b.pehe - s.pehe).abs() / s.pehe.abs().max(1e-12);
+            assert!(rel < 1e-3, "{b:?} vs {s:?}");
+            moved += usize::from(b.pehe != s.pehe);
+        }
+    }
+    assert!(moved > 0, "the two trainers should not agree bit for bit");
+    // The other trainer is another run.
+    let err = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("b"), &quiet).unwrap_err();
+    assert!(err.to_string().contains("batched_sources"), "{err}");
+    // run.json written before the flag existed reads as one at a time, and resumes as such.
+    let path = d.join("s").join("run.json");
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    json["grid"].as_object_mut().unwrap().remove("batched_sources");
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    let again = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("s"), &quiet).unwrap();
+    assert_eq!(again.ran, 0);
+}

@@ -40,7 +40,7 @@ struct TrainArgs {
     #[arg(long, default_value_t = 1)]
     threads: usize,
     /// Also time the step's matrix products alone and report the fraction of that roofline reached
-    /// (network-steps per second over it, with --models).
+    /// (the single-network trainer only: not with --models).
     #[arg(long)]
     roofline: bool,
     /// Train this many networks together with the batched trainer (TarNetParams::fit_many) and
@@ -78,6 +78,12 @@ fn train(a: TrainArgs) -> Result<()> {
         anyhow::bail!("--steps must be at least 1 (got 0)");
     }
     let warmup = a.warmup.unwrap_or(steps / 10);
+    if a.roofline && a.models.is_some() {
+        anyhow::bail!(
+            "--roofline times one network's matrix products (the single-network trainer's kernel); it does not apply \
+             to --models, whose network-steps can exceed it"
+        );
+    }
     let mut report = match a.models {
         Some(0) => anyhow::bail!("--models must be at least 1 (got 0)"),
         Some(k) => bench::measure_batched(net, batch, steps, warmup, k)?,
@@ -86,7 +92,7 @@ fn train(a: TrainArgs) -> Result<()> {
     if a.roofline {
         let (roof, _flops) = bench::matmul_roofline(net, batch, steps)?;
         report.matmul_roofline_steps_per_sec = Some(roof);
-        report.roofline_fraction = Some(report.model_steps_per_sec / roof);
+        report.roofline_fraction = Some(report.steps_per_sec / roof);
     }
     outln!("{}", serde_json::to_string(&report)?)?;
     Ok(())

@@ -100,6 +100,11 @@ pub struct Args {
     /// 250, 500, 1000; sim2 50, 100, 500; --quick: 50, 100, 250 for sim1, 100 for sim2].
     #[arg(long, value_name = "N,M", value_delimiter = ',')]
     pub target_n: Option<Vec<usize>>,
+    /// How the clean protocol's source models train: `batched` (default: a wave of sources
+    /// together, TarNetParams::fit_many, several times faster) or `single` (one at a time, as
+    /// runs written before this option; use it to resume or merge with such a run).
+    #[arg(long, value_name = "batched|single", default_value = "batched", value_parser = ["batched", "single"])]
+    pub source_trainer: String,
 }
 
 impl Args {
@@ -134,6 +139,7 @@ impl Args {
         }
         spec.max_epochs = self.max_epochs;
         spec = spec.with_protocol(self.protocol.parse::<Protocol>()?);
+        spec.batched_sources = self.source_trainer == "batched";
         if self.intervals {
             let folds = self.folds.unwrap_or(Intervals::default().folds);
             spec.intervals = Some(Intervals { folds, ..Intervals::default() });

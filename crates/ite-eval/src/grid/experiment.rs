@@ -402,6 +402,13 @@ impl GridSpec {
         }
     }
 
+    /// Whether the source models train a wave at a time by the batched trainer: the clean
+    /// protocol, [`GridSpec::batched_sources`], and a source network the batched trainer takes
+    /// (`TarNetParams::batch_support`). `run.json` records this value.
+    pub fn trains_sources_batched(&self) -> bool {
+        self.protocol == Protocol::Clean && self.batched_sources && self.source_params().batch_support().is_ok()
+    }
+
     /// This grid under `protocol`, with that protocol's source network
     /// ([`Protocol::source_params`]).
     pub fn with_protocol(self, protocol: Protocol) -> Self {

@@ -295,7 +295,12 @@ impl Ctx<'_> {
 
     /// Runs group `g`'s cells; `prefit` is its source sample and model when already fitted (a
     /// wave of batched sources), else they are drawn and fitted here.
-    fn run_group(&self, g: Group, cells: &[Cell], prefit: Option<&(CausalData, FittedTarNet)>) -> Result<(), EvalError> {
+    fn run_group(
+        &self,
+        g: Group,
+        cells: &[Cell],
+        prefit: Option<&(CausalData, FittedTarNet)>,
+    ) -> Result<(), EvalError> {
         let todo = self.group_todo(g, cells);
         if todo.is_empty() {
             return Ok(());
@@ -314,9 +319,7 @@ impl Ctx<'_> {
     /// Whether the clean protocol's source models train a wave at a time
     /// ([`GridSpec::batched_sources`] and a source network the batched trainer takes).
     fn batched_sources(&self) -> bool {
-        self.spec.protocol == Protocol::Clean
-            && self.spec.batched_sources
-            && self.spec.source_params().batch_support().is_ok()
+        self.spec.trains_sources_batched()
     }
 
     /// Runs `groups` in waves of `wave` groups: the sources of the wave's groups that have work
@@ -337,7 +340,10 @@ impl Ctx<'_> {
                 .collect();
             let models = self.spec.source_params().fit_many(&tasks, &BatchOptions::default())?;
             let fitted: Vec<(CausalData, FittedTarNet)> = sources.into_iter().zip(models).collect();
-            busy.iter().zip(&fitted).par_bridge().try_for_each(|((g, cells), pre)| self.run_group(*g, cells, Some(pre)))?;
+            busy.iter()
+                .zip(&fitted)
+                .par_bridge()
+                .try_for_each(|((g, cells), pre)| self.run_group(*g, cells, Some(pre)))?;
         }
         Ok(())
     }
@@ -606,7 +612,9 @@ fn prepare(
     let manifest = RunManifest {
         seed: opts.seed.value(),
         quick: opts.quick,
-        grid: spec.clone(),
+        // The flag as it acts, so that a run whose source network the batched trainer does not
+        // take (the study protocol's, runs from before the flag) reads the same either way.
+        grid: GridSpec { batched_sources: spec.trains_sources_batched(), ..spec.clone() },
         shard: opts.shard,
         version: env!("CARGO_PKG_VERSION").into(),
         warning: spec.protocol.warning().map(String::from),
