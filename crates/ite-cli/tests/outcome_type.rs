@@ -149,19 +149,24 @@ fn a_saved_binary_model_gives_identical_predictions_through_predict() {
     let dir = tempfile::tempdir().unwrap();
     let data = write(dir.path(), "d.csv", &logistic_csv(300, 5, false));
     let other = write(dir.path(), "other.csv", &logistic_csv(100, 6, false));
-    let out = dir.path().join("fit");
-    let mut args =
-        vec!["fit", "--data", &data, "--model", "study", "--predict", &other, "--out", out.to_str().unwrap()];
-    args.extend(QUICK);
-    ok(&args);
-    let p = dir.path().join("p.csv");
-    let json =
-        ok(&["predict", "--model", out.to_str().unwrap(), "--data", &other, "--out", p.to_str().unwrap(), "--json"]);
-    let report: Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(report["outcome_type"], "binary");
-    let (a, b) = (std::fs::read_to_string(out.join("predictions.csv")).unwrap(), std::fs::read_to_string(&p).unwrap());
-    assert_eq!(a, b, "ite predict differs from the fit's predictions");
-    assert!(means(&p).iter().all(|&v| v > 0.0 && v < 1.0));
+    // The networks, and the logistic learners the OLS models become on a binary outcome.
+    for model in ["study", "t-learner-mlp", "t-learner-ols", "s-learner-ols"] {
+        let out = dir.path().join(format!("fit-{model}"));
+        let mut args =
+            vec!["fit", "--data", &data, "--model", model, "--predict", &other, "--out", out.to_str().unwrap()];
+        // `--epochs` does not apply to the OLS learners; the rest of QUICK does.
+        args.extend(if model.ends_with("-ols") { &QUICK[2..] } else { &QUICK[..] });
+        ok(&args);
+        let p = dir.path().join(format!("p-{model}.csv"));
+        let json =
+            ok(&["predict", "--model", out.to_str().unwrap(), "--data", &other, "--out", p.to_str().unwrap(), "--json"]);
+        let report: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(report["outcome_type"], "binary", "{model}");
+        let (a, b) =
+            (std::fs::read_to_string(out.join("predictions.csv")).unwrap(), std::fs::read_to_string(&p).unwrap());
+        assert_eq!(a, b, "{model}: ite predict differs from the fit's predictions");
+        assert!(means(&p).iter().all(|&v| v > 0.0 && v < 1.0), "{model}");
+    }
 }
 
 #[test]
