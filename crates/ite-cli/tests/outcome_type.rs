@@ -158,8 +158,16 @@ fn a_saved_binary_model_gives_identical_predictions_through_predict() {
         args.extend(if model.ends_with("-ols") { &QUICK[2..] } else { &QUICK[..] });
         ok(&args);
         let p = dir.path().join(format!("p-{model}.csv"));
-        let json =
-            ok(&["predict", "--model", out.to_str().unwrap(), "--data", &other, "--out", p.to_str().unwrap(), "--json"]);
+        let json = ok(&[
+            "predict",
+            "--model",
+            out.to_str().unwrap(),
+            "--data",
+            &other,
+            "--out",
+            p.to_str().unwrap(),
+            "--json",
+        ]);
         let report: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(report["outcome_type"], "binary", "{model}");
         let (a, b) =

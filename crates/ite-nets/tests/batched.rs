@@ -222,3 +222,22 @@ fn inference_refits_train_as_one_batch_with_the_results_of_single_fits() {
     assert_eq!(one.replicates, three.replicates);
     assert_eq!(one.replicates.len(), 12);
 }
+
+/// A network whose data is too small for a validation row trains all its epochs and keeps the
+/// last, as alone, even beside networks that stop early on their validation loss.
+#[test]
+fn a_network_without_validation_rows_keeps_its_last_epoch_beside_others() {
+    // 5% of an arm of at most 8 units rounds to no validation row; of 300 units, to 15.
+    let p = TarNetParams { val_fraction: 0.05, patience: 2, max_epochs: 15, ..params() };
+    let (tiny, big) = (data(8, 3, 41), data(300, 3, 42));
+    let tasks = [
+        BatchTask { data: &big, seed: Seed::new(1), prior: None },
+        BatchTask { data: &tiny, seed: Seed::new(2), prior: None },
+    ];
+    let both = p.fit_many(&tasks, &BatchOptions::default()).expect("batched");
+    let alone = p.fit_many(&tasks[1..], &BatchOptions::default()).expect("alone");
+    let h = both[1].history();
+    assert!(h.epochs.iter().all(|e| e.val_loss.is_none()), "the tiny network has no validation rows");
+    assert_eq!((h.epochs.len(), h.best_epoch, h.stopped_early), (15, 14, false));
+    assert_eq!(bits(&both[1..], tiny.x()), bits(&alone, tiny.x()));
+}

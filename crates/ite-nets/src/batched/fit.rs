@@ -91,7 +91,8 @@ pub(crate) fn train_pack(
             if !states[k].running {
                 continue;
             }
-            let vl = val_loss.map(|v| v[k]);
+            // A network without validation rows keeps its last epoch, as when trained alone.
+            let vl = val_loss.filter(|_| !rows[k].val.is_empty()).map(|v| v[k]);
             states[k].history.push(EpochRecord { epoch, train_loss: train_loss[k], val_loss: vl });
             observe(&mut states[k], epoch, vl, params.patience, ids[k])?;
             if let (Some(b), Some(v)) = (best.as_mut(), vl)
@@ -102,12 +103,16 @@ pub(crate) fn train_pack(
             }
         }
     }
-    let kept = best.as_ref().unwrap_or(&net);
+    let has_own_val: Vec<bool> = rows.iter().map(|r| !r.val.is_empty()).collect();
     starts
         .into_iter()
         .enumerate()
         .map(|(k, s)| {
             let tnet = TarNet::new(params, p, s.seed)?;
+            let kept = match &best {
+                Some(b) if has_own_val[k] => b,
+                _ => &net,
+            };
             tnet.vars().restore(&kept.lane_tensors(k)?)?;
             let state = &states[k];
             Ok(FittedTarNet {
