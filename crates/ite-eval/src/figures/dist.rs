@@ -163,7 +163,11 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, fig: &Distribution)
     let bins = bin_count(samples.iter().map(Vec::len).max().unwrap_or(1));
     let width = (hi - lo) / bins as f64;
     let heights: Vec<Vec<f64>> = samples.iter().map(|v| shares(v, lo, hi, bins)).collect();
-    let top = heights.iter().flatten().copied().fold(0.0f64, f64::max).max(1e-9) * 1.12;
+    // Headroom above the tallest bar for the legend (upper right), one band per entry, so that
+    // the legend never covers a bar.
+    let entries = fig.samples.len() + fig.markers.iter().filter(|m| !m.label.is_empty()).count();
+    let headroom = (0.06 + 0.055 * entries as f64).min(0.5);
+    let top = heights.iter().flatten().copied().fold(0.0f64, f64::max).max(1e-9) / (1.0 - headroom);
     root.fill(&WHITE).map_err(err)?;
     let body = root.titled(&fig.title, ("sans-serif", 20)).map_err(err)?;
     let body = body.titled(&fig.subtitle, ("sans-serif", 13)).map_err(err)?;
