@@ -225,6 +225,26 @@ pub fn measure(net: BenchNet, batch: usize, steps: usize, warmup: usize) -> Resu
 
 /// [`measure`] on `device`.
 pub fn measure_on(net: BenchNet, batch: usize, steps: usize, warmup: usize, device: &Device) -> Result<BenchReport> {
+    timed(net, batch, (steps, warmup), ("single", 1), |data, n, seed| train_steps_on(net, data, batch, n, seed, device))
+}
+
+/// [`measure`] for `models` networks trained together by the batched trainer (on the CPU).
+pub fn measure_batched(net: BenchNet, batch: usize, steps: usize, warmup: usize, models: usize) -> Result<BenchReport> {
+    timed(net, batch, (steps, warmup), ("batched", models), |data, n, seed| {
+        train_steps_batched(net, data, batch, n, seed, models)
+    })
+}
+
+/// On the benchmark sample of `net` at minibatch size `batch`: runs `train(sample, warmup,
+/// seed 0)`, then times `train(sample, steps, seed 1)` (each returns the steps run per network),
+/// and reports it for `trainer` training `models` networks at once.
+fn timed(
+    net: BenchNet,
+    batch: usize,
+    (steps, warmup): (usize, usize),
+    (trainer, models): (&'static str, usize),
+    train: impl Fn(&CausalData, usize, Seed) -> Result<usize>,
+) -> Result<BenchReport> {
     if steps == 0 {
         return Err(NetsError::param("steps", steps, "at least 1"));
     }
@@ -233,43 +253,17 @@ pub fn measure_on(net: BenchNet, batch: usize, steps: usize, warmup: usize, devi
     }
     let data = sample(net, batch * BATCHES_PER_EPOCH, Seed::new(1))?;
     if warmup > 0 {
-        train_steps_on(net, &data, batch, warmup, Seed::new(0), device)?;
+        train(&data, warmup, Seed::new(0))?;
     }
     let start = Instant::now();
-    let done = train_steps_on(net, &data, batch, steps, Seed::new(1), device)?;
+    let done = train(&data, steps, Seed::new(1))?;
     let secs = start.elapsed().as_secs_f64();
     Ok(BenchReport {
         net: net.name(),
         batch,
         steps: done,
         steps_per_sec: done as f64 / secs,
-        trainer: "single",
-        models: 1,
-        model_steps_per_sec: done as f64 / secs,
-        threads: candle_core::utils::get_num_threads(),
-        matmul_roofline_steps_per_sec: None,
-        roofline_fraction: None,
-    })
-}
-
-/// [`measure`] for `models` networks trained together by the batched trainer (on the CPU).
-pub fn measure_batched(net: BenchNet, batch: usize, steps: usize, warmup: usize, models: usize) -> Result<BenchReport> {
-    if steps == 0 {
-        return Err(NetsError::param("steps", steps, "at least 1"));
-    }
-    let data = sample(net, batch.max(1) * BATCHES_PER_EPOCH, Seed::new(1))?;
-    if warmup > 0 {
-        train_steps_batched(net, &data, batch, warmup, Seed::new(0), models)?;
-    }
-    let start = Instant::now();
-    let done = train_steps_batched(net, &data, batch, steps, Seed::new(1), models)?;
-    let secs = start.elapsed().as_secs_f64();
-    Ok(BenchReport {
-        net: net.name(),
-        batch,
-        steps: done,
-        steps_per_sec: done as f64 / secs,
-        trainer: "batched",
+        trainer,
         models,
         model_steps_per_sec: (done * models) as f64 / secs,
         threads: candle_core::utils::get_num_threads(),
