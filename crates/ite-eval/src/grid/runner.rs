@@ -295,7 +295,12 @@ impl Ctx<'_> {
 
     /// Runs group `g`'s cells; `prefit` is its source sample and model when already fitted (a
     /// wave of batched sources), else they are drawn and fitted here.
-    fn run_group(&self, g: Group, cells: &[Cell], prefit: Option<&(CausalData, FittedTarNet)>) -> Result<(), EvalError> {
+    fn run_group(
+        &self,
+        g: Group,
+        cells: &[Cell],
+        prefit: Option<&(CausalData, FittedTarNet)>,
+    ) -> Result<(), EvalError> {
         let todo = self.group_todo(g, cells);
         if todo.is_empty() {
             return Ok(());
@@ -337,7 +342,10 @@ impl Ctx<'_> {
                 .collect();
             let models = self.spec.source_params().fit_many(&tasks, &BatchOptions::default())?;
             let fitted: Vec<(CausalData, FittedTarNet)> = sources.into_iter().zip(models).collect();
-            busy.iter().zip(&fitted).par_bridge().try_for_each(|((g, cells), pre)| self.run_group(*g, cells, Some(pre)))?;
+            busy.iter()
+                .zip(&fitted)
+                .par_bridge()
+                .try_for_each(|((g, cells), pre)| self.run_group(*g, cells, Some(pre)))?;
         }
         Ok(())
     }
