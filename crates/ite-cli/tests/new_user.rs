@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::ok;
+use common::{fails_with, ok};
 use serde_json::Value;
 
 fn read_json(path: &Path) -> Value {
@@ -79,4 +79,32 @@ fn ols_learners_fit_an_indicator_that_is_zero_in_an_arm_or_a_fold() {
             assert!(s["warnings"].as_array().is_none_or(|w| w.is_empty()), "{name} {model}: {s}");
         }
     }
+}
+
+#[test]
+fn transfer_refuses_target_training_flags_for_strategies_without_a_target_phase() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = common::simulate(d, "src.csv", &["--role", "source", "--n", "100", "--seed", "1"]);
+    let tgt = common::simulate(d, "tgt.csv", &["--role", "target", "--n", "40", "--seed", "2"]);
+    let cfg = d.join("t.toml");
+    std::fs::write(&cfg, "max_epochs = 3\n").unwrap();
+    let out = d.join("out");
+    let base = ["transfer", "--source", &src, "--target", &tgt, "--out", out.to_str().unwrap(), "--quiet"];
+    for strategy in ["pooled", "source-only"] {
+        for flag in [
+            &["--epochs", "5"][..],
+            &["--learning-rate", "0.01"],
+            &["--batch-size", "8"],
+            &["--config", cfg.to_str().unwrap()],
+        ] {
+            let want = format!("{} does not apply to --strategy {strategy}", flag[0]);
+            fails_with(&[&base[..], &["--strategy", strategy], flag].concat(), &want);
+        }
+    }
+    fails_with(
+        &[&base[..], &["--strategy", "auto", "--candidates", "source-only,pooled", "--epochs", "5"]].concat(),
+        "--epochs does not apply to any of the candidates source-only, pooled",
+    );
+    assert!(!out.exists());
 }

@@ -53,7 +53,8 @@ pub struct Args {
     #[arg(long, hide = true, value_parser = ["source", "study", "ihdp"], conflicts_with = "model")]
     pub net: Option<String>,
     /// Maximum epochs of every training phase on the target (caps each strategy's own, e.g. 300
-    /// for fine-tune; the source network keeps its preset's).
+    /// for fine-tune; the source network keeps its preset's). Not for source-only or pooled,
+    /// which have none.
     #[arg(long, value_name = "N", value_parser = parse_epochs)]
     pub epochs: Option<usize>,
     /// Adam learning rate of the training phase on the target (fine-tune, freeze-representation,
@@ -254,12 +255,56 @@ fn checked_settings(args: &Args, auto: bool) -> Result<(Vec<String>, StrategyCon
     if !auto {
         build_strategy(&args.strategy, &config)?;
     }
+    check_target_training(args, auto, &names)?;
     if args.source_model.is_some() && (args.model.is_some() || args.net.is_some()) {
         bail!(
             "--model names the network trained on the source, but --source-model loads a trained one: give one of them"
         );
     }
     Ok((names, config))
+}
+
+/// The target-training flags given (`--epochs`, `--learning-rate`, `--batch-size`, `--config`).
+fn target_training_flags(args: &Args) -> Vec<&'static str> {
+    [
+        ("--epochs", args.epochs.is_some()),
+        ("--learning-rate", args.learning_rate.is_some()),
+        ("--batch-size", args.batch_size.is_some()),
+        ("--config", args.config.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, given)| given.then_some(flag))
+    .collect()
+}
+
+/// Whether the built-in strategy `name` has a training phase on the target that the
+/// target-training flags set.
+fn trains_on_target(name: &str) -> bool {
+    Registry::builtin().get(name).is_some_and(|e| e.trains_on_target)
+}
+
+/// Refuses a target-training flag for a strategy without a training phase on the target
+/// (`source-only`, `pooled`), or under auto when no candidate has one.
+fn check_target_training(args: &Args, auto: bool, candidates: &[String]) -> Result<()> {
+    let Some(flag) = target_training_flags(args).first().copied() else { return Ok(()) };
+    let registry = Registry::builtin();
+    let users: Vec<&str> = registry.entries().iter().filter(|e| e.trains_on_target).map(|e| e.name).collect();
+    let users = users.join(", ");
+    if !auto && !trains_on_target(&args.strategy) {
+        bail!(
+            "{flag} does not apply to --strategy {}: it has no training phase on the target to set \
+             (--epochs, --learning-rate, --batch-size and --config apply to {users})",
+            args.strategy
+        );
+    }
+    if auto && !candidates.iter().any(|n| trains_on_target(n)) {
+        bail!(
+            "{flag} does not apply to any of the candidates {}: none has a training phase on the target \
+             (--epochs, --learning-rate, --batch-size and --config apply to {users})",
+            candidates.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// The files `ite transfer` reads, by flag (none of which OUT may be or contain).
@@ -332,7 +377,7 @@ pub fn run(args: Args) -> Result<()> {
         "source_network": source_network(&args, trained_source),
         "cita": cita,
         "cita_reading": cita_reading_json(cita, target.n()),
-        "target_training": target_training_json(&config),
+        "target_training": target_training_json(&config, trains_on_target(&name)),
         "n_source": source.n(),
         "n_target": target.n(),
         "n_predicted": x.n_rows(),
@@ -523,8 +568,12 @@ fn transfer_figures(
 }
 
 /// summary.json's `target_training`: the settings given for the target phase (null: the
-/// strategy's own).
-fn target_training_json(c: &StrategyConfig) -> serde_json::Value {
+/// strategy's own); null as a whole when the strategy run has no training phase on the target
+/// (`source-only`, `pooled`: under `--strategy auto`, the settings went to the other candidates).
+fn target_training_json(c: &StrategyConfig, trains_on_target: bool) -> serde_json::Value {
+    if !trains_on_target {
+        return serde_json::Value::Null;
+    }
     json!({ "max_epochs": c.max_epochs, "learning_rate": c.learning_rate, "batch_size": c.batch_size })
 }
 
