@@ -108,3 +108,28 @@ fn transfer_refuses_target_training_flags_for_strategies_without_a_target_phase(
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn transfer_names_a_saved_baseline_and_takes_a_fits_out_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let src = common::simulate(d, "src.csv", &["--role", "source", "--n", "120", "--seed", "1"]);
+    let tgt = common::simulate(d, "tgt.csv", &["--role", "target", "--n", "40", "--seed", "2"]);
+    let p = |name: &str| d.join(name).to_str().unwrap().to_string();
+    ok(&["fit", "--data", &src, "--model", "t-learner-ols", "--out", &p("ols"), "--quiet"]);
+    let out = p("out");
+    let base = ["transfer", "--source", &src, "--target", &tgt, "--strategy", "source-only", "--folds", "2", "--quiet"];
+    for given in [p("ols/model"), p("ols")] {
+        fails_with(
+            &[&base[..], &["--source-model", &given, "--out", &out]].concat(),
+            "the model saved there is a `t-learner-ols`, a baseline without a representation to transfer",
+        );
+    }
+    assert!(!d.join("out").exists());
+    // A network's fit: its --out directory is taken as `ite predict --model` takes it.
+    ok(&["fit", "--data", &src, "--model", "tarnet", "--epochs", "2", "--folds", "2", "--out", &p("net"), "--quiet"]);
+    ok(&[&base[..], &["--source-model", &p("net"), "--out", &out]].concat());
+    let s = read_json(&d.join("out/summary.json"));
+    assert!(s["source_network"].as_str().unwrap().ends_with("model"), "{s}");
+    assert_eq!(s["target_training"], Value::Null);
+}

@@ -27,6 +27,7 @@ use crate::outcome::{self, Outcome, OutcomeArgs, TrainingFile};
 use crate::output::{self, Ui};
 use crate::preprocess;
 use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
+use crate::saved::Saved;
 use crate::selection::{self, SelectionArgs};
 
 /// Arguments of `ite transfer`.
@@ -41,7 +42,8 @@ pub struct Args {
     /// Transfer strategy (the names and descriptions come from the built-in strategy registry).
     #[arg(long, default_value = "staged-alignment", help = strategy_help(false), long_help = strategy_help(true))]
     pub strategy: String,
-    /// A source model saved by an earlier run (OUT/source_model), instead of training one.
+    /// A source network saved by an earlier run, instead of training one: OUT/source_model of
+    /// `ite transfer`, or the --out directory (or OUT/model) of `ite fit` with a network.
     #[arg(long, value_name = "DIR")]
     pub source_model: Option<PathBuf>,
     /// The network trained on the source when no --source-model is given.
@@ -319,7 +321,10 @@ fn input_files(args: &Args) -> Vec<(&'static str, &Path)> {
 /// Runs the transfer (after choosing the strategy, with `--strategy auto`), re-runs it on the
 /// target's folds for the AIPW estimates, and writes OUT/{predictions.csv, summary.json, model/,
 /// source_model/[, selection.csv]}.
-pub fn run(args: Args) -> Result<()> {
+pub fn run(mut args: Args) -> Result<()> {
+    if let Some(given) = &args.source_model {
+        args.source_model = Some(source_model_dir(given)?);
+    }
     let auto = args.strategy == "auto";
     let (names, config) = checked_settings(&args, auto)?;
     let inputs = input_files(&args);
@@ -583,6 +588,23 @@ fn source_network(args: &Args, trained: bool) -> String {
     match (&args.source_model, trained) {
         (Some(dir), false) => format!("loaded from {}", dir.display()),
         _ => args.source_kind().name().to_string(),
+    }
+}
+
+/// The directory of the network `--source-model DIR` names: DIR or DIR/model (the --out
+/// directory of `ite fit` or `ite transfer`, as `ite predict --model` takes); an error naming
+/// the kind when the model there is a baseline, not a network with a representation.
+fn source_model_dir(given: &Path) -> Result<PathBuf> {
+    let dir = crate::commands::fit::model_dir(given, "--source-model")?;
+    let kind = Saved::kind(&dir).with_context(|| format!("--source-model {}", given.display()))?;
+    match kind.as_deref() {
+        None | Some("tarnet") => Ok(dir),
+        Some(kind) => bail!(
+            "--source-model {}: the model saved there is a `{kind}`, a baseline without a representation to \
+             transfer; the source model must be a network (tarnet, cfr-wass, ...): train one with `ite fit --model \
+             tarnet --out DIR` and give --source-model DIR, or leave --source-model out to train one on --source",
+            given.display()
+        ),
     }
 }
 
