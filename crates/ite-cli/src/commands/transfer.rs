@@ -322,11 +322,11 @@ fn input_files(args: &Args) -> Vec<(&'static str, &Path)> {
 /// target's folds for the AIPW estimates, and writes OUT/{predictions.csv, summary.json, model/,
 /// source_model/[, selection.csv]}.
 pub fn run(mut args: Args) -> Result<()> {
+    let auto = args.strategy == "auto";
+    let (names, config) = checked_settings(&args, auto)?;
     if let Some(given) = &args.source_model {
         args.source_model = Some(source_model_dir(given)?);
     }
-    let auto = args.strategy == "auto";
-    let (names, config) = checked_settings(&args, auto)?;
     let inputs = input_files(&args);
     let out = output::OutDir { path: &args.out, flag: "--out", force: args.force, inputs: &inputs };
     out.check()?;
