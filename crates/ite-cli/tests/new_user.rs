@@ -1,21 +1,23 @@
 //! A new user's reports, end to end: a missingness indicator or a category level that is zero in
 //! an arm or a cross-fitting fold no longer breaks the linear learners; `ite transfer` refuses
 //! target-training flags its strategy does not use; a saved baseline given to
-//! `--source-model` is named as such.
+//! `--source-model` is named as such; `ite predict` suggests only what works for its model;
+//! help texts describe what their command does; fit.json records no outcome standardisation for
+//! a binary outcome.
 
 mod common;
 
 use std::path::Path;
 
-use common::{fails_with, ok};
+use common::{fails_with, ite, ok};
 use serde_json::Value;
 
 fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The reproduction's files: a Simulation 1 draw with a `region` column, then `g1.csv` (one gap
-/// in x3, on a treated row) and `g2.csv` (one gap per arm).
+/// The reproduction's files: a Simulation 1 draw with a `region` column (`region.csv`), then
+/// `g1.csv` (one gap in x3, on a treated row) and `g2.csv` (one gap per arm).
 fn gappy(dir: &Path) -> (String, String) {
     let sim = common::simulate(dir, "sim.csv", &["--role", "source", "--n", "400", "--seed", "1"]);
     let text = std::fs::read_to_string(sim).unwrap();
@@ -48,6 +50,7 @@ fn gappy(dir: &Path) -> (String, String) {
         std::fs::write(&p, out).unwrap();
         p.to_str().unwrap().to_string()
     };
+    write("region.csv", &[]);
     (write("g1.csv", &[2]), write("g2.csv", &[1, 2]))
 }
 
@@ -132,4 +135,67 @@ fn transfer_names_a_saved_baseline_and_takes_a_fits_out_directory() {
     let s = read_json(&d.join("out/summary.json"));
     assert!(s["source_network"].as_str().unwrap().ends_with("model"), "{s}");
     assert_eq!(s["target_training"], Value::Null);
+}
+
+#[test]
+fn predict_suggests_only_what_works_for_a_model_fitted_without_impute() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (g1, _) = gappy(d);
+    let p = |name: &str| d.join(name).to_str().unwrap().to_string();
+    let plain = p("plain");
+    let region = p("region.csv");
+    ok(&["fit", "--data", &region, "--categorical", "region", "--model", "t-learner-ols", "--out", &plain, "--quiet"]);
+    let base = ["predict", "--model", &plain, "--data", &g1, "--out", &p("p.csv")];
+    let out = ite(&base);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("line 3, column `x3`: empty value") && stderr.contains("(--missing drop)"), "{stderr}");
+    assert!(!stderr.contains("(--missing impute)"), "{stderr}");
+    let out = ite(&[&base[..], &["--missing", "impute"]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--missing impute: the model was fitted with --missing error, so it has no training values"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("invalid parameter"), "{stderr}");
+    ok(&[&base[..], &["--missing", "drop"]].concat());
+    assert!(d.join("p.csv").is_file());
+}
+
+#[test]
+fn help_texts_describe_what_their_command_does() {
+    let predict = ok(&["predict", "--help"]);
+    assert!(!predict.contains("summary.json"), "{predict}");
+    assert!(predict.contains("they must be the model's covariates"), "{predict}");
+    let describe = ok(&["describe", "--help"]);
+    for wrong in ["summary.json", "saved with the model", "carried through to predictions"] {
+        assert!(!describe.contains(wrong), "describe --help says {wrong:?}: {describe}");
+    }
+    // The commands that do save a model and write summary.json keep theirs.
+    let fit = ok(&["fit", "--help"]);
+    assert!(fit.contains("saved with the model") && fit.contains("summary.json"));
+}
+
+#[test]
+fn fit_json_records_no_outcome_standardisation_for_a_binary_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let sim = common::simulate(d, "sim.csv", &["--role", "source", "--n", "120", "--seed", "3"]);
+    let text = std::fs::read_to_string(sim).unwrap();
+    let mut binary = String::from("x1,x2,x3,x4,x5,t,y\n");
+    for line in text.lines().skip(1) {
+        let c: Vec<&str> = line.split(',').collect();
+        let y = u8::from(c[6].parse::<f64>().unwrap() > 0.0);
+        binary.push_str(&format!("{},{},{y}\n", c[..5].join(","), c[5]));
+    }
+    let data = d.join("b.csv");
+    std::fs::write(&data, binary).unwrap();
+    let out = d.join("fit");
+    let args = ["fit", "--data", data.to_str().unwrap(), "--model", "tarnet", "--epochs", "2", "--folds", "2"];
+    ok(&[&args[..], &["--no-figures", "--quiet", "--out", out.to_str().unwrap()]].concat());
+    let meta = read_json(&out.join("fit.json"));
+    assert_eq!(meta["settings"]["outcome_type"], "binary", "{meta}");
+    assert_eq!(meta["settings"]["standardize_y"], false, "{meta}");
 }

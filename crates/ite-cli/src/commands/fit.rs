@@ -237,6 +237,8 @@ fn settings(args: &Args, kind: ModelKind, auto: bool, outcome: OutcomeType) -> R
             p.alpha = v;
         }
         p.outcome_type = outcome;
+        // A binary outcome is never standardised: fit.json records what is done.
+        p.standardize_y &= !outcome.is_binary();
         return Ok(Settings::Net(validated(p, "flags --epochs/--learning-rate/--batch-size/--alpha")?));
     }
     if kind == ModelKind::TLearnerMlp {
