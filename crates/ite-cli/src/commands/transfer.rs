@@ -249,8 +249,9 @@ fn choose(
 
 /// The checks of the settings before any work: `--candidates`/`--score` only with auto, the
 /// strategy's name, the target phase's settings (returned, with the candidates' names under
-/// auto), and `--model` not beside `--source-model`.
-fn checked_settings(args: &Args, auto: bool) -> Result<(Vec<String>, StrategyConfig)> {
+/// auto), `--model` not beside `--source-model`, and `--source-model` resolved to the network's
+/// directory ([`source_model_dir`]).
+fn checked_settings(args: &mut Args, auto: bool) -> Result<(Vec<String>, StrategyConfig)> {
     args.selection.check_unused(auto, "--strategy auto")?;
     let names = if auto { args.selection.names(&Registry::builtin().names(), "strategy")? } else { Vec::new() };
     let config = args.strategy_config()?;
@@ -262,6 +263,9 @@ fn checked_settings(args: &Args, auto: bool) -> Result<(Vec<String>, StrategyCon
         bail!(
             "--model names the network trained on the source, but --source-model loads a trained one: give one of them"
         );
+    }
+    if let Some(given) = &args.source_model {
+        args.source_model = Some(source_model_dir(given)?);
     }
     Ok((names, config))
 }
@@ -323,10 +327,7 @@ fn input_files(args: &Args) -> Vec<(&'static str, &Path)> {
 /// source_model/[, selection.csv]}.
 pub fn run(mut args: Args) -> Result<()> {
     let auto = args.strategy == "auto";
-    let (names, config) = checked_settings(&args, auto)?;
-    if let Some(given) = &args.source_model {
-        args.source_model = Some(source_model_dir(given)?);
-    }
+    let (names, config) = checked_settings(&mut args, auto)?;
     let inputs = input_files(&args);
     let out = output::OutDir { path: &args.out, flag: "--out", force: args.force, inputs: &inputs };
     out.check()?;
