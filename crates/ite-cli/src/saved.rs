@@ -138,6 +138,15 @@ impl Saved {
         })
     }
 
+    /// The kind `dir/`[`MODEL_FILE`] names (`tarnet`, `mlp-t-learner`, `t-learner-ols`, ...;
+    /// `None`: the file names none, as older networks' did).
+    pub fn kind(dir: &Path) -> Result<Option<String>> {
+        let path = dir.join(MODEL_FILE);
+        let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+        let v: Value = serde_json::from_str(&text).map_err(|e| anyhow!("{}: malformed JSON: {e}", path.display()))?;
+        Ok(v.get("kind").and_then(Value::as_str).map(String::from))
+    }
+
     /// Reads the model saved in `dir` (holding [`MODEL_FILE`]), by the kind that file names.
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(MODEL_FILE);

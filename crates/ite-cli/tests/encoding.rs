@@ -373,7 +373,7 @@ fn drop_keeps_order_and_ids_of_the_kept_rows() {
     // impute needs values the model does not have.
     fails_with(
         &["predict", "--model", m.to_str().unwrap(), "--data", &p, "--out", q.to_str().unwrap(), "--missing", "impute"],
-        "the model was fitted with --missing drop, so it stores no imputation values",
+        "--missing impute: the model was fitted with --missing drop, so it has no training values to fill gaps",
     );
 }
 

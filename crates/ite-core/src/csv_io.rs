@@ -633,8 +633,9 @@ pub(crate) fn clip(value: &str) -> String {
     if n > CLIP_CHARS { format!("{shown}… ({n} characters)") } else { shown }
 }
 
-/// What a missing-value error adds: how to proceed without the value.
-pub(crate) const MISSING_HINT: &str =
+/// What a missing-value error adds: how to proceed without the value (a program that knows
+/// `impute` is not available, as for a model fitted without it, can replace it).
+pub const MISSING_HINT: &str =
     "a covariate's gaps can be imputed (--missing impute) and rows with gaps dropped (--missing drop)";
 
 pub(crate) fn parse_number(s: &str) -> std::result::Result<f64, String> {

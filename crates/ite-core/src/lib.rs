@@ -27,9 +27,9 @@ pub mod stats;
 mod traits;
 
 pub use csv_io::{
-    CovariateTable, CsvLayout, RawCsv, read_covariates_csv, read_covariates_csv_from, read_covariates_csv_matching,
-    read_covariates_csv_matching_from, read_csv, read_csv_from, read_labels, read_labels_from, write_atomic, write_csv,
-    write_csv_to,
+    CovariateTable, CsvLayout, MISSING_HINT, RawCsv, read_covariates_csv, read_covariates_csv_from,
+    read_covariates_csv_matching, read_covariates_csv_matching_from, read_csv, read_csv_from, read_labels,
+    read_labels_from, write_atomic, write_csv, write_csv_to,
 };
 pub use data::{CausalData, Covariates, PotentialOutcomes, Truth, default_names};
 pub use encoding::{

@@ -130,3 +130,70 @@ fn wrong_covariates_at_predict_are_errors() {
         assert!(s.ite(x).is_err());
     }
 }
+
+/// `data`'s covariates plus an indicator `x_missing` that is 1 on the first treated row only
+/// (a missingness indicator of one gap, or a category level seen once).
+fn with_rare_indicator(data: &CausalData) -> (CausalData, usize) {
+    let first_treated = (0..data.n()).find(|&i| data.t()[i] == 1).unwrap();
+    let mut v = Vec::new();
+    for (i, r) in data.x().rows().enumerate() {
+        v.extend(r.iter().copied());
+        v.push(f64::from(u8::from(i == first_treated)));
+    }
+    let mut names: Vec<String> = data.feature_names().to_vec();
+    names.push("x_missing".into());
+    let x = Covariates::new(v, names).unwrap();
+    (CausalData::new(x, data.t().to_vec(), data.y().to_vec()).unwrap(), first_treated)
+}
+
+#[test]
+fn a_column_constant_zero_in_the_fitted_rows_gets_coefficient_zero() {
+    let data = Sim1Source::default().sample_seeded(400, Seed::new(8)).unwrap();
+    let (rare, row) = with_rare_indicator(&data);
+    let plain = OlsTLearnerParams::default().fit(&data, Seed::new(0)).unwrap();
+    // Control arm: the indicator is zero in every row; it gets 0 and the rest is the fit without it.
+    let t = OlsTLearnerParams::default().fit(&rare, Seed::new(0)).unwrap();
+    assert_eq!(t.control_coefficients()[6], 0.0);
+    for (a, b) in t.control_coefficients()[..6].iter().zip(plain.control_coefficients()) {
+        assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+    }
+    let po = t.predict(rare.x()).unwrap();
+    assert!(po.mu0.iter().chain(&po.mu1).all(|v| v.is_finite()));
+    assert!((po.mu0[row] - plain.predict(data.x()).unwrap().mu0[row]).abs() < 1e-9);
+    // S-learner: t·x_missing is not constant zero (one treated row), but with the indicator
+    // on a control row only, t·x_missing is, and gets 0.
+    let first_control = (0..data.n()).find(|&i| data.t()[i] == 0).unwrap();
+    let mut v = Vec::new();
+    for (i, r) in data.x().rows().enumerate() {
+        v.extend(r.iter().copied());
+        v.push(f64::from(u8::from(i == first_control)));
+    }
+    let names = ["x1", "x2", "x3", "x4", "x5", "x_missing"];
+    let control_only = with_x(&data, v, &names);
+    let s = OlsSLearnerParams::default().fit(&control_only, Seed::new(0)).unwrap();
+    assert!(s.baseline_coefficients()[6] != 0.0);
+    assert_eq!(s.effect_coefficients()[6], 0.0);
+    assert!(s.ite(control_only.x()).unwrap().iter().all(|v| v.is_finite()));
+    // With the indicator on a treated row only, x_missing would duplicate t·x_missing: it says
+    // nothing about μ0 and gets 0; the fit equals the T-learner's.
+    let s = OlsSLearnerParams::default().fit(&rare, Seed::new(0)).unwrap();
+    assert_eq!(s.baseline_coefficients()[6], 0.0);
+    for (a, b) in s.ite(rare.x()).unwrap().iter().zip(t.ite(rare.x()).unwrap()) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+    // A column zero everywhere: 0 in both learners, no error.
+    let zeros = with_x(&data, data.x().rows().flat_map(|r| [r[0], 0.0]).collect(), &["a", "z"]);
+    let t = OlsTLearnerParams::default().fit(&zeros, Seed::new(0)).unwrap();
+    assert_eq!((t.control_coefficients()[2], t.treated_coefficients()[2]), (0.0, 0.0));
+    let s = OlsSLearnerParams::default().fit(&zeros, Seed::new(0)).unwrap();
+    assert_eq!((s.baseline_coefficients()[2], s.effect_coefficients()[2]), (0.0, 0.0));
+}
+
+#[test]
+fn a_singular_design_names_the_config_key() {
+    let data = Sim1Source::default().sample_seeded(200, Seed::new(9)).unwrap();
+    let doubled = with_x(&data, data.x().rows().flat_map(|r| [r[0], 2.0 * r[0]]).collect(), &["a", "b"]);
+    let e = OlsTLearnerParams::default().fit(&doubled, Seed::new(0)).unwrap_err().to_string();
+    assert!(e.contains("`b` is a linear combination of (intercept), a"), "{e}");
+    assert!(e.contains("`ridge = 0.001` in a TOML file given to `--config`"), "{e}");
+}

@@ -134,3 +134,36 @@ fn a_binary_model_round_trips_through_save_and_load() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn logistic_learners_give_a_column_zero_in_the_fitted_rows_coefficient_zero() -> anyhow::Result<()> {
+    // As the OLS learners: an indicator that is 1 on one treated row only is zero in the control
+    // arm (T-learner) and, on one control row only, t·indicator is zero (S-learner).
+    let data = logistic_data(400, 12, false);
+    for arm in [1u8, 0] {
+        let first = (0..data.n()).find(|&i| data.t()[i] == arm).expect("row");
+        let mut v = Vec::new();
+        for (i, r) in data.x().rows().enumerate() {
+            v.extend(r.iter().copied());
+            v.push(f64::from(u8::from(i == first)));
+        }
+        let names = ["x1", "x2", "x3", "x4", "x_missing"].map(String::from).to_vec();
+        let rare = CausalData::new(Covariates::new(v, names)?, data.t().to_vec(), data.y().to_vec())?;
+        for ridge in [1.0, 0.0] {
+            let p = LogisticParams { ridge, ..Default::default() };
+            let t = p.clone().t_learner().fit(&rare, Seed::new(0))?;
+            let zero_arm = if arm == 1 { t.control_coefficients() } else { t.treated_coefficients() };
+            assert_eq!(zero_arm[5], 0.0, "ridge {ridge}, indicator in arm {arm}");
+            let po = t.predict(rare.x())?;
+            assert!(po.mu0.iter().chain(&po.mu1).all(|&m| m > 0.0 && m < 1.0));
+            let s = p.s_learner().fit(&rare, Seed::new(0))?;
+            if arm == 0 {
+                assert_eq!(s.effect_coefficients()[5], 0.0, "ridge {ridge}");
+            } else {
+                assert_eq!(s.baseline_coefficients()[5], 0.0, "ridge {ridge}");
+            }
+            assert!(s.ite(rare.x())?.iter().all(|v| v.is_finite()));
+        }
+    }
+    Ok(())
+}

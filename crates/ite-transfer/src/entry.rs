@@ -79,6 +79,10 @@ pub struct StrategyEntry {
     /// Whether the strategy reads the source model or sample (false: a grid records no task
     /// affinity for it).
     pub uses_source: bool,
+    /// Whether the strategy has a training phase on the target that the [`StrategyConfig`]
+    /// sets (false: `build` ignores the config, and `ite transfer` refuses target-training
+    /// settings for it).
+    pub trains_on_target: bool,
 }
 
 impl StrategyEntry {
@@ -89,11 +93,17 @@ impl StrategyEntry {
         description: &'static str,
         build: fn(&StrategyConfig) -> BoxedStrategy,
     ) -> Self {
-        StrategyEntry { name, description, build, uses_source: true }
+        StrategyEntry { name, description, build, uses_source: true, trains_on_target: true }
     }
 
     /// The same entry, marked as ignoring the source model and sample.
     pub const fn without_source(self) -> Self {
         StrategyEntry { uses_source: false, ..self }
+    }
+
+    /// The same entry, marked as having no training phase on the target that a
+    /// [`StrategyConfig`] sets (its `build` ignores the config).
+    pub const fn without_target_training(self) -> Self {
+        StrategyEntry { trains_on_target: false, ..self }
     }
 }

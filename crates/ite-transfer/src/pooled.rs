@@ -35,11 +35,12 @@ impl Pooled {
     pub const NAME: &str = "pooled";
 
     /// Its registry entry. It trains with the source model's hyperparameters (a grid caps
-    /// those), so the epoch cap does not change it.
+    /// those), so the [`crate::StrategyConfig`] does not change it.
     pub const ENTRY: StrategyEntry =
         StrategyEntry::new(Self::NAME, "one network trained on the source and target samples together", |_| {
             Box::new(Pooled::default())
-        });
+        })
+        .without_target_training();
 }
 
 impl Params for Pooled {

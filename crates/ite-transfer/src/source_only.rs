@@ -23,7 +23,8 @@ impl SourceOnly {
     pub const ENTRY: StrategyEntry =
         StrategyEntry::new(Self::NAME, "the source model unchanged (the no-adaptation baseline)", |_| {
             Box::new(SourceOnly)
-        });
+        })
+        .without_target_training();
 }
 
 impl Params for SourceOnly {

@@ -20,6 +20,7 @@ fn builtin_entries_are_the_seven_strategies_in_help_order() {
     for e in r.entries() {
         assert!(!e.description.is_empty() && !e.description.contains('\n'), "{}", e.name);
         assert_eq!(e.uses_source, e.name != "target-only", "{}", e.name);
+        assert_eq!(e.trains_on_target, !["source-only", "pooled"].contains(&e.name), "{}", e.name);
         for max_epochs in [None, Some(1), Some(1000)] {
             let s = r.build(e.name, &StrategyConfig { max_epochs, ..StrategyConfig::default() }).unwrap();
             assert_eq!(s.name(), e.name);

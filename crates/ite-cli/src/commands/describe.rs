@@ -13,8 +13,29 @@ use crate::args::{ColumnArgs, EncodingArgs};
 use crate::inference::{Clusters, Overlap, few_clusters_warning, repeated_ids_warning};
 use crate::preprocess;
 
-/// Arguments of `ite describe`.
+/// Arguments of `ite describe`. The shared column and encoding flags get help texts true of
+/// `describe`, which saves no model, writes no file and predicts nothing.
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("categorical", |a| a.help(
+        "Categorical covariate columns, comma-separated: each is described as `ite fit` would encode it, \
+         one-hot against its first level (levels sorted as text; the first is the reference and gets no \
+         column, the others a 0/1 column `NAME=LEVEL`); the levels are listed. A text column not named here \
+         is an error."
+    )),
+    mut_arg("missing", |a| a.help(
+        "What a missing value (an empty field or `NA`) does: `error` stops; `drop` drops every row with a \
+         missing treatment, outcome, covariate or --cluster label (counted in the description and noted on \
+         stderr); `impute` describes the data as `ite fit --missing impute` would fit it: a covariate filled \
+         with its mean (most frequent level when categorical) and a 0/1 column `NAME_missing` for each \
+         covariate with a gap; rows missing the treatment, outcome or cluster label are then dropped."
+    )),
+    mut_arg("id", |a| a.help(
+        "Identifier column (not a covariate; named in the description, and repeated ids are warned about) \
+         [default: the column named `id` when the file has one and --covariates is not given; with \
+         --covariates and no --id, no column is the id]"
+    )),
+)]
 pub struct Args {
     /// The CSV file to check.
     #[arg(long, value_name = "FILE")]

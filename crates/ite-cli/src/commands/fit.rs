@@ -237,6 +237,8 @@ fn settings(args: &Args, kind: ModelKind, auto: bool, outcome: OutcomeType) -> R
             p.alpha = v;
         }
         p.outcome_type = outcome;
+        // A binary outcome is never standardised: fit.json records what is done.
+        p.standardize_y &= !outcome.is_binary();
         return Ok(Settings::Net(validated(p, "flags --epochs/--learning-rate/--batch-size/--alpha")?));
     }
     if kind == ModelKind::TLearnerMlp {
@@ -583,29 +585,38 @@ fn human_lines(
 /// `dir/model`, with the directory it was read from; explains when `dir` holds a fit that saved
 /// no model (an ensemble).
 pub fn load_model(dir: &Path) -> Result<(Saved, PathBuf)> {
+    let model_dir = model_dir(dir, "--model")?;
+    let model = Saved::load(&model_dir).with_context(|| format!("--model {}", dir.display()))?;
+    Ok((model, model_dir))
+}
+
+/// The directory of the model saved under `dir`, given to `flag`: `dir` itself (holding
+/// `model.json`) or `dir/model` (the --out directory of `ite fit` or `ite transfer`); explains
+/// when `dir` holds a fit that saved no model (an ensemble).
+pub fn model_dir(dir: &Path, flag: &str) -> Result<PathBuf> {
     if !dir.is_dir() {
         bail!(
-            "--model {}: no such directory (expected the --out directory of `ite fit` or `ite transfer`)",
+            "{flag} {}: no such directory (expected the --out directory of `ite fit` or `ite transfer`)",
             dir.display()
         );
     }
     let meta_path = dir.join(FIT_META);
     if meta_path.is_file() {
-        let text = std::fs::read_to_string(&meta_path).with_context(|| format!("--model {}", meta_path.display()))?;
+        let text = std::fs::read_to_string(&meta_path).with_context(|| format!("{flag} {}", meta_path.display()))?;
         let meta: Value =
-            serde_json::from_str(&text).map_err(|e| anyhow!("--model {}: malformed {FIT_META}: {e}", dir.display()))?;
+            serde_json::from_str(&text).map_err(|e| anyhow!("{flag} {}: malformed {FIT_META}: {e}", dir.display()))?;
         if meta["persisted"] == json!(false) {
             let name = meta["model"].as_str().unwrap_or("?");
             let members = meta["ensemble"].as_u64().unwrap_or(1);
             if members <= 1 {
                 bail!(
-                    "--model {}: this fit saved no model (an older ite could not save `{name}`); rerun `ite fit \
+                    "{flag} {}: this fit saved no model (an older ite could not save `{name}`); rerun `ite fit \
                      --model {name}` with this ite to save one",
                     dir.display()
                 );
             }
             bail!(
-                "--model {}: this fit is an ensemble of {members} `{name}` models, and ensembles are not saved \
+                "{flag} {}: this fit is an ensemble of {members} `{name}` models, and ensembles are not saved \
                  (a saved model is one model); rerun `ite fit --model {name} --ensemble {members} --predict \
                  FILE.csv`, or fit without --ensemble to save a model",
                 dir.display()
@@ -615,11 +626,10 @@ pub fn load_model(dir: &Path) -> Result<(Saved, PathBuf)> {
     let model_dir = if dir.join(saved::MODEL_FILE).is_file() { dir.to_path_buf() } else { dir.join("model") };
     if !model_dir.join(saved::MODEL_FILE).is_file() {
         bail!(
-            "--model {}: no saved model here (expected {}/model.json or model.json)",
+            "{flag} {}: no saved model here (expected {}/model.json or model.json)",
             dir.display(),
             dir.join("model").display()
         );
     }
-    let model = Saved::load(&model_dir).with_context(|| format!("--model {}", dir.display()))?;
-    Ok((model, model_dir))
+    Ok(model_dir)
 }

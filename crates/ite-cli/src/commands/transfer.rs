@@ -27,6 +27,7 @@ use crate::outcome::{self, Outcome, OutcomeArgs, TrainingFile};
 use crate::output::{self, Ui};
 use crate::preprocess;
 use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
+use crate::saved::Saved;
 use crate::selection::{self, SelectionArgs};
 
 /// Arguments of `ite transfer`.
@@ -41,7 +42,8 @@ pub struct Args {
     /// Transfer strategy (the names and descriptions come from the built-in strategy registry).
     #[arg(long, default_value = "staged-alignment", help = strategy_help(false), long_help = strategy_help(true))]
     pub strategy: String,
-    /// A source model saved by an earlier run (OUT/source_model), instead of training one.
+    /// A source network saved by an earlier run, instead of training one: OUT/source_model of
+    /// `ite transfer`, or the --out directory (or OUT/model) of `ite fit` with a network.
     #[arg(long, value_name = "DIR")]
     pub source_model: Option<PathBuf>,
     /// The network trained on the source when no --source-model is given.
@@ -53,7 +55,8 @@ pub struct Args {
     #[arg(long, hide = true, value_parser = ["source", "study", "ihdp"], conflicts_with = "model")]
     pub net: Option<String>,
     /// Maximum epochs of every training phase on the target (caps each strategy's own, e.g. 300
-    /// for fine-tune; the source network keeps its preset's).
+    /// for fine-tune; the source network keeps its preset's). Not for source-only or pooled,
+    /// which have none.
     #[arg(long, value_name = "N", value_parser = parse_epochs)]
     pub epochs: Option<usize>,
     /// Adam learning rate of the training phase on the target (fine-tune, freeze-representation,
@@ -246,20 +249,68 @@ fn choose(
 
 /// The checks of the settings before any work: `--candidates`/`--score` only with auto, the
 /// strategy's name, the target phase's settings (returned, with the candidates' names under
-/// auto), and `--model` not beside `--source-model`.
-fn checked_settings(args: &Args, auto: bool) -> Result<(Vec<String>, StrategyConfig)> {
+/// auto), `--model` not beside `--source-model`, and `--source-model` resolved to the network's
+/// directory ([`source_model_dir`]).
+fn checked_settings(args: &mut Args, auto: bool) -> Result<(Vec<String>, StrategyConfig)> {
     args.selection.check_unused(auto, "--strategy auto")?;
     let names = if auto { args.selection.names(&Registry::builtin().names(), "strategy")? } else { Vec::new() };
     let config = args.strategy_config()?;
     if !auto {
         build_strategy(&args.strategy, &config)?;
     }
+    check_target_training(args, auto, &names)?;
     if args.source_model.is_some() && (args.model.is_some() || args.net.is_some()) {
         bail!(
             "--model names the network trained on the source, but --source-model loads a trained one: give one of them"
         );
     }
+    if let Some(given) = &args.source_model {
+        args.source_model = Some(source_model_dir(given)?);
+    }
     Ok((names, config))
+}
+
+/// The target-training flags given (`--epochs`, `--learning-rate`, `--batch-size`, `--config`).
+fn target_training_flags(args: &Args) -> Vec<&'static str> {
+    [
+        ("--epochs", args.epochs.is_some()),
+        ("--learning-rate", args.learning_rate.is_some()),
+        ("--batch-size", args.batch_size.is_some()),
+        ("--config", args.config.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, given)| given.then_some(flag))
+    .collect()
+}
+
+/// Whether the built-in strategy `name` has a training phase on the target that the
+/// target-training flags set.
+fn trains_on_target(name: &str) -> bool {
+    Registry::builtin().get(name).is_some_and(|e| e.trains_on_target)
+}
+
+/// Refuses a target-training flag for a strategy without a training phase on the target
+/// (`source-only`, `pooled`), or under auto when no candidate has one.
+fn check_target_training(args: &Args, auto: bool, candidates: &[String]) -> Result<()> {
+    let Some(flag) = target_training_flags(args).first().copied() else { return Ok(()) };
+    let registry = Registry::builtin();
+    let users: Vec<&str> = registry.entries().iter().filter(|e| e.trains_on_target).map(|e| e.name).collect();
+    let users = users.join(", ");
+    if !auto && !trains_on_target(&args.strategy) {
+        bail!(
+            "{flag} does not apply to --strategy {}: it has no training phase on the target to set \
+             (--epochs, --learning-rate, --batch-size and --config apply to {users})",
+            args.strategy
+        );
+    }
+    if auto && !candidates.iter().any(|n| trains_on_target(n)) {
+        bail!(
+            "{flag} does not apply to any of the candidates {}: none has a training phase on the target \
+             (--epochs, --learning-rate, --batch-size and --config apply to {users})",
+            candidates.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// The files `ite transfer` reads, by flag (none of which OUT may be or contain).
@@ -274,9 +325,9 @@ fn input_files(args: &Args) -> Vec<(&'static str, &Path)> {
 /// Runs the transfer (after choosing the strategy, with `--strategy auto`), re-runs it on the
 /// target's folds for the AIPW estimates, and writes OUT/{predictions.csv, summary.json, model/,
 /// source_model/[, selection.csv]}.
-pub fn run(args: Args) -> Result<()> {
+pub fn run(mut args: Args) -> Result<()> {
     let auto = args.strategy == "auto";
-    let (names, config) = checked_settings(&args, auto)?;
+    let (names, config) = checked_settings(&mut args, auto)?;
     let inputs = input_files(&args);
     let out = output::OutDir { path: &args.out, flag: "--out", force: args.force, inputs: &inputs };
     out.check()?;
@@ -332,7 +383,7 @@ pub fn run(args: Args) -> Result<()> {
         "source_network": source_network(&args, trained_source),
         "cita": cita,
         "cita_reading": cita_reading_json(cita, target.n()),
-        "target_training": target_training_json(&config),
+        "target_training": target_training_json(&config, trains_on_target(&name)),
         "n_source": source.n(),
         "n_target": target.n(),
         "n_predicted": x.n_rows(),
@@ -523,8 +574,12 @@ fn transfer_figures(
 }
 
 /// summary.json's `target_training`: the settings given for the target phase (null: the
-/// strategy's own).
-fn target_training_json(c: &StrategyConfig) -> serde_json::Value {
+/// strategy's own); null as a whole when the strategy run has no training phase on the target
+/// (`source-only`, `pooled`: under `--strategy auto`, the settings went to the other candidates).
+fn target_training_json(c: &StrategyConfig, trains_on_target: bool) -> serde_json::Value {
+    if !trains_on_target {
+        return serde_json::Value::Null;
+    }
     json!({ "max_epochs": c.max_epochs, "learning_rate": c.learning_rate, "batch_size": c.batch_size })
 }
 
@@ -534,6 +589,23 @@ fn source_network(args: &Args, trained: bool) -> String {
     match (&args.source_model, trained) {
         (Some(dir), false) => format!("loaded from {}", dir.display()),
         _ => args.source_kind().name().to_string(),
+    }
+}
+
+/// The directory of the network `--source-model DIR` names: DIR or DIR/model (the --out
+/// directory of `ite fit` or `ite transfer`, as `ite predict --model` takes); an error naming
+/// the kind when the model there is a baseline, not a network with a representation.
+fn source_model_dir(given: &Path) -> Result<PathBuf> {
+    let dir = crate::commands::fit::model_dir(given, "--source-model")?;
+    let kind = Saved::kind(&dir).with_context(|| format!("--source-model {}", given.display()))?;
+    match kind.as_deref() {
+        None | Some("tarnet") => Ok(dir),
+        Some(kind) => bail!(
+            "--source-model {}: the model saved there is a `{kind}`, a baseline without a representation to \
+             transfer; the source model must be a network (tarnet, cfr-wass, ...): train one with `ite fit --model \
+             tarnet --out DIR` and give --source-model DIR, or leave --source-model out to train one on --source",
+            given.display()
+        ),
     }
 }
 

@@ -10,6 +10,7 @@ use linfa::traits::Fit as _;
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 
+use super::s_learner_ols::base_columns;
 use super::t_learner_ols::linear;
 use crate::error::NetsError;
 use crate::outcome::{check_outcomes, sigmoid};
@@ -82,7 +83,12 @@ impl LogisticParams {
 
     /// Fits a logistic regression of `y` on the standardised columns `xs` (`n × k`) and returns
     /// the intercept followed by the slopes; `what` names the regression in errors.
-    fn regression(&self, xs: Array2<f64>, y: &[f64], what: &str) -> Result<Vec<f64>, NetsError> {
+    ///
+    /// A column whose raw (unstandardised) values are zero in every row (`zero[j]`: a
+    /// missingness indicator or a category level that never occurs in these rows) carries no
+    /// information: it gets coefficient 0 and the rest is fitted without it, as the OLS
+    /// learners do (standardised, such a column is a constant the intercept would share).
+    fn regression(&self, xs: Array2<f64>, zero: &[bool], y: &[f64], what: &str) -> Result<Vec<f64>, NetsError> {
         if y.iter().all(|&v| v == 1.0) || y.iter().all(|&v| v == 0.0) {
             let value = y.first().copied().unwrap_or(0.0);
             return Err(NetsError::Core(CoreError::data(format!(
@@ -90,6 +96,27 @@ impl LogisticParams {
                 y.len()
             ))));
         }
+        let keep: Vec<usize> = (0..xs.ncols()).filter(|&j| !zero.get(j).copied().unwrap_or(false)).collect();
+        if keep.len() == xs.ncols() {
+            return self.fit_columns(xs, y, what);
+        }
+        let mut full = vec![0.0; xs.ncols() + 1];
+        if keep.is_empty() {
+            // Intercept only: its maximum-likelihood value (the intercept is never penalised).
+            let rate = y.iter().sum::<f64>() / y.len() as f64;
+            full[0] = (rate / (1.0 - rate)).ln();
+            return Ok(full);
+        }
+        let coef = self.fit_columns(xs.select(ndarray::Axis(1), &keep), y, what)?;
+        full[0] = coef[0];
+        for (&j, b) in keep.iter().zip(&coef[1..]) {
+            full[j + 1] = *b;
+        }
+        Ok(full)
+    }
+
+    /// [`Self::regression`] on every column of `xs`.
+    fn fit_columns(&self, xs: Array2<f64>, y: &[f64], what: &str) -> Result<Vec<f64>, NetsError> {
         let labels: Array1<u8> = y.iter().map(|&v| u8::from(v == 1.0)).collect();
         let model: linfa_logistic::FittedLogisticRegression<f64, u8> = LogisticRegression::default()
             .alpha(self.ridge)
@@ -114,6 +141,11 @@ fn design(x: &Covariates, s: &Standardizer, rows: &[usize], extra: impl Fn(usize
         values.extend(more);
     }
     Array2::from_shape_vec((rows.len(), k), values).unwrap_or_else(|_| Array2::zeros((rows.len(), k)))
+}
+
+/// For each column of `x`: whether its raw values are zero in every row of `rows`.
+fn zero_columns(x: &Covariates, rows: &[usize]) -> Vec<bool> {
+    (0..x.n_cols()).map(|j| rows.iter().all(|&i| x.row(i)[j] == 0.0)).collect()
 }
 
 /// Coefficients `[a, b1..bp]` on standardised covariates `(x − m)/s` rewritten for raw `x`.
@@ -151,7 +183,8 @@ impl Fit for LogisticTLearnerParams {
         let arm = |a: u8, what: &str| -> Result<Vec<f64>, NetsError> {
             let rows: Vec<usize> = (0..data.n()).filter(|&i| data.t()[i] == a).collect();
             let y: Vec<f64> = rows.iter().map(|&i| data.y()[i]).collect();
-            let coef = self.0.regression(design(data.x(), &s, &rows, |_, _| Vec::new()), &y, what)?;
+            let zero = zero_columns(data.x(), &rows);
+            let coef = self.0.regression(design(data.x(), &s, &rows, |_, _| Vec::new()), &zero, &y, what)?;
             Ok(unstandardise(&coef, &s))
         };
         let control = arm(0, "logistic T-learner, control arm")?;
@@ -223,7 +256,14 @@ impl Fit for LogisticSLearnerParams {
             }
             more
         });
-        let coef = self.0.regression(xs, data.y(), "logistic S-learner")?;
+        let all_zero = zero_columns(data.x(), &rows);
+        let mut zero: Vec<bool> = base_columns(data, interactions).iter().zip(all_zero).map(|(b, z)| !b || z).collect();
+        zero.push(false);
+        if interactions {
+            let treated: Vec<usize> = rows.iter().copied().filter(|&i| data.t()[i] == 1).collect();
+            zero.extend(zero_columns(data.x(), &treated));
+        }
+        let coef = self.0.regression(xs, &zero, data.y(), "logistic S-learner")?;
         let baseline = unstandardise(&coef[..=p], &s);
         let effect = if interactions {
             unstandardise(&coef[p + 1..], &s)

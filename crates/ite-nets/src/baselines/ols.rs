@@ -15,13 +15,39 @@ const COLLINEAR_TOL: f64 = 1e-6;
 /// Solves min ‖y − Xβ‖² + λ Σ_{j ≥ 1} β_j² (column 0, the intercept of ones, is
 /// not penalised) by a QR decomposition of X stacked on √λ·I.
 ///
+/// A column (other than the intercept) that is zero in every row carries no
+/// information (a missingness indicator or a category level that never occurs
+/// in these rows): it gets coefficient 0 and the rest is solved without it,
+/// the minimum-norm least-squares solution.
+///
 /// The other columns and `y` are centred in `f64` first (the intercept absorbs
 /// the means), so a covariate or an outcome at a level of 10⁹ with differences
 /// of order 1 keeps them. `names` names the columns of `x` for error messages;
 /// `what` names the data ("control arm", ...). Errors when there are fewer rows
-/// than columns (without a penalty) or when a column is collinear with the
-/// columns before it.
+/// than non-zero columns (without a penalty) or when a column is collinear with
+/// the columns before it.
 pub(crate) fn least_squares(
+    x: &DMatrix<f64>,
+    y: &DVector<f64>,
+    ridge: f64,
+    names: &[String],
+    what: &str,
+) -> Result<Vec<f64>, NetsError> {
+    let keep: Vec<usize> = (0..x.ncols()).filter(|&j| j == 0 || x.column(j).iter().any(|&v| v != 0.0)).collect();
+    if keep.len() == x.ncols() {
+        return least_squares_all(x, y, ridge, names, what);
+    }
+    let kept_names: Vec<String> = keep.iter().map(|&j| names[j].clone()).collect();
+    let beta = least_squares_all(&x.select_columns(&keep), y, ridge, &kept_names, what)?;
+    let mut full = vec![0.0; x.ncols()];
+    for (&j, b) in keep.iter().zip(beta) {
+        full[j] = b;
+    }
+    Ok(full)
+}
+
+/// [`least_squares`] with every column in the design.
+fn least_squares_all(
     x: &DMatrix<f64>,
     y: &DVector<f64>,
     ridge: f64,
@@ -52,7 +78,8 @@ fn solve(x: &DMatrix<f64>, y: &DVector<f64>, ridge: f64, names: &[String], what:
     let extra = if ridge > 0.0 { k - 1 } else { 0 };
     if n + extra < k {
         return Err(CoreError::data(format!(
-            "{what}: {n} units cannot determine {k} coefficients ({}); give more units or a ridge penalty > 0",
+            "{what}: {n} units cannot determine {k} coefficients ({}); give more units or a ridge penalty > 0 \
+             (`ridge = 0.001` in a TOML file given to `--config`)",
             names.join(", ")
         ))
         .into());
@@ -77,8 +104,8 @@ fn solve(x: &DMatrix<f64>, y: &DVector<f64>, ridge: f64, names: &[String], what:
         if r[(j, j)].abs() <= COLLINEAR_TOL * col_norms[j] {
             let before = if j == 0 { "nothing (it is zero)".to_string() } else { names[..j].join(", ") };
             return Err(CoreError::data(format!(
-                "{what}: singular design — column `{}` is constant zero or a linear combination of {before}; \
-                 drop it or give a ridge penalty > 0",
+                "{what}: singular design — column `{}` is a linear combination of {before}; drop it or give \
+                 a ridge penalty > 0 (`ridge = 0.001` in a TOML file given to `--config`)",
                 names[j]
             ))
             .into());

@@ -16,7 +16,9 @@ use crate::error::NetsError;
 /// | `interactions` | `true` | include t·x (a heterogeneous effect); `false` fits y ~ x + t, a constant effect | `true`, `false` |
 ///
 /// With interactions and no penalty the fit equals the OLS T-learner's (the
-/// fully interacted model is two separate regressions).
+/// fully interacted model is two separate regressions), except for a covariate
+/// that is zero in every treated row: its interaction gets coefficient 0, so
+/// μ̂1 keeps μ̂0's slope where the T-learner's treated slope is 0.
 ///
 /// ```
 /// use ite_core::{Dgp, Fit, IteModel, Seed};
@@ -68,12 +70,19 @@ impl Fit for OlsSLearnerParams {
         if self.interactions {
             names.extend(data.feature_names().iter().map(|n| format!("t·{n}")));
         }
+        let base = base_columns(data, self.interactions);
         let x = DMatrix::from_fn(data.n(), k, |i, j| {
             let t = f64::from(data.t()[i]);
             let row = data.x().row(i);
             match j {
                 0 => 1.0,
-                j if j <= p => row[j - 1],
+                j if j <= p => {
+                    if base[j - 1] {
+                        row[j - 1]
+                    } else {
+                        0.0
+                    }
+                }
                 j if j == p + 1 => t,
                 j => t * row[j - p - 2],
             }
@@ -85,6 +94,17 @@ impl Fit for OlsSLearnerParams {
         effect.extend(if self.interactions { coef[p + 2..].to_vec() } else { vec![0.0; p] });
         Ok(OlsSLearner { names: data.feature_names().to_vec(), baseline, effect })
     }
+}
+
+/// For each covariate: whether its main-effect column enters the design. With interactions, a
+/// covariate that is zero in every control row (a missingness indicator or a category level seen
+/// only among the treated) says nothing about μ0: its column would duplicate its interaction
+/// t·x, so it is left out (coefficient 0, as a column zero in every row) and the interaction
+/// carries the treated rows' slope, as in the T-learner.
+pub(super) fn base_columns(data: &CausalData, interactions: bool) -> Vec<bool> {
+    (0..data.p())
+        .map(|j| !interactions || (0..data.n()).any(|i| data.t()[i] == 0 && data.x().row(i)[j] != 0.0))
+        .collect()
 }
 
 /// A fitted OLS S-learner: μ̂0(x) = α + xᵀβ, τ̂(x) = β_t + xᵀβ_tx.
