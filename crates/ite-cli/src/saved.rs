@@ -63,19 +63,22 @@ impl LinearModel {
             return Err(format!("kind `{}`: expected t-learner-ols or s-learner-ols", self.kind));
         }
         let want = self.feature_names.len() + 1;
-        for (name, c) in [("mu0", &self.mu0), ("second", &self.second)] {
-            if c.len() != want {
-                return Err(format!(
-                    "{name}: {} coefficients, expected {want} (intercept and one per covariate)",
-                    c.len()
-                ));
-            }
-            if c.iter().any(|v| !v.is_finite()) {
-                return Err(format!("{name}: a coefficient is not finite"));
-            }
-        }
-        Ok(())
+        check_coefficients(&[("mu0", &self.mu0), ("second", &self.second)], want)
     }
+}
+
+/// Each named coefficient vector has `want` values (an intercept and one per covariate), all
+/// finite.
+fn check_coefficients(parts: &[(&str, &[f64])], want: usize) -> std::result::Result<(), String> {
+    for (name, c) in parts {
+        if c.len() != want {
+            return Err(format!("{name}: {} coefficients, expected {want} (intercept and one per covariate)", c.len()));
+        }
+        if c.iter().any(|v| !v.is_finite()) {
+            return Err(format!("{name}: a coefficient is not finite"));
+        }
+    }
+    Ok(())
 }
 
 impl IteModel for LinearModel {
@@ -222,18 +225,7 @@ impl LogitModel {
                 [("baseline", model.baseline_coefficients()), ("effect", model.effect_coefficients())]
             }
         };
-        for (name, c) in parts {
-            if c.len() != want {
-                return Err(format!(
-                    "{name}: {} coefficients, expected {want} (intercept and one per covariate)",
-                    c.len()
-                ));
-            }
-            if c.iter().any(|v| !v.is_finite()) {
-                return Err(format!("{name}: a coefficient is not finite"));
-            }
-        }
-        Ok(())
+        check_coefficients(&parts, want)
     }
 }
 
