@@ -374,12 +374,37 @@ pub fn run<L: OutcomeLearner + ?Sized>(
         }
         Ok(_) => {}
     }
+    if let Ok(r) = &aipw {
+        let e = &r.effects;
+        warnings.extend(beyond_risk_difference_warnings(data.y(), [("ATE", &e.ate), ("ATT", &e.att), ("ATC", &e.atc)]));
+    }
     warnings.extend(repeated_ids_warning(data.ids(), clusters));
     warnings.extend(few_clusters_warning(data.t(), clusters));
     let kept = |i: usize| aipw.as_ref().map_or(true, |r| r.kept[i]);
     let n1 = (0..data.n()).filter(|&i| kept(i) && data.t()[i] == 1).count();
     let n0 = (0..data.n()).filter(|&i| kept(i) && data.t()[i] == 0).count();
     Inference { aipw, overlap, warnings, n: data.n(), arms: (n1, n0) }
+}
+
+/// On an outcome that is 0 or 1 for every unit, any average effect is a risk difference in
+/// [−1, 1]: an AIPW interval reaching past that range says the data cannot support the estimate
+/// (typically a few units of one arm carry most of the inverse-propensity weight). One warning
+/// per such estimate.
+fn beyond_risk_difference_warnings(y: &[f64], estimates: [(&str, &Estimate); 3]) -> Vec<String> {
+    if !y.iter().all(|&v| v == 0.0 || v == 1.0) {
+        return Vec::new();
+    }
+    estimates
+        .into_iter()
+        .filter_map(|(name, e)| match (e.lower, e.upper) {
+            (Some(lo), Some(hi)) if lo < -1.0 || hi > 1.0 => Some(format!(
+                "the {name}'s interval [{lo:.3}, {hi:.3}] reaches past [-1, 1], the range of any effect on a 0/1 \
+                 outcome: the data cannot support this estimate (few units carry most of the weight; see the overlap \
+                 diagnostics and the effective sample sizes)"
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// An estimate as JSON: [`Estimate`]'s fields, or all null but `level`, `method` and `undefined`.
@@ -516,6 +541,25 @@ pub fn interval_text(name: &str, e: &Estimate) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// On a 0/1 outcome an interval past [−1, 1] is warned about, once per estimate; inside the
+    /// range, or on another outcome, nothing is said.
+    #[test]
+    fn intervals_past_the_range_of_a_risk_difference_are_warned_about() {
+        let with = |lo: f64, hi: f64| Estimate {
+            lower: Some(lo),
+            upper: Some(hi),
+            ..Estimate::without_interval(0.1, 0.95, "aipw", "")
+        };
+        let (wide, fine) = (with(-4.07, 2.51), with(-0.2, 0.4));
+        let binary = [0.0, 1.0, 1.0, 0.0];
+        let w = beyond_risk_difference_warnings(&binary, [("ATE", &fine), ("ATT", &wide), ("ATC", &fine)]);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("ATT's interval [-4.070, 2.510]") && w[0].contains("cannot support"), "{}", w[0]);
+        assert!(
+            beyond_risk_difference_warnings(&[0.0, 2.0], [("ATE", &wide), ("ATT", &wide), ("ATC", &wide)]).is_empty()
+        );
+    }
+
     use super::*;
 
     #[test]

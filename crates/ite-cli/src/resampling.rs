@@ -244,7 +244,15 @@ pub fn conformal(
     let tau_hat: Vec<f64> = mu1.iter().zip(&mu0).map(|(a, b)| a - b).collect();
     let cal = CalibrationSet { y: &y, t: &t, mu0: &mu0, mu1: &mu1, e: &e, tau_hat: &tau_hat };
     match conformal_ite_intervals(&cal, tau_test, level) {
-        Ok(c) => extras.conformal = Some(c),
+        Ok(mut c) => {
+            // On a 0/1 outcome every ITE lies in [−1, 1]: cutting the intervals to that range
+            // loses no coverage.
+            if data.y().iter().all(|&v| v == 0.0 || v == 1.0) {
+                c.lower.iter_mut().for_each(|v| *v = v.max(-1.0));
+                c.upper.iter_mut().for_each(|v| *v = v.min(1.0));
+            }
+            extras.conformal = Some(c)
+        }
         Err(e) => {
             extras.warnings.push(format!("no conformal ITE intervals: {e}"));
             extras.conformal_undefined = Some(e.to_string());

@@ -300,3 +300,28 @@ fn a_binary_outcome_constant_in_an_arm_is_warned_about() {
         "every outcome is 1",
     );
 }
+
+/// On a 0/1 outcome every ITE lies in [−1, 1]: the conformal ITE intervals are cut to that
+/// range (which loses no coverage); unclipped, this small sample gives wider ones.
+#[test]
+fn conformal_intervals_of_a_binary_outcome_stay_within_minus_one_and_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write(dir.path(), "d.csv", &logistic_csv(120, 9, false));
+    let out = dir.path().join("fit");
+    let mut args = vec!["fit", "--data", &data, "--model", "t-learner-ols", "--ite-interval", "conformal"];
+    args.extend(["--out", out.to_str().unwrap()]);
+    args.extend(&QUICK[2..]);
+    ok(&args);
+    let mut rdr = csv::Reader::from_path(out.join("predictions.csv")).unwrap();
+    let head = rdr.headers().unwrap().clone();
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap_or_else(|| panic!("no {name} column"));
+    let (lo, hi) = (col("ite_lower"), col("ite_upper"));
+    let mut clipped = 0;
+    for rec in rdr.records() {
+        let rec = rec.unwrap();
+        let (l, u): (f64, f64) = (rec[lo].parse().unwrap(), rec[hi].parse().unwrap());
+        assert!((-1.0..=1.0).contains(&l) && (-1.0..=1.0).contains(&u) && l <= u, "[{l}, {u}]");
+        clipped += usize::from(l == -1.0 || u == 1.0);
+    }
+    assert!(clipped > 0, "the test should reach the limits");
+}
