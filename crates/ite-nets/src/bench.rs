@@ -107,15 +107,9 @@ pub fn train_steps(net: BenchNet, data: &CausalData, batch: usize, steps: usize,
     train_steps_on(net, data, batch, steps, seed, &Device::Cpu)
 }
 
-/// [`train_steps`] on `device`.
-pub fn train_steps_on(
-    net: BenchNet,
-    data: &CausalData,
-    batch: usize,
-    steps: usize,
-    seed: Seed,
-    device: &Device,
-) -> Result<usize> {
+/// `(epochs, steps per epoch)` that run at least `steps` steps of `net` at minibatch size
+/// `batch` on `data` (checked: `batch ≥ 1`, the network's covariate count).
+fn epochs_for(net: BenchNet, data: &CausalData, batch: usize, steps: usize) -> Result<(usize, usize)> {
     if batch == 0 {
         return Err(NetsError::param("batch", batch, "at least 1"));
     }
@@ -127,7 +121,19 @@ pub fn train_steps_on(
         ));
     }
     let per_epoch = data.n().div_ceil(batch);
-    let epochs = steps.div_ceil(per_epoch).max(1);
+    Ok((steps.div_ceil(per_epoch).max(1), per_epoch))
+}
+
+/// [`train_steps`] on `device`.
+pub fn train_steps_on(
+    net: BenchNet,
+    data: &CausalData,
+    batch: usize,
+    steps: usize,
+    seed: Seed,
+    device: &Device,
+) -> Result<usize> {
+    let (epochs, per_epoch) = epochs_for(net, data, batch, steps)?;
     net.params(batch).with_max_epochs(epochs).fit_on(data, seed, device)?;
     Ok(epochs * per_epoch)
 }
@@ -143,18 +149,10 @@ pub fn train_steps_batched(
     seed: Seed,
     models: usize,
 ) -> Result<usize> {
-    if batch == 0 || models == 0 {
-        return Err(NetsError::param(if batch == 0 { "batch" } else { "models" }, 0, "at least 1"));
+    if models == 0 {
+        return Err(NetsError::param("models", 0, "at least 1"));
     }
-    if data.p() != net.n_covariates() {
-        return Err(NetsError::param(
-            "data",
-            data.p(),
-            format!("{} covariates for the {} network", net.n_covariates(), net.name()),
-        ));
-    }
-    let per_epoch = data.n().div_ceil(batch);
-    let epochs = steps.div_ceil(per_epoch).max(1);
+    let (epochs, per_epoch) = epochs_for(net, data, batch, steps)?;
     let tasks: Vec<BatchTask<'_>> =
         (0..models).map(|m| BatchTask { data, seed: seed.index(m as u64), prior: None }).collect();
     net.params(batch).with_max_epochs(epochs).fit_many(&tasks, &BatchOptions::default())?;
