@@ -320,8 +320,10 @@ pub fn lines(extras: &Extras, summary: &Value) -> Vec<String> {
     }
     if let Some(c) = &extras.conformal {
         let d = decimals(c.half_width);
+        // On a 0/1 outcome the intervals were cut to [−1, 1] (see `conformal`).
+        let cut = if c.lower.iter().chain(&c.upper).any(|v| v.abs() == 1.0) { ", cut to [-1, 1]" } else { "" };
         out.push(format!(
-            "per-unit ITE intervals (conformal, {}): predicted ITE ± {:.d$} in predictions.csv (ite_lower, ite_upper); \
+            "per-unit ITE intervals (conformal, {}): predicted ITE ± {:.d$}{cut} in predictions.csv (ite_lower, ite_upper); \
              on average over units (not for every x) they cover a unit's expected effect τ(x) at least {} of the \
              time, if the AIPW assumptions hold — not one person's realised effect",
             percent(c.level),

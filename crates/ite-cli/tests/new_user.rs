@@ -125,7 +125,7 @@ fn transfer_names_a_saved_baseline_and_takes_a_fits_out_directory() {
     for given in [p("ols/model"), p("ols")] {
         fails_with(
             &[&base[..], &["--source-model", &given, "--out", &out]].concat(),
-            "the model saved there is a `t-learner-ols`, a baseline without a representation to transfer",
+            "the model saved there is a t-learner-ols, a baseline without a representation to transfer",
         );
     }
     assert!(!d.join("out").exists());
@@ -135,6 +135,28 @@ fn transfer_names_a_saved_baseline_and_takes_a_fits_out_directory() {
     let s = read_json(&d.join("out/summary.json"));
     assert!(s["source_network"].as_str().unwrap().ends_with("model"), "{s}");
     assert_eq!(s["target_training"], Value::Null);
+    // A transfer's --out directory: its source network (source_model/), never the adapted
+    // model; without source_model/ (the source was loaded) it says where that came from.
+    fails_with(&[&base[..], &["--source-model", &out, "--out", &p("again")]].concat(), "holds no source network");
+    ok(&[
+        "transfer",
+        "--source",
+        &src,
+        "--target",
+        &tgt,
+        "--strategy",
+        "fine-tune",
+        "--model",
+        "study",
+        "--epochs",
+        "2",
+    ]
+    .into_iter()
+    .chain(["--folds", "2", "--quiet", "--out", &p("trained")])
+    .collect::<Vec<_>>());
+    ok(&[&base[..], &["--source-model", &p("trained"), "--out", &p("again")]].concat());
+    let s = read_json(&d.join("again/summary.json"));
+    assert!(s["source_network"].as_str().unwrap().ends_with("source_model"), "{s}");
 }
 
 #[test]

@@ -193,7 +193,14 @@ pub fn run(args: Args) -> Result<()> {
     let opts = RunOptions { seed: Seed::new(args.seed), quick: args.quick, jobs, shard };
     // Holds OUT's lock from here to the end: a second run on OUT is refused at once.
     let registry = Registry::builtin();
-    let grid = GridRun::open(&spec, &opts, &registry, &args.out)?;
+    let grid = GridRun::open(&spec, &opts, &registry, &args.out).map_err(|e| {
+        let text = e.to_string();
+        if text.contains("grid.batched_sources") {
+            anyhow::anyhow!("{text} (the flag is --source-trainer: batched = true, single = false)")
+        } else {
+            anyhow::Error::from(e)
+        }
+    })?;
     let plan = grid.plan();
     let todo = plan.tasks - plan.finished;
     // Not progress: printed even with --quiet.

@@ -27,7 +27,7 @@ use crate::outcome::{self, Outcome, OutcomeArgs, TrainingFile};
 use crate::output::{self, Ui};
 use crate::preprocess;
 use crate::resampling::{self, MaybeEnsemble, ResamplingArgs};
-use crate::saved::Saved;
+use crate::saved::{self, Saved};
 use crate::selection::{self, SelectionArgs};
 
 /// Arguments of `ite transfer`.
@@ -42,8 +42,10 @@ pub struct Args {
     /// Transfer strategy (the names and descriptions come from the built-in strategy registry).
     #[arg(long, default_value = "staged-alignment", help = strategy_help(false), long_help = strategy_help(true))]
     pub strategy: String,
-    /// A source network saved by an earlier run, instead of training one: OUT/source_model of
-    /// `ite transfer`, or the --out directory (or OUT/model) of `ite fit` with a network.
+    /// A source network saved by an earlier run, instead of training one: the --out directory of
+    /// `ite transfer` (its source_model/), or the --out directory (or OUT/model) of `ite fit`
+    /// with a network. --source is still required: CITA, and strategies that train on source
+    /// rows (pooled), read it.
     #[arg(long, value_name = "DIR")]
     pub source_model: Option<PathBuf>,
     /// The network trained on the source when no --source-model is given.
@@ -596,15 +598,43 @@ fn source_network(args: &Args, trained: bool) -> String {
 /// directory of `ite fit` or `ite transfer`, as `ite predict --model` takes); an error naming
 /// the kind when the model there is a baseline, not a network with a representation.
 fn source_model_dir(given: &Path) -> Result<PathBuf> {
-    let dir = crate::commands::fit::model_dir(given, "--source-model")?;
+    // The --out directory of `ite transfer` holds the adapted model (model/) and the source
+    // network (source_model/): the source network is the one to start from again.
+    let transfer_source = given.join("source_model");
+    let is_transfer_out = std::fs::read_to_string(given.join("summary.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .filter(|v| v.get("strategy").is_some() && v.get("source_network").is_some());
+    let given_dir = if transfer_source.join(saved::MODEL_FILE).is_file() {
+        transfer_source.as_path()
+    } else if let Some(summary) = is_transfer_out {
+        bail!(
+            "--source-model {}: this is the --out directory of `ite transfer`, whose model/ is the adapted target \
+             model, and it holds no source network (source_model/ is written only when the run trained one; this \
+             one's was {}): give that source network instead",
+            given.display(),
+            summary["source_network"].as_str().unwrap_or("?")
+        );
+    } else {
+        given
+    };
+    let dir = crate::commands::fit::model_dir(given_dir, "--source-model")?;
     let kind = Saved::kind(&dir).with_context(|| format!("--source-model {}", given.display()))?;
+    // The kind as `ite fit --model` names it.
+    let user_name = |kind: &str| match kind {
+        "t-learner-logistic" => "t-learner-ols (a logistic regression on this binary outcome)".to_string(),
+        "s-learner-logistic" => "s-learner-ols (a logistic regression on this binary outcome)".to_string(),
+        "mlp-t-learner" => "t-learner-mlp".to_string(),
+        other => other.to_string(),
+    };
     match kind.as_deref() {
         None | Some("tarnet") => Ok(dir),
         Some(kind) => bail!(
-            "--source-model {}: the model saved there is a `{kind}`, a baseline without a representation to \
+            "--source-model {}: the model saved there is a {}, a baseline without a representation to \
              transfer; the source model must be a network (tarnet, cfr-wass, ...): train one with `ite fit --model \
              tarnet --out DIR` and give --source-model DIR, or leave --source-model out to train one on --source",
-            given.display()
+            given.display(),
+            user_name(kind)
         ),
     }
 }
