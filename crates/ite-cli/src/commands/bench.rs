@@ -18,7 +18,8 @@ pub struct Args {
 enum What {
     /// Training steps per second of one network on one thread (after a warm-up), or of
     /// --models K networks trained together; prints {"net","batch","steps","steps_per_sec",
-    /// "trainer","models","model_steps_per_sec","threads"}.
+    /// "trainer","models","model_steps_per_sec","threads"}: `steps_per_sec` is each network's
+    /// steps per second (all K advance together), `model_steps_per_sec` = K × that.
     Train(TrainArgs),
 }
 
