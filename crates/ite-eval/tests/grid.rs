@@ -194,9 +194,9 @@ fn bootstrap_interval_covers_the_true_ate_about_95_percent() {
 
 /// Source models trained a wave at a time by the batched trainer (the default) against one at
 /// a time: rows of methods that do not use the source are identical, the others agree to the
-/// batched trainer's rounding (measured on `ite reproduce sim1 --reps 10`: ε_PEHE within 9e-5
-/// relative); the flag is part of the run, so the two do not resume into each other; a
-/// `run.json` without it reads as one-at-a-time.
+/// batched trainer's rounding on this tiny grid (a source model whose early stopping lands on
+/// another epoch would differ more: docs/performance.md, "Grids"); the flag is part of the run,
+/// so the two do not resume into each other; a `run.json` without it reads as one-at-a-time.
 #[test]
 fn batched_sources_agree_with_single_sources_and_are_another_run() {
     let dir = tempfile::tempdir().unwrap();
