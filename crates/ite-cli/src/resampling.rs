@@ -9,7 +9,6 @@ use ite_inference::{
     BootstrapResult, BoxError, CalibrationSet, ConformalIntervals, EnsembleLearner, EnsembleReport, FitJob,
     OutcomeLearner, RefitBootstrapParams, conformal_ite_intervals, refit_bootstrap,
 };
-use rayon::prelude::*;
 use serde_json::{Value, json};
 
 use crate::inference::{Inference, decimals, percent};
@@ -104,8 +103,7 @@ impl<L: OutcomeLearner + ?Sized> OutcomeLearner for MaybeEnsemble<'_, L> {
         if self.members <= 1 {
             self.learner.fit_predict_many(jobs)
         } else {
-            let ensemble = self.ensemble();
-            jobs.par_iter().map(|j| ensemble.fit_predict(j.train, j.predict, j.seed)).collect()
+            ite_inference::fit_each(&self.ensemble(), jobs)
         }
     }
 }

@@ -42,8 +42,17 @@ pub trait OutcomeLearner: Sync {
     /// `BatchedTarNet` does); each result must then still equal `fit_predict` on that job
     /// alone.
     fn fit_predict_many(&self, jobs: &[FitJob<'_>]) -> Vec<Result<PotentialOutcomes, BoxError>> {
-        jobs.par_iter().map(|j| self.fit_predict(j.train, j.predict, j.seed)).collect()
+        fit_each(self, jobs)
     }
+}
+
+/// [`OutcomeLearner::fit_predict`] for each job, in parallel on the rayon pool, in the jobs'
+/// order: the default `fit_predict_many`, for overrides that fall back to it.
+pub fn fit_each<L: OutcomeLearner + ?Sized>(
+    learner: &L,
+    jobs: &[FitJob<'_>],
+) -> Vec<Result<PotentialOutcomes, BoxError>> {
+    jobs.par_iter().map(|j| learner.fit_predict(j.train, j.predict, j.seed)).collect()
 }
 
 impl<F> OutcomeLearner for F

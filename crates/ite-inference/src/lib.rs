@@ -45,7 +45,7 @@ pub use ensemble::{EnsembleLearner, EnsembleReport};
 pub use error::{InferenceError, Result};
 pub use estimate::{Estimate, check_level, normal_interval, z_two_sided};
 pub use folds::{Folds, cluster_codes, clusters_per_arm};
-pub use learner::{BoxError, FitJob, FitLearner, OutcomeLearner};
+pub use learner::{BoxError, FitJob, FitLearner, OutcomeLearner, fit_each};
 pub use overlap::{CovariateBalance, OverlapParams, OverlapReport, PropensityQuantiles, Trim, crump_alpha};
 pub use propensity::{FittedPropensity, PropensityLearner, PropensityParams, cross_fit_propensity};
 pub use scores::{Score, ScoreNuisances, mean_se, nearest_other_arm, unit_losses};

@@ -18,7 +18,6 @@ use ite_nets::baselines::{
     OlsSLearnerParams, OlsTLearner, OlsTLearnerParams,
 };
 use ite_nets::{BatchedTarNet, FittedTarNet, MlpTLearner, MlpTLearnerParams, TarNetParams};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -318,7 +317,7 @@ impl OutcomeLearner for ModelLearner<'_> {
     fn fit_predict_many(&self, jobs: &[FitJob<'_>]) -> Vec<Result<PotentialOutcomes, BoxError>> {
         match self.batched() {
             Some(b) => b.fit_predict_many(jobs),
-            None => jobs.par_iter().map(|j| self.fit_predict(j.train, j.predict, j.seed)).collect(),
+            None => ite_inference::fit_each(self, jobs),
         }
     }
 }

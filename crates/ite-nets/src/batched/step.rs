@@ -199,30 +199,28 @@ pub(crate) fn loss_and_gradients(
         );
     }
     let mut ipm = [0f32; LANES];
+    let Some(last) = net.phi.layers.last_mut() else { return StepLoss { factual, ipm } };
+    let rep = &last.out[..rows * rep_dim];
     if need_rep_grad {
-        let mut d_rep: Vec<Lanes> = scratch.d_rep0[..rows * rep_dim]
-            .iter()
-            .zip(&scratch.d_rep1[..rows * rep_dim])
-            .map(|(a, b)| std::array::from_fn(|k| a[k] + b[k]))
-            .collect();
-        if alpha > 0.0 {
-            ipm = linear_mmd(net.phi.output(), tile, rep_dim, alpha, &mut d_rep);
+        // Φ's output gradient, summed in place: both heads', then the IPM's.
+        let d_rep = &mut last.delta[..rows * rep_dim];
+        for ((d, a), b) in d_rep.iter_mut().zip(&scratch.d_rep0).zip(&scratch.d_rep1) {
+            *d = std::array::from_fn(|k| a[k] + b[k]);
         }
-        if let Some(last) = net.phi.layers.last_mut() {
-            last.delta[..rows * rep_dim].copy_from_slice(&d_rep);
+        if alpha > 0.0 {
+            ipm = linear_mmd(rep, tile, rep_dim, alpha, Some(d_rep));
         }
         net.phi.backward(&tile.x[..rows * tile.p], rows, true, None);
     } else if alpha > 0.0 {
-        let mut unused = vec![[0f32; LANES]; rows * rep_dim];
-        ipm = linear_mmd(net.phi.output(), tile, rep_dim, alpha, &mut unused);
+        ipm = linear_mmd(rep, tile, rep_dim, alpha, None);
     }
     StepLoss { factual, ipm }
 }
 
 /// α · linear MMD² between the lanes' treated and control rows of `rep` (CFR's linear IPM,
-/// [`crate::ipm::linear_mmd`]), with its gradient added to `d_rep`; 0 for a lane whose
-/// minibatch lacks an arm.
-fn linear_mmd(rep: &[Lanes], tile: &Tile, rep_dim: usize, alpha: f32, d_rep: &mut [Lanes]) -> Lanes {
+/// [`crate::ipm::linear_mmd`]), with its gradient added to `d_rep` when given; 0 for a lane
+/// whose minibatch lacks an arm.
+fn linear_mmd(rep: &[Lanes], tile: &Tile, rep_dim: usize, alpha: f32, d_rep: Option<&mut [Lanes]>) -> Lanes {
     let rows = tile.rows;
     let (mut n1, mut n0) = ([0f32; LANES], [0f32; LANES]);
     let mut mean1 = vec![[0f32; LANES]; rep_dim];
@@ -257,6 +255,7 @@ fn linear_mmd(rep: &[Lanes], tile: &Tile, rep_dim: usize, alpha: f32, d_rep: &mu
         }
         value[k] *= alpha;
     }
+    let Some(d_rep) = d_rep else { return value };
     for r in 0..rows {
         for k in 0..LANES {
             if tile.valid[r][k] == 0.0 || n1[k] == 0.0 || n0[k] == 0.0 {
