@@ -316,12 +316,6 @@ impl Ctx<'_> {
         todo.par_iter().try_for_each(|(c, ms)| self.run_cell(g, &source, &model, c, ms))
     }
 
-    /// Whether the clean protocol's source models train a wave at a time
-    /// ([`GridSpec::batched_sources`] and a source network the batched trainer takes).
-    fn batched_sources(&self) -> bool {
-        self.spec.trains_sources_batched()
-    }
-
     /// Runs `groups` in waves of `wave` groups: the sources of the wave's groups that have work
     /// left are drawn (in parallel) and fitted together by the batched trainer, then the wave's
     /// cells run. Each source model depends only on its group's seeds, not on the wave.
@@ -757,7 +751,7 @@ fn execute(
     // `par_iter` splits the list in halves, so one worker started on the smallest groups and the
     // run ended on a large source fit with the other worker idle).
     pool.install(|| ctx.fit_shared_sources(&groups))?;
-    if ctx.batched_sources() {
+    if spec.trains_sources_batched() {
         // A pack of sources per worker per wave: the packs train in parallel, then the cells.
         pool.install(|| ctx.run_waves(&groups, ite_nets::batched::PACK * opts.jobs))?;
     } else {
