@@ -201,8 +201,9 @@ fn bootstrap_interval_covers_the_true_ate_about_95_percent() {
 fn batched_sources_agree_with_single_sources_and_are_another_run() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let spec = GridSpec { max_epochs: Some(6), ..tiny_sim1() };
-    assert!(spec.batched_sources && spec.trains_sources_batched());
+    // Target fits one at a time in both, so that only the source trainer differs.
+    let spec = GridSpec { max_epochs: Some(6), batched_targets: false, ..tiny_sim1() };
+    assert!(spec.batched_sources && spec.trains_sources_batched() && !spec.trains_targets_batched());
     let single_spec = GridSpec { batched_sources: false, ..spec.clone() };
     let batched = run_grid(&spec, &opts(2, Shard::WHOLE), &d.join("b"), &quiet).unwrap();
     let single = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("s"), &quiet).unwrap();
@@ -227,6 +228,53 @@ fn batched_sources_agree_with_single_sources_and_are_another_run() {
     let path = d.join("s").join("run.json");
     let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     json["grid"].as_object_mut().unwrap().remove("batched_sources");
+    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    let again = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("s"), &quiet).unwrap();
+    assert_eq!(again.ran, 0);
+}
+
+/// Target fits of the methods whose last phase is one network fit (target-only, fine-tune,
+/// freeze-representation, staged alignment's heads) trained for a cell's replications together
+/// (the default) against one at a time: the same rows to the batched trainer's rounding,
+/// l2-sp (no plan) bit for bit; results do not
+/// depend on the worker count (so not on which replications share a pack); the flag is part
+/// of the run; a `run.json` without it reads as one at a time.
+#[test]
+fn batched_targets_agree_with_single_targets_and_are_another_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let methods = ["target-only", "fine-tune", "freeze-representation", "staged-alignment", "l2-sp"];
+    let spec = GridSpec {
+        max_epochs: Some(6),
+        replications: 3,
+        methods: methods.iter().map(|m| m.to_string()).collect(),
+        ..tiny_sim1()
+    };
+    assert!(spec.trains_targets_batched());
+    let single_spec = GridSpec { batched_targets: false, ..spec.clone() };
+    let batched = run_grid(&spec, &opts(2, Shard::WHOLE), &d.join("b"), &quiet).unwrap();
+    let one_job = run_grid(&spec, &opts(1, Shard::WHOLE), &d.join("b1"), &quiet).unwrap();
+    assert_eq!(values(&batched.rows), values(&one_job.rows), "jobs changed a batched target fit");
+    let single = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("s"), &quiet).unwrap();
+    let (vb, vs) = (values(&batched.rows), values(&single.rows));
+    assert_eq!(vb.len(), vs.len());
+    let mut moved = 0;
+    for (b, s) in vb.iter().zip(&vs) {
+        assert_eq!(b.key(), s.key());
+        if b.method == "l2-sp" {
+            assert_eq!(b, s, "l2-sp is not batched");
+        } else {
+            let rel = (b.pehe - s.pehe).abs() / s.pehe.abs().max(1e-12);
+            assert!(rel < 1e-3, "{b:?} vs {s:?}");
+            moved += usize::from(b.pehe != s.pehe);
+        }
+    }
+    assert!(moved > 0, "the two trainers should not agree bit for bit");
+    let err = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("b"), &quiet).unwrap_err();
+    assert!(err.to_string().contains("batched_targets"), "{err}");
+    let path = d.join("s").join("run.json");
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    json["grid"].as_object_mut().unwrap().remove("batched_targets");
     std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
     let again = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("s"), &quiet).unwrap();
     assert_eq!(again.ran, 0);

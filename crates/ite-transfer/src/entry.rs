@@ -3,14 +3,19 @@
 //! the constructor returns. Each strategy module defines its entry next to its type; the
 //! [`crate::Registry`] collects them.
 
-use ite_core::{Params, TransferStrategy};
+use ite_core::{Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::FittedTarNet;
 
 use crate::error::{Result, TransferError};
+use crate::net_fit::NetFit;
 
 /// A strategy behind a trait object, as a [`Registry`](crate::Registry) builds it.
 pub type BoxedStrategy =
     Box<dyn TransferStrategy<FittedTarNet, Model = FittedTarNet, Error = TransferError> + Send + Sync>;
+
+/// A strategy's plan ([`StrategyEntry::net_fit`]): from the config, the input and the seed
+/// handed to `transfer`, its final network fit.
+pub type NetFitPlan = fn(&StrategyConfig, TransferInput<'_, FittedTarNet>, Seed) -> Result<NetFit>;
 
 /// What every strategy of a registry is built with.
 ///
@@ -83,6 +88,11 @@ pub struct StrategyEntry {
     /// sets (false: `build` ignores the config, and `ite transfer` refuses target-training
     /// settings for it).
     pub trains_on_target: bool,
+    /// For a strategy whose last training phase is one TARNet fit on the target: runs the
+    /// phases before it and returns that fit ([`NetFit`]), exactly as the built strategy's
+    /// `transfer(input, seed)` would run it; [`crate::transfer_many`] then trains the final
+    /// fits of many targets together (`None`: it runs `transfer` on each).
+    pub net_fit: Option<NetFitPlan>,
 }
 
 impl StrategyEntry {
@@ -93,12 +103,19 @@ impl StrategyEntry {
         description: &'static str,
         build: fn(&StrategyConfig) -> BoxedStrategy,
     ) -> Self {
-        StrategyEntry { name, description, build, uses_source: true, trains_on_target: true }
+        StrategyEntry { name, description, build, uses_source: true, trains_on_target: true, net_fit: None }
     }
 
     /// The same entry, marked as ignoring the source model and sample.
     pub const fn without_source(self) -> Self {
         StrategyEntry { uses_source: false, ..self }
+    }
+
+    /// The same entry with its one-fit plan (see [`StrategyEntry::net_fit`]). The plan must be
+    /// what `build`'s strategy fits: the built-in strategies' `transfer` runs
+    /// [`NetFit::fit`] on the same plan.
+    pub const fn with_net_fit(self, plan: NetFitPlan) -> Self {
+        StrategyEntry { net_fit: Some(plan), ..self }
     }
 
     /// The same entry, marked as having no training phase on the target that a

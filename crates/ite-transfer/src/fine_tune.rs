@@ -6,10 +6,11 @@
 //! target's noise and selection bias (a lower learning rate and early stopping limit this).
 
 use ite_core::{Params, Seed, TransferInput, TransferStrategy};
-use ite_nets::{FittedTarNet, TrainOptions};
+use ite_nets::FittedTarNet;
 
-use crate::entry::StrategyEntry;
+use crate::entry::{StrategyConfig, StrategyEntry};
 use crate::error::{Result, TransferError};
+use crate::net_fit::{NetFit, Start};
 use crate::training::TargetTraining;
 
 /// Fine-tuning of all weights.
@@ -36,8 +37,22 @@ impl FineTune {
     /// Its registry entry.
     pub const ENTRY: StrategyEntry =
         StrategyEntry::new(Self::NAME, "every source weight trained further on the target", |c| {
-            Box::new(FineTune { training: FineTune::default().training.with_config(c) })
-        });
+            Box::new(FineTune::configured(c))
+        })
+        .with_net_fit(|c, input, seed| Ok(FineTune::configured(c).net_fit(input, seed)));
+
+    /// The default settings with `config` applied, as its registry entry builds them.
+    pub fn configured(config: &StrategyConfig) -> Self {
+        FineTune { training: FineTune::default().training.with_config(config) }
+    }
+
+    /// Its fit, which `transfer(input, seed)` runs: the source model's network with the target
+    /// training settings, warm-started from the source model, all groups trainable, seed
+    /// `seed.stream("fine-tune")`.
+    pub fn net_fit(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> NetFit {
+        let params = self.training.params_from(input.source_model.params());
+        NetFit { params, seed: seed.stream("fine-tune"), start: Start::Source, trainable: None }
+    }
 
     /// These settings with the target training's epochs and patience capped at `max_epochs`.
     pub fn with_epoch_cap(self, max_epochs: Option<usize>) -> Self {
@@ -62,8 +77,6 @@ impl TransferStrategy<FittedTarNet> for FineTune {
 
     fn transfer(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> Result<FittedTarNet> {
         self.validate()?;
-        let source = input.source_model;
-        let params = self.training.params_from(source.params());
-        Ok(params.fit_with_options(input.target, seed.stream("fine-tune"), Some(source), &TrainOptions::default())?)
+        self.net_fit(input, seed).fit(input.source_model, input.target)
     }
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::cita::{FisherDiagonal, cita};
 use crate::error::{Result, TransferError};
 use crate::sampling::subsample;
+use crate::unit_grads::HostNet;
 
 /// Settings of the CITA computation.
 ///
@@ -42,8 +43,48 @@ impl Params for CitaParams {
 }
 
 /// Raw (unnormalised) diagonal Fisher information of `model`'s factual loss on the units
-/// `rows` of `data`; with `flip`, each unit's treatment is taken as `1 − t`.
+/// `rows` of `data`; with `flip`, each unit's treatment is taken as `1 − t`. One entry per
+/// weight, variables in name order (`TarNetVars::iter_sorted`), each flattened row-major.
+///
+/// Computed by a hand-written per-unit backward pass in f64 (`unit_grads`); a unit-normed
+/// representation takes candle's backward per unit instead. The two agree to f32 rounding
+/// (tested).
+///
+/// # Errors
+/// No rows; covariates other than the model's; a weight that cannot be read.
 pub fn fisher_diagonal(model: &FittedTarNet, data: &CausalData, rows: &[usize], flip: bool) -> Result<Vec<f64>> {
+    if rows.is_empty() {
+        return Err(TransferError::param("rows", 0, "at least one unit"));
+    }
+    let Some(net) = HostNet::of(model)? else {
+        return fisher_diagonal_autograd(model, data, rows, flip);
+    };
+    let x = model.standardized(&data.x().select_rows(rows)?)?.flatten_all()?.to_vec1::<f32>()?;
+    let y_std = model.y_scaler().transform(&rows.iter().map(|&i| data.y()[i]).collect::<Vec<_>>());
+    let p = data.p();
+    let mut acc = vec![0f64; net.len];
+    let mut xi = vec![0f64; p];
+    for (k, &i) in rows.iter().enumerate() {
+        xi.iter_mut().zip(&x[k * p..(k + 1) * p]).for_each(|(a, &b)| *a = f64::from(b));
+        let arm = usize::from(data.t()[i] ^ u8::from(flip));
+        net.add_squared_gradient(&xi, f64::from(y_std[k]), arm, &mut acc);
+    }
+    let n = rows.len() as f64;
+    acc.iter_mut().for_each(|a| *a /= n);
+    Ok(acc)
+}
+
+/// [`fisher_diagonal`] by candle's backward pass, one unit at a time (any TARNet, including a
+/// unit-normed representation).
+///
+/// # Errors
+/// As [`fisher_diagonal`].
+pub fn fisher_diagonal_autograd(
+    model: &FittedTarNet,
+    data: &CausalData,
+    rows: &[usize],
+    flip: bool,
+) -> Result<Vec<f64>> {
     let vars = model.vars().iter_sorted();
     let sizes: Vec<usize> = vars.iter().map(|(_, v)| v.elem_count()).collect();
     let mut acc = vec![0f64; sizes.iter().sum()];

@@ -7,11 +7,12 @@
 //! never needed (strong covariate or effect shift): Φ cannot adapt.
 
 use ite_core::{Params, Seed, TransferInput, TransferStrategy};
+use ite_nets::FittedTarNet;
 use ite_nets::vars::VarGroup;
-use ite_nets::{FittedTarNet, TrainOptions};
 
-use crate::entry::StrategyEntry;
+use crate::entry::{StrategyConfig, StrategyEntry};
 use crate::error::{Result, TransferError};
+use crate::net_fit::{NetFit, Start};
 use crate::training::TargetTraining;
 
 /// Frozen Φ, heads refit (starting from the source heads).
@@ -39,8 +40,23 @@ impl FreezeRepresentation {
     pub const ENTRY: StrategyEntry = StrategyEntry::new(
         Self::NAME,
         "the source's representation Φ kept, the heads h0, h1 refit on the target",
-        |c| Box::new(FreezeRepresentation { training: FreezeRepresentation::default().training.with_config(c) }),
-    );
+        |c| Box::new(FreezeRepresentation::configured(c)),
+    )
+    .with_net_fit(|c, input, seed| Ok(FreezeRepresentation::configured(c).net_fit(input, seed)));
+
+    /// The default settings with `config` applied, as its registry entry builds them.
+    pub fn configured(config: &StrategyConfig) -> Self {
+        FreezeRepresentation { training: FreezeRepresentation::default().training.with_config(config) }
+    }
+
+    /// Its fit, which `transfer(input, seed)` runs: the source model's network with the target
+    /// training settings, warm-started from the source model, the heads `h0`, `h1` trainable
+    /// and Φ frozen, seed `seed.stream("freeze-representation")`.
+    pub fn net_fit(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> NetFit {
+        let params = self.training.params_from(input.source_model.params());
+        let (seed, trainable) = (seed.stream("freeze-representation"), Some(VarGroup::HEADS.to_vec()));
+        NetFit { params, seed, start: Start::Source, trainable }
+    }
 
     /// These settings with the target training's epochs and patience capped at `max_epochs`.
     pub fn with_epoch_cap(self, max_epochs: Option<usize>) -> Self {
@@ -55,11 +71,6 @@ impl Params for FreezeRepresentation {
     }
 }
 
-/// Training options that train the heads only.
-pub(crate) fn heads_only<'a>() -> TrainOptions<'a> {
-    TrainOptions { trainable: Some(VarGroup::prefixes(&VarGroup::HEADS)), ..TrainOptions::default() }
-}
-
 impl TransferStrategy<FittedTarNet> for FreezeRepresentation {
     type Model = FittedTarNet;
     type Error = TransferError;
@@ -70,8 +81,6 @@ impl TransferStrategy<FittedTarNet> for FreezeRepresentation {
 
     fn transfer(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> Result<FittedTarNet> {
         self.validate()?;
-        let source = input.source_model;
-        let params = self.training.params_from(source.params());
-        Ok(params.fit_with_options(input.target, seed.stream("freeze-representation"), Some(source), &heads_only())?)
+        self.net_fit(input, seed).fit(input.source_model, input.target)
     }
 }

@@ -29,9 +29,9 @@ use ite_nets::ipm::{sinkhorn_divergence, sinkhorn_divergence_to_fixed};
 use ite_nets::vars::VarGroup;
 use ite_nets::{FittedTarNet, LossContext, SinkhornConfig, TrainOptions};
 
-use crate::entry::StrategyEntry;
+use crate::entry::{StrategyConfig, StrategyEntry};
 use crate::error::{Result, TransferError};
-use crate::freeze_representation::heads_only;
+use crate::net_fit::{NetFit, Start};
 use crate::sampling::subsample;
 use crate::training::TargetTraining;
 
@@ -82,22 +82,45 @@ impl StagedAlignment {
     pub const ENTRY: StrategyEntry = StrategyEntry::new(
         Self::NAME,
         "the study's TL-TARNet: Φ aligned to the source (Sinkhorn), then the heads refit",
-        |c| {
-            let s = StagedAlignment::default().with_epoch_cap(c.max_epochs);
-            Box::new(StagedAlignment { training: s.training.with_config(c), ..s })
-        },
-    );
+        |c| Box::new(StagedAlignment::default().configured(c)),
+    )
+    .with_net_fit(|c, input, seed| StagedAlignment::default().configured(c).net_fit(input, seed));
 
     /// The registry entry of [`StagedAlignment::study_code`] under the name `staged-alignment`:
     /// what a grid under the study protocol runs in its place (`ite_eval::grid::Protocol`).
     pub const STUDY_ENTRY: StrategyEntry = StrategyEntry::new(
         Self::NAME,
         "the study's TL-TARNet with its published code's settings (study protocol)",
-        |c| {
-            let s = StagedAlignment::study_code().with_epoch_cap(c.max_epochs);
-            Box::new(StagedAlignment { training: s.training.with_config(c), ..s })
-        },
-    );
+        |c| Box::new(StagedAlignment::study_code().configured(c)),
+    )
+    .with_net_fit(|c, input, seed| StagedAlignment::study_code().configured(c).net_fit(input, seed));
+
+    /// These settings with `config` applied (the epoch cap to both phases, the learning rate
+    /// and batch size to the heads phase), as the registry entries build them.
+    pub fn configured(self, config: &StrategyConfig) -> Self {
+        let s = self.with_epoch_cap(config.max_epochs);
+        StagedAlignment { training: s.training.with_config(config), ..s }
+    }
+
+    /// Phase 1 ([`StagedAlignment::align`], seed `seed.stream("staged-alignment")`) and the
+    /// heads phase as a fit, which `transfer(input, seed)` runs: the source model's network
+    /// with the target training settings, starting from the aligned model, the heads trainable,
+    /// seed `seed.stream("staged-alignment").stream("heads")`.
+    ///
+    /// # Errors
+    /// Invalid settings; phase 1's errors.
+    pub fn net_fit(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> Result<NetFit> {
+        self.validate()?;
+        let seed = seed.stream("staged-alignment");
+        let embeddings = SourceEmbeddings::compute(input.source_model, input.source, self.source_points, seed)?;
+        let aligned = self.align(input.source_model, &embeddings, input.target, seed)?;
+        Ok(NetFit {
+            params: self.training.params_from(input.source_model.params()),
+            seed: seed.stream("heads"),
+            start: Start::Model(Box::new(aligned)),
+            trainable: Some(VarGroup::HEADS.to_vec()),
+        })
+    }
 
     /// The settings of the study's published code (Aydın & Brandt; the authors' repository
     /// TL_TARNet) where it gives them, and values chosen by us where it is silent.
@@ -281,11 +304,6 @@ impl TransferStrategy<FittedTarNet> for StagedAlignment {
     }
 
     fn transfer(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> Result<FittedTarNet> {
-        self.validate()?;
-        let seed = seed.stream("staged-alignment");
-        let embeddings = SourceEmbeddings::compute(input.source_model, input.source, self.source_points, seed)?;
-        let aligned = self.align(input.source_model, &embeddings, input.target, seed)?;
-        let params = self.training.params_from(input.source_model.params());
-        Ok(params.fit_with_options(input.target, seed.stream("heads"), Some(&aligned), &heads_only())?)
+        self.net_fit(input, seed)?.fit(input.source_model, input.target)
     }
 }

@@ -7,8 +7,9 @@
 use ite_core::{Params, Seed, TransferInput, TransferStrategy};
 use ite_nets::{FittedTarNet, TarNetParams};
 
-use crate::entry::StrategyEntry;
+use crate::entry::{StrategyConfig, StrategyEntry};
 use crate::error::{Result, TransferError};
+use crate::net_fit::{NetFit, Start};
 use crate::training::TargetTraining;
 
 /// A fresh network on the target. With `params: None` it takes the source model's architecture
@@ -33,10 +34,24 @@ impl TargetOnly {
     /// Its registry entry (it ignores the source sample and model apart from their settings).
     pub const ENTRY: StrategyEntry =
         StrategyEntry::new(Self::NAME, "a fresh TARNet fitted on the target alone (no transfer)", |c| {
-            let s = TargetOnly::default().with_epoch_cap(c.max_epochs);
-            Box::new(TargetOnly { training: s.training.with_config(c), ..s })
+            Box::new(TargetOnly::configured(c))
         })
-        .without_source();
+        .without_source()
+        .with_net_fit(|c, input, seed| Ok(TargetOnly::configured(c).net_fit(input, seed)));
+
+    /// The default settings with `config` applied, as its registry entry builds them.
+    pub fn configured(config: &StrategyConfig) -> Self {
+        let s = TargetOnly::default().with_epoch_cap(config.max_epochs);
+        TargetOnly { training: s.training.with_config(config), ..s }
+    }
+
+    /// Its fit, which `transfer(input, seed)` runs: a fresh network (`params`, or the source
+    /// model's with the target training settings), all groups trainable, seed
+    /// `seed.stream("target-only")`.
+    pub fn net_fit(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> NetFit {
+        let params = self.params.clone().unwrap_or_else(|| self.training.params_from(input.source_model.params()));
+        NetFit { params, seed: seed.stream("target-only"), start: Start::Fresh, trainable: None }
+    }
 
     /// These settings with the epochs and patience of the fit capped at `max_epochs` (of the
     /// explicit `params` too, when given).
@@ -72,10 +87,6 @@ impl TransferStrategy<FittedTarNet> for TargetOnly {
 
     fn transfer(&self, input: TransferInput<'_, FittedTarNet>, seed: Seed) -> Result<FittedTarNet> {
         self.validate()?;
-        let params = match &self.params {
-            Some(p) => p.clone(),
-            None => self.training.params_from(input.source_model.params()),
-        };
-        Ok(params.fit_on(input.target, seed.stream("target-only"), input.source_model.device())?)
+        self.net_fit(input, seed).fit(input.source_model, input.target)
     }
 }

@@ -105,6 +105,12 @@ pub struct Args {
     /// runs written before this option; use it to resume or merge with such a run).
     #[arg(long, value_name = "batched|single", default_value = "batched", value_parser = ["batched", "single"])]
     pub source_trainer: String,
+    /// How the target fits of target-only, fine-tune and freeze-representation train, with
+    /// batched sources: `batched` (default: the replications of a cell together,
+    /// ite_transfer::transfer_many) or `single` (one at a time, as runs written before this
+    /// option; use it to resume or merge with such a run).
+    #[arg(long, value_name = "batched|single", default_value = "batched", value_parser = ["batched", "single"])]
+    pub target_trainer: String,
 }
 
 impl Args {
@@ -140,6 +146,7 @@ impl Args {
         spec.max_epochs = self.max_epochs;
         spec = spec.with_protocol(self.protocol.parse::<Protocol>()?);
         spec.batched_sources = self.source_trainer == "batched";
+        spec.batched_targets = self.target_trainer == "batched";
         if self.intervals {
             let folds = self.folds.unwrap_or(Intervals::default().folds);
             spec.intervals = Some(Intervals { folds, ..Intervals::default() });
@@ -197,6 +204,8 @@ pub fn run(args: Args) -> Result<()> {
         let text = e.to_string();
         if text.contains("grid.batched_sources") {
             anyhow::anyhow!("{text} (the flag is --source-trainer: batched = true, single = false)")
+        } else if text.contains("grid.batched_targets") {
+            anyhow::anyhow!("{text} (the flag is --target-trainer: batched = true, single = false)")
         } else {
             anyhow::Error::from(e)
         }

@@ -15,7 +15,7 @@ use ite_inference::{AipwParams, InferenceError, SelectionParams, SelectionReport
 use ite_nets::{BatchOptions, BatchTask, FittedTarNet};
 use ite_transfer::{
     BoxedStrategy, CitaParams, Registry, StrategyConfig, StrategyEntry, StrategyLearner, TransferError,
-    select_strategy, task_affinity,
+    select_strategy, task_affinity, transfer_many,
 };
 use rayon::prelude::*;
 
@@ -263,6 +263,17 @@ fn aipw_fields(
     }
 }
 
+/// A group of a wave with its cells and its (batched) source sample and model.
+type WaveGroup<'w> = (Group, &'w [Cell], &'w (CausalData, FittedTarNet));
+
+/// A cell's fit of one method made ahead by `ite_transfer::transfer_many`, with its time
+/// (`fit_seconds`: a batched fit's share of its pack's training, `Transferred::seconds`).
+struct Prefit {
+    method: String,
+    model: FittedTarNet,
+    seconds: f64,
+}
+
 struct Ctx<'a> {
     spec: &'a GridSpec,
     registry: &'a Registry,
@@ -305,15 +316,21 @@ impl Ctx<'_> {
         if todo.is_empty() {
             return Ok(());
         }
+        let run = |source: &CausalData, model: &FittedTarNet| {
+            todo.par_iter().try_for_each(|(c, ms)| {
+                let data = cell_data_from(self.spec, &self.seeds, c, g.replication, Some(source))?;
+                self.run_cell(g, (source, model), c, ms, data, &[])
+            })
+        };
         if let Some((source, model)) = self.shared.get(&g.source_n).or(prefit) {
-            return todo.par_iter().try_for_each(|(c, ms)| self.run_cell(g, source, model, c, ms));
+            return run(source, model);
         }
         if self.spec.protocol == Protocol::Study {
             return Err(EvalError::Empty(format!("the shared source model of source size {}", g.source_n)));
         }
         let source = draw_source(self.spec.experiment, g.source_n, self.seeds.source(g))?;
         let model = self.spec.source_params().fit(&source, self.seeds.source_fit(g))?;
-        todo.par_iter().try_for_each(|(c, ms)| self.run_cell(g, &source, &model, c, ms))
+        run(&source, &model)
     }
 
     /// Runs `groups` in waves of `wave` groups: the sources of the wave's groups that have work
@@ -334,12 +351,96 @@ impl Ctx<'_> {
                 .collect();
             let models = self.spec.source_params().fit_many(&tasks, &BatchOptions::default())?;
             let fitted: Vec<(CausalData, FittedTarNet)> = sources.into_iter().zip(models).collect();
-            busy.iter()
-                .zip(&fitted)
-                .par_bridge()
-                .try_for_each(|((g, cells), pre)| self.run_group(*g, cells, Some(pre)))?;
+            if self.spec.trains_targets_batched() {
+                let wave: Vec<WaveGroup<'_>> =
+                    busy.iter().zip(&fitted).map(|((g, cells), pre)| (*g, cells.as_slice(), pre)).collect();
+                self.run_wave_cells(&wave)?;
+            } else {
+                busy.iter()
+                    .zip(&fitted)
+                    .par_bridge()
+                    .try_for_each(|((g, cells), pre)| self.run_group(*g, cells, Some(pre)))?;
+            }
         }
         Ok(())
+    }
+
+    /// Runs the cells of a wave, each cell over all the wave's groups at once: the cell's
+    /// training and test samples of every group are drawn, the fixed methods whose target training
+    /// is one network fit ([`Ctx::batched_methods`]) are fitted for all those groups together
+    /// (`ite_transfer::transfer_many`: packs of eight, in parallel), then each group's cell runs
+    /// with those fits. Each fit depends only on its cell's and replication's seeds.
+    fn run_wave_cells(&self, wave: &[WaveGroup<'_>]) -> Result<(), EvalError> {
+        // Groups of one source size have the same cells (the grid's cells of that size).
+        let mut units: Vec<(Cell, Vec<usize>)> = Vec::new();
+        for (w, (_, cells, _)) in wave.iter().enumerate() {
+            for c in *cells {
+                match units.iter_mut().find(|(u, _)| u == c) {
+                    Some((_, ws)) => ws.push(w),
+                    None => units.push((*c, vec![w])),
+                }
+            }
+        }
+        let batched = self.batched_methods()?;
+        // Cells in parallel too, so that a worker waiting for a pack's last network, or with
+        // no pack of its own, takes up another cell.
+        units.par_iter().try_for_each(|(cell, ws)| {
+            let cell = *cell;
+            let todo: Vec<(&WaveGroup<'_>, Vec<String>)> = ws
+                .iter()
+                .map(|&w| (&wave[w], self.todo(&cell, wave[w].0.replication)))
+                .filter(|(_, ms)| !ms.is_empty())
+                .collect();
+            let data: Vec<(CausalData, CausalData)> = todo
+                .par_iter()
+                .map(|((g, _, (source, _)), _)| {
+                    cell_data_from(self.spec, &self.seeds, &cell, g.replication, Some(source))
+                })
+                .collect::<Result<_, EvalError>>()?;
+            let mut prefits: Vec<Vec<Prefit>> = todo.iter().map(|_| Vec::new()).collect();
+            for m in &batched {
+                let needs: Vec<usize> =
+                    (0..todo.len()).filter(|&i| self.fixed_methods(&todo[i].1).contains(&m.as_str())).collect();
+                let inputs = needs
+                    .iter()
+                    .map(|&i| {
+                        let ((g, _, (source, model)), _) = &todo[i];
+                        let input = TransferInput::new(model, source, &data[i].0).map_err(EvalError::Core)?;
+                        Ok((input, self.seeds.fit(&cell, g.replication)))
+                    })
+                    .collect::<Result<Vec<_>, EvalError>>()?;
+                let config = StrategyConfig { max_epochs: self.spec.max_epochs, ..StrategyConfig::default() };
+                for (i, t) in needs.into_iter().zip(transfer_many(self.registry.entry(m)?, &config, &inputs)?) {
+                    prefits[i].push(Prefit { method: m.clone(), model: t.model, seconds: t.seconds });
+                }
+            }
+            todo.par_iter().zip(data).zip(prefits).try_for_each(|((((g, _, (source, model)), ms), cell_data), pre)| {
+                self.run_cell(*g, (source, model), &cell, ms, cell_data, &pre)
+            })
+        })
+    }
+
+    /// The grid's fixed methods whose last training phase is one network fit
+    /// (`ite_transfer::StrategyEntry::net_fit`), which `ite_transfer::transfer_many` trains
+    /// batched.
+    fn batched_methods(&self) -> Result<Vec<String>, EvalError> {
+        let mut out = Vec::new();
+        for m in self.spec.fixed_methods() {
+            if self.registry.entry(m)?.net_fit.is_some() {
+                out.push(m.to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The fixed methods a cell with `methods` to do fits: those methods, or every fixed
+    /// method when one of them is a selection method (its rows repeat the chosen one's).
+    fn fixed_methods<'m>(&'m self, methods: &'m [String]) -> Vec<&'m str> {
+        if methods.iter().any(|m| SelectionMethod::of(m).is_some()) {
+            self.spec.fixed_methods()
+        } else {
+            methods.iter().map(String::as_str).collect()
+        }
     }
 
     /// Under the `study` protocol, draws and fits the source of every source size that
@@ -369,16 +470,18 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Runs the methods `methods` of cell `c` in group `g` on its training and test samples
+    /// `(train, test)`; a method with a fit in `prefit` (batched) uses it instead of fitting.
     fn run_cell(
         &self,
         g: Group,
-        source: &CausalData,
-        model: &FittedTarNet,
+        (source, model): (&CausalData, &FittedTarNet),
         c: &Cell,
         methods: &[String],
+        (train, test): (CausalData, CausalData),
+        prefit: &[Prefit],
     ) -> Result<(), EvalError> {
         let rep = g.replication;
-        let (train, test) = cell_data_from(self.spec, &self.seeds, c, rep, Some(source))?;
         let truth =
             test.truth().ok_or_else(|| EvalError::Empty("true potential outcomes of the test sample".into()))?.clone();
         let seed = self.seeds.fit(c, rep);
@@ -387,8 +490,7 @@ impl Ctx<'_> {
             methods.iter().filter_map(|m| SelectionMethod::of(m).map(|s| (m, s))).collect();
         // With a selection method to do, every fixed method is fitted (a finished one again: the
         // same seed gives the same fit), since the selection rows repeat the chosen one's row.
-        let fixed: Vec<&str> =
-            if selecting.is_empty() { methods.iter().map(String::as_str).collect() } else { self.spec.fixed_methods() };
+        let fixed = self.fixed_methods(methods);
         let entries = fixed.iter().map(|m| self.registry.entry(m)).collect::<Result<Vec<&StrategyEntry>, _>>()?;
         // CITA depends on the source model, source and target only: once per cell, recorded on
         // the rows of the methods that use the source.
@@ -403,8 +505,10 @@ impl Ctx<'_> {
             // Every training phase of the strategy capped like the source's (`GridSpec::source_params`).
             let strategy = self.registry.build(m, &config)?;
             let start = Instant::now();
-            let fitted = strategy.transfer(input, seed)?;
-            let fit_seconds = start.elapsed().as_secs_f64();
+            let (fitted, fit_seconds) = match prefit.iter().find(|p| p.method == *m) {
+                Some(p) => (&p.model, p.seconds),
+                None => (&strategy.transfer(input, seed)?, start.elapsed().as_secs_f64()),
+            };
             let em = effect_metrics(&fitted.predict(test.x())?, &truth)?;
             let mut row = ResultRow {
                 pehe: em.pehe,
@@ -608,7 +712,11 @@ fn prepare(
         quick: opts.quick,
         // The flag as it acts, so that a run whose source network the batched trainer does not
         // take (the study protocol's, runs from before the flag) reads the same either way.
-        grid: GridSpec { batched_sources: spec.trains_sources_batched(), ..spec.clone() },
+        grid: GridSpec {
+            batched_sources: spec.trains_sources_batched(),
+            batched_targets: spec.trains_targets_batched(),
+            ..spec.clone()
+        },
         shard: opts.shard,
         version: env!("CARGO_PKG_VERSION").into(),
         warning: spec.protocol.warning().map(String::from),

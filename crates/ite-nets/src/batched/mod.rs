@@ -33,6 +33,7 @@ mod rows;
 mod step;
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use ite_core::{CausalData, Params, Seed};
 
@@ -107,13 +108,30 @@ impl TarNetParams {
     /// Invalid parameters, a task's data without both arms, a prior with other covariates or
     /// architecture, or a diverged loss (naming the task's index).
     pub fn fit_many(&self, tasks: &[BatchTask<'_>], options: &BatchOptions) -> Result<Vec<FittedTarNet>> {
+        Ok(self.fit_many_timed(tasks, options)?.into_iter().map(|(m, _)| m).collect())
+    }
+
+    /// [`TarNetParams::fit_many`], each model with the seconds its fit took: a batched
+    /// network's share of its pack's training (the pack's wall-clock time divided by the
+    /// networks in it), an unbatched one's own fit.
+    ///
+    /// # Errors
+    /// As [`TarNetParams::fit_many`].
+    pub fn fit_many_timed(&self, tasks: &[BatchTask<'_>], options: &BatchOptions) -> Result<Vec<(FittedTarNet, f64)>> {
         self.validate()?;
         if self.batch_support().is_err() {
             let train = TrainOptions {
                 trainable: options.trainable.as_ref().map(|g| VarGroup::prefixes(g)),
                 ..TrainOptions::default()
             };
-            return tasks.iter().map(|t| self.fit_with_options(t.data, t.seed, t.prior, &train)).collect();
+            return tasks
+                .iter()
+                .map(|t| {
+                    let start = Instant::now();
+                    let m = self.fit_with_options(t.data, t.seed, t.prior, &train)?;
+                    Ok((m, start.elapsed().as_secs_f64()))
+                })
+                .collect();
         }
         let mut by_p: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (i, t) in tasks.iter().enumerate() {
@@ -122,15 +140,17 @@ impl TarNetParams {
         let packs: Vec<Vec<usize>> =
             by_p.into_values().flat_map(|ids| ids.chunks(PACK).map(<[usize]>::to_vec).collect::<Vec<_>>()).collect();
         use rayon::prelude::*;
-        let fitted: Vec<Vec<(usize, FittedTarNet)>> = packs
+        let fitted: Vec<Vec<(usize, (FittedTarNet, f64))>> = packs
             .par_iter()
             .map(|ids| {
                 let pack: Vec<&BatchTask<'_>> = ids.iter().map(|&i| &tasks[i]).collect();
+                let start = Instant::now();
                 let models = fit::train_pack(self, &pack, options, ids)?;
-                Ok(ids.iter().copied().zip(models).collect())
+                let share = start.elapsed().as_secs_f64() / ids.len() as f64;
+                Ok(ids.iter().copied().zip(models.into_iter().map(|m| (m, share))).collect())
             })
             .collect::<Result<_>>()?;
-        let mut out: Vec<Option<FittedTarNet>> = (0..tasks.len()).map(|_| None).collect();
+        let mut out: Vec<Option<(FittedTarNet, f64)>> = (0..tasks.len()).map(|_| None).collect();
         for (i, m) in fitted.into_iter().flatten() {
             out[i] = Some(m);
         }
