@@ -75,7 +75,13 @@ pub(crate) fn train_pack(
         (0..LANES).map(|k| LaneState { running: k < starts.len(), ..LaneState::default() }).collect();
     let has_val = rows.iter().any(|r| !r.val.is_empty());
     let mut best = has_val.then(|| net.weights_only(params, p));
-    let mut run = Run { params, trained, tile: Tile::new(cap, p), scratch: Scratch::new(cap, params.rep_dim()) };
+    let mut run = Run {
+        params,
+        trained,
+        tile: Tile::new(cap, p),
+        scratch: Scratch::new(cap, params.rep_dim()),
+        rows_of: std::array::from_fn(|_| Vec::with_capacity(cap)),
+    };
     for epoch in 0..params.max_epochs {
         if !states.iter().any(|s| s.running) {
             break;
@@ -165,6 +171,8 @@ struct Run<'a> {
     trained: Trained,
     tile: Tile,
     scratch: Scratch,
+    /// Each lane's rows of the current minibatch (kept to reuse their buffers).
+    rows_of: [Vec<usize>; LANES],
 }
 
 impl Run<'_> {
@@ -184,12 +192,15 @@ impl Run<'_> {
         let l2 = self.params.l2_heads > 0.0;
         let l2x2 = 2.0 * self.params.l2_heads as f32;
         for s in 0..steps.unwrap_or(0) {
-            let rows_of: [Vec<usize>; LANES] = std::array::from_fn(|k| match rows.get(k) {
-                Some(r) if states[k].running && s < r.n_batches() => r.minibatch_by_arm(s),
-                _ => Vec::new(),
-            });
+            let rows_of = &mut self.rows_of;
+            for (k, into) in rows_of.iter_mut().enumerate() {
+                match rows.get(k) {
+                    Some(r) if states[k].running && s < r.n_batches() => r.minibatch_by_arm(s, into),
+                    _ => into.clear(),
+                }
+            }
             let shuffled: [&TaskRows; LANES] = std::array::from_fn(|k| rows.get(k).unwrap_or(&rows[0]));
-            self.tile.fill(&shuffled, &rows_of);
+            self.tile.fill(&shuffled, rows_of);
             let sq = if l2 {
                 let (a, b) = (net.h0.weight_sq_norms(), net.h1.weight_sq_norms());
                 std::array::from_fn(|k| self.params.l2_heads * (a[k] + b[k]))
@@ -207,7 +218,7 @@ impl Run<'_> {
                 active: [0.0; LANES],
             };
             for k in 0..LANES {
-                if rows_of[k].is_empty() {
+                if self.rows_of[k].is_empty() {
                     continue;
                 }
                 let value = f64::from(loss.factual[k] + loss.ipm[k]) + sq[k];

@@ -46,28 +46,29 @@ impl Tile {
     /// part in this minibatch).
     pub(crate) fn fill(&mut self, lanes: &[&TaskRows; LANES], rows_of: &[Vec<usize>; LANES]) {
         self.rows = rows_of.iter().map(Vec::len).max().unwrap_or(0);
-        let p = self.p;
-        let filler: [usize; LANES] = std::array::from_fn(|k| rows_of[k].first().copied().unwrap_or(0));
+        let (rows, p) = (self.rows, self.p);
         self.n = std::array::from_fn(|k| rows_of[k].len().max(1) as f32);
-        let (mut h1_end, mut h0_start) = (0, self.rows);
-        for r in 0..self.rows {
-            let at: [usize; LANES] = std::array::from_fn(|k| rows_of[k].get(r).copied().unwrap_or(filler[k]));
-            for k in 0..LANES {
-                let (task, i, real) = (lanes[k], at[k], r < rows_of[k].len());
+        let (mut h1_end, mut h0_start) = (0, rows);
+        // Lane by lane: each lane's rows are read in order from its own data.
+        for (k, (task, mine)) in lanes.iter().zip(rows_of).enumerate() {
+            let filler = mine.first().copied().unwrap_or(0);
+            for r in 0..rows {
+                let (i, real) = match mine.get(r) {
+                    Some(&i) => (i, true),
+                    None => (filler, false),
+                };
+                let treated = task.t[i] == 1;
                 self.y[r][k] = task.y[i];
                 self.t[r][k] = f32::from(task.t[i]);
                 self.w[r][k] = if real { task.w[i] } else { 0.0 };
                 self.valid[r][k] = if real { 1.0 } else { 0.0 };
-                if real && task.t[i] == 1 {
-                    h1_end = r + 1;
+                if real && treated {
+                    h1_end = h1_end.max(r + 1);
                 } else if real {
                     h0_start = h0_start.min(r);
                 }
-            }
-            for j in 0..p {
-                let xr = &mut self.x[r * p + j];
-                for k in 0..LANES {
-                    xr[k] = lanes[k].x[at[k] * p + j];
+                for (dst, &v) in self.x[r * p..(r + 1) * p].iter_mut().zip(&task.x[i * p..(i + 1) * p]) {
+                    dst[k] = v;
                 }
             }
         }
@@ -148,9 +149,11 @@ pub(crate) fn loss_and_gradients(
         net.h0.forward(&rep[h0_start * rep_dim..rows * rep_dim], rows - h0_start);
     }
     let mut factual = [0f32; LANES];
-    {
-        let (h0_out, h1_out) = (net.h0.output(), net.h1.output());
-        let (mut g0, mut g1) = (vec![[0f32; LANES]; rows - h0_start], vec![[0f32; LANES]; h1_end]);
+    if let (Some(l0), Some(l1)) = (net.h0.layers.last_mut(), net.h1.layers.last_mut()) {
+        // The heads' output gradients, written straight into their last layers' deltas.
+        let (g0, g1) = (&mut l0.delta[..rows - h0_start], &mut l1.delta[..h1_end]);
+        g0.fill([0.0; LANES]);
+        g1.fill([0.0; LANES]);
         let scale: Lanes = std::array::from_fn(|k| -2.0 / tile.n[k]);
         for r in 0..rows {
             for k in 0..LANES {
@@ -158,7 +161,7 @@ pub(crate) fn loss_and_gradients(
                     continue;
                 }
                 let treated = tile.t[r][k] > 0.5;
-                let pred = if treated { h1_out[r][k] } else { h0_out[r - h0_start][k] };
+                let pred = if treated { l1.out[r][k] } else { l0.out[r - h0_start][k] };
                 let e = tile.y[r][k] - pred;
                 factual[k] += tile.w[r][k] * e * e;
                 let g = scale[k] * tile.w[r][k] * e;
@@ -168,12 +171,6 @@ pub(crate) fn loss_and_gradients(
                     g0[r - h0_start][k] = g;
                 }
             }
-        }
-        if let Some(last) = net.h0.layers.last_mut() {
-            last.delta[..rows - h0_start].copy_from_slice(&g0);
-        }
-        if let Some(last) = net.h1.layers.last_mut() {
-            last.delta[..h1_end].copy_from_slice(&g1);
         }
     }
     for (f, n) in factual.iter_mut().zip(tile.n) {
