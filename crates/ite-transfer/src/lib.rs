@@ -56,7 +56,7 @@ pub use fine_tune::FineTune;
 pub use fisher::{CitaParams, task_affinity};
 pub use freeze_representation::FreezeRepresentation;
 pub use l2_sp::L2Sp;
-pub use learner::StrategyLearner;
+pub use learner::{EntryLearner, StrategyLearner};
 pub use many::{Transferred, transfer_many};
 pub use net_fit::{NetFit, Start};
 pub use pooled::Pooled;

@@ -9,14 +9,15 @@ use ite_core::{CausalData, Seed};
 use ite_inference::{Candidate, SelectionParams, SelectionReport};
 use ite_nets::FittedTarNet;
 
-use crate::entry::{BoxedStrategy, StrategyConfig};
+use crate::entry::StrategyConfig;
 use crate::error::{Result, TransferError};
-use crate::learner::StrategyLearner;
+use crate::learner::EntryLearner;
 use crate::registry::Registry;
 
 /// Scores the strategies `names` of `registry` (every registered one when `names` is empty) on
 /// `target`, each built with `config` and re-run on each training split of the target's folds
-/// with `source_model` and `source` ([`StrategyLearner`]); `clusters` (one code per target unit)
+/// with `source_model` and `source` ([`EntryLearner`]: the refits of a strategy with a plan
+/// train together); `clusters` (one code per target unit)
 /// keeps clusters in one fold and makes the standard errors cluster-robust. The report's
 /// candidates are in the order of `names` (registration order when empty).
 ///
@@ -53,9 +54,14 @@ pub fn select_strategy(
             format!("no repeated names (`{n}` appears twice, the second time at position {})", i + 1),
         ));
     }
-    let strategies: Vec<BoxedStrategy> = names.iter().map(|n| registry.build(n, config)).collect::<Result<_>>()?;
-    let learners: Vec<StrategyLearner<'_, _>> =
-        strategies.iter().map(|s| StrategyLearner { strategy: s.as_ref(), source_model, source }).collect();
+    let learners: Vec<EntryLearner<'_>> = names
+        .iter()
+        .map(|n| {
+            // Built once to check the name and the settings as `Registry::build` does.
+            registry.build(n, config)?;
+            Ok(EntryLearner { entry: registry.entry(n)?, config: *config, source_model, source })
+        })
+        .collect::<Result<_>>()?;
     let candidates: Vec<Candidate<'_>> =
         names.iter().zip(&learners).map(|(name, learner)| Candidate { name, learner }).collect();
     Ok(params.select(target, &candidates, clusters, seed)?)

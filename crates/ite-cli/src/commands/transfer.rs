@@ -14,7 +14,7 @@ use ite_core::{
 use ite_inference::{Candidate, SelectionReport};
 use ite_nets::{FittedTarNet, TarNetParams};
 use ite_transfer::{
-    BoxedStrategy, CitaParams, Registry, StrategyConfig, StrategyLearner, task_affinity, transfer_with_cita,
+    BoxedStrategy, CitaParams, EntryLearner, Registry, StrategyConfig, task_affinity, transfer_with_cita,
 };
 use serde_json::json;
 
@@ -224,6 +224,21 @@ fn build_strategy(name: &str, config: &StrategyConfig) -> Result<BoxedStrategy> 
     }
 }
 
+/// Strategy `name` of `registry` as an outcome learner whose refits (folds, bootstrap
+/// replicates, ensemble members) train together where the strategy allows
+/// (`ite_transfer::EntryLearner`).
+fn strategy_learner<'a>(
+    registry: &'a Registry,
+    name: &str,
+    config: &StrategyConfig,
+    (source_model, source): (&'a FittedTarNet, &'a CausalData),
+) -> Result<EntryLearner<'a>> {
+    match registry.entry(name) {
+        Ok(entry) => Ok(EntryLearner { entry, config: *config, source_model, source }),
+        Err(e) => bail!("--strategy: {e}, or `auto` (choose from the target data)"),
+    }
+}
+
 /// With `--strategy auto`: scores the candidate strategies on the target (seed stream
 /// `selection`) and returns the report; the caller refits the chosen one.
 fn choose(
@@ -235,9 +250,9 @@ fn choose(
     seed: Seed,
 ) -> Result<SelectionReport> {
     let config = args.strategy_config()?;
-    let strategies: Vec<BoxedStrategy> = names.iter().map(|n| build_strategy(n, &config)).collect::<Result<_>>()?;
-    let bases: Vec<StrategyLearner<'_, _>> =
-        strategies.iter().map(|s| StrategyLearner { strategy: s.as_ref(), source_model, source }).collect();
+    let registry = Registry::builtin();
+    let bases: Vec<EntryLearner<'_>> =
+        names.iter().map(|n| strategy_learner(&registry, n, &config, (source_model, source))).collect::<Result<_>>()?;
     let learners: Vec<MaybeEnsemble<'_, _>> = bases.iter().map(|b| MaybeEnsemble::new(b, &args.resampling)).collect();
     let candidates: Vec<Candidate<'_>> =
         names.iter().zip(&learners).map(|(name, learner)| Candidate { name, learner }).collect();
@@ -351,7 +366,8 @@ pub fn run(mut args: Args) -> Result<()> {
     let strategy = build_strategy(&name, &config)?;
 
     let (x, truth, ids) = predicted_rows(&args, &layout, &encoding, &target, &mut files)?;
-    let base = StrategyLearner { strategy: strategy.as_ref(), source_model: &source_model, source: &source };
+    let registry = Registry::builtin();
+    let base = strategy_learner(&registry, &name, &config, (&source_model, &source))?;
     let learner = MaybeEnsemble::new(&base, &args.resampling);
     let members = args.resampling.ensemble;
     let times = if members > 1 { format!(" ×{members} seeds") } else { String::new() };

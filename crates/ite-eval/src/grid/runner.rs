@@ -14,8 +14,8 @@ use ite_dgp::{Sim1Source, Sim1Target, Sim2Source, Sim2Target, Standardization};
 use ite_inference::{AipwParams, InferenceError, SelectionParams, SelectionReport};
 use ite_nets::{BatchOptions, BatchTask, FittedTarNet};
 use ite_transfer::{
-    BoxedStrategy, CitaParams, Registry, StrategyConfig, StrategyEntry, StrategyLearner, TransferError,
-    select_strategy, task_affinity, transfer_many,
+    CitaParams, EntryLearner, Registry, StrategyConfig, StrategyEntry, TransferError, select_strategy, task_affinity,
+    transfer_many,
 };
 use rayon::prelude::*;
 
@@ -222,7 +222,7 @@ struct AipwFields {
     seconds: Option<f64>,
 }
 
-/// Cross-fitted AIPW of the target's ATE with `strategy` re-run on each training fold of
+/// Cross-fitted AIPW of the target's ATE with the strategy of `entry` re-run on each training fold of
 /// `train` (source model and source as given), against the sample ATE of `train`. A target that
 /// cannot give an estimate (an arm smaller than the folds) or an interval (an arm under two
 /// units) gets empty estimate fields and `covers = 0`: a missing interval covers nothing.
@@ -232,7 +232,7 @@ struct AipwFields {
 /// the propensity model fails.
 fn aipw_fields(
     iv: Intervals,
-    strategy: &BoxedStrategy,
+    (entry, config): (&StrategyEntry, &StrategyConfig),
     (source_model, source, train): (&FittedTarNet, &CausalData, &CausalData),
     seed: Seed,
 ) -> Result<AipwFields, EvalError> {
@@ -240,7 +240,8 @@ fn aipw_fields(
         .truth()
         .map(|t| t.ate())
         .ok_or_else(|| EvalError::Empty("true potential outcomes of the target sample".into()))?;
-    let learner = StrategyLearner { strategy: &**strategy, source_model, source };
+    // The folds' fits train together where the strategy allows (`transfer_many`).
+    let learner = EntryLearner { entry, config: *config, source_model, source };
     let params = AipwParams { folds: iv.folds, level: iv.level, ..AipwParams::default() };
     let start = Instant::now();
     let result = params.estimate(train, &learner, None, seed.stream("aipw"));
@@ -525,11 +526,11 @@ impl Ctx<'_> {
             // run keeps it.
             if methods.contains(&row.method) {
                 if let Some(iv) = self.spec.intervals {
-                    with_intervals(&mut row, aipw_fields(iv, &strategy, (model, source, &train), seed)?);
+                    with_intervals(&mut row, aipw_fields(iv, (entry, &config), (model, source, &train), seed)?);
                 }
                 self.emit(row.clone())?;
             }
-            fits.push((row, strategy));
+            fits.push((row, entry));
         }
         let picks = if selecting.is_empty() {
             Vec::new()
@@ -539,9 +540,9 @@ impl Ctx<'_> {
         };
         // A chosen method whose own row an earlier run finished has no interval yet.
         if let Some(iv) = self.spec.intervals {
-            for (row, strategy) in &mut fits {
+            for (row, entry) in &mut fits {
                 if !methods.contains(&row.method) && picks.iter().any(|(_, p)| p.0 == row.method) {
-                    with_intervals(row, aipw_fields(iv, strategy, (model, source, &train), seed)?);
+                    with_intervals(row, aipw_fields(iv, (entry, &config), (model, source, &train), seed)?);
                 }
             }
         }
@@ -593,7 +594,7 @@ impl Ctx<'_> {
 fn pick(
     how: SelectionMethod,
     selection: &Option<(SelectionReport, f64)>,
-    fits: &[(ResultRow, BoxedStrategy)],
+    fits: &[(ResultRow, &StrategyEntry)],
 ) -> (String, Option<f64>) {
     match (how, selection) {
         (SelectionMethod::Auto(score), Some((report, seconds))) => {
