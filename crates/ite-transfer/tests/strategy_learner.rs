@@ -31,3 +31,44 @@ fn aipw_with_a_transfer_strategy_is_reproducible_and_uses_every_fold() {
     let tiny = target.select(&(0..4).collect::<Vec<_>>()).unwrap();
     assert!(params.estimate(&tiny, &learner, None, Seed::new(9)).is_err());
 }
+
+/// `EntryLearner`: a job's predictions are the same bits whether it is fitted alone
+/// (`fit_predict`) or among others (`fit_predict_many`, the batched trainer), and agree with
+/// `StrategyLearner`'s (the strategy's own single-network `transfer`) to f32 rounding; the AIPW
+/// estimate it gives agrees with `StrategyLearner`'s likewise.
+#[test]
+fn entry_learner_fits_alone_or_together_alike_and_agrees_with_the_strategy() {
+    use ite_inference::{FitJob, OutcomeLearner};
+    use ite_transfer::EntryLearner;
+    let seed = Seed::new(5);
+    let source = Sim1Source::default().sample_seeded(600, seed.stream("source")).unwrap();
+    let target = Sim1Target::new(Assignment::Biased).sample_seeded(150, seed.stream("target")).unwrap();
+    let model = TarNetParams::transfer_source().with_max_epochs(10).with_patience(10).fit(&source, seed).unwrap();
+    let cfg = StrategyConfig { max_epochs: Some(10), ..StrategyConfig::default() };
+    let registry = Registry::builtin();
+    let folds: Vec<_> =
+        (0..3).map(|k| target.select(&(0..target.n()).filter(|i| i % 3 != k).collect::<Vec<_>>()).unwrap()).collect();
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for name in ["target-only", "fine-tune", "staged-alignment", "l2-sp"] {
+        let learner =
+            EntryLearner { entry: registry.entry(name).unwrap(), config: cfg, source_model: &model, source: &source };
+        let strategy = registry.build(name, &cfg).unwrap();
+        let plain = StrategyLearner { strategy: &*strategy, source_model: &model, source: &source };
+        let jobs: Vec<FitJob<'_>> = folds
+            .iter()
+            .enumerate()
+            .map(|(k, f)| FitJob { train: f, predict: target.x(), seed: Seed::new(20 + k as u64) })
+            .collect();
+        let many = learner.fit_predict_many(&jobs);
+        for (job, together) in jobs.iter().zip(many) {
+            let together = together.unwrap();
+            let alone = learner.fit_predict(job.train, job.predict, job.seed).unwrap();
+            assert_eq!(bits(&together.mu1), bits(&alone.mu1), "{name}");
+            let single = plain.fit_predict(job.train, job.predict, job.seed).unwrap();
+            let scale = single.mu1.iter().map(|v| v.abs()).fold(0.0, f64::max);
+            for (a, b) in together.mu1.iter().zip(&single.mu1) {
+                assert!((a - b).abs() <= 1e-4 * scale, "{name}: {a} against {b}");
+            }
+        }
+    }
+}
