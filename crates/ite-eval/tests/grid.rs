@@ -192,28 +192,27 @@ fn bootstrap_interval_covers_the_true_ate_about_95_percent() {
     assert!((0.90..=0.99).contains(&coverage), "coverage {coverage}");
 }
 
-/// Source models trained a wave at a time by the batched trainer (the default) against one at
-/// a time: rows of methods that do not use the source are identical, the others agree to the
-/// batched trainer's rounding on this tiny grid (a source model whose early stopping lands on
-/// another epoch would differ more: docs/performance.md, "Grids"); the flag is part of the run,
-/// so the two do not resume into each other; a `run.json` without it reads as one-at-a-time.
-#[test]
-fn batched_sources_agree_with_single_sources_and_are_another_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    // Target fits one at a time in both, so that only the source trainer differs.
-    let spec = GridSpec { max_epochs: Some(6), batched_targets: false, ..tiny_sim1() };
-    assert!(spec.batched_sources && spec.trains_sources_batched() && !spec.trains_targets_batched());
-    let single_spec = GridSpec { batched_sources: false, ..spec.clone() };
-    let batched = run_grid(&spec, &opts(2, Shard::WHOLE), &d.join("b"), &quiet).unwrap();
-    let single = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("s"), &quiet).unwrap();
-    let (vb, vs) = (values(&batched.rows), values(&single.rows));
+/// Runs `batched` and `single` (grids that differ in the trainer flag `field` only) in `d` and
+/// checks: rows of method `exact` are equal bit for bit, the others agree within 10⁻³ relative
+/// and not all bit for bit; `single` is refused on `batched`'s directory with a message naming
+/// `field`; `single`'s `run.json` without `field` (a run from before the flag) resumes as one at
+/// a time. Returns the batched run's rows.
+fn compare_trainers(
+    batched: &GridSpec,
+    single: &GridSpec,
+    field: &str,
+    exact: &str,
+    d: &std::path::Path,
+) -> Vec<ResultRow> {
+    let b_rows = run_grid(batched, &opts(2, Shard::WHOLE), &d.join("b"), &quiet).unwrap().rows;
+    let s_rows = run_grid(single, &opts(2, Shard::WHOLE), &d.join("s"), &quiet).unwrap().rows;
+    let (vb, vs) = (values(&b_rows), values(&s_rows));
     assert_eq!(vb.len(), vs.len());
     let mut moved = 0;
     for (b, s) in vb.iter().zip(&vs) {
         assert_eq!(b.key(), s.key());
-        if b.method == "target-only" {
-            assert_eq!(b, s, "target-only does not use the source model");
+        if b.method == exact {
+            assert_eq!(b, s, "{exact} does not change with {field}");
         } else {
             let rel = (b.pehe - s.pehe).abs() / s.pehe.abs().max(1e-12);
             assert!(rel < 1e-3, "{b:?} vs {s:?}");
@@ -222,27 +221,42 @@ fn batched_sources_agree_with_single_sources_and_are_another_run() {
     }
     assert!(moved > 0, "the two trainers should not agree bit for bit");
     // The other trainer is another run.
-    let err = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("b"), &quiet).unwrap_err();
-    assert!(err.to_string().contains("batched_sources"), "{err}");
+    let err = run_grid(single, &opts(2, Shard::WHOLE), &d.join("b"), &quiet).unwrap_err();
+    assert!(err.to_string().contains(field), "{err}");
     // run.json written before the flag existed reads as one at a time, and resumes as such.
     let path = d.join("s").join("run.json");
     let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    json["grid"].as_object_mut().unwrap().remove("batched_sources");
+    json["grid"].as_object_mut().unwrap().remove(field);
     std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
-    let again = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("s"), &quiet).unwrap();
+    let again = run_grid(single, &opts(2, Shard::WHOLE), &d.join("s"), &quiet).unwrap();
     assert_eq!(again.ran, 0);
+    b_rows
+}
+
+/// Source models trained a wave at a time by the batched trainer (the default) against one at
+/// a time: rows of methods that do not use the source are identical, the others agree to the
+/// batched trainer's rounding on this tiny grid (a source model whose early stopping lands on
+/// another epoch would differ more: docs/performance.md, "Grids"); the flag is part of the run,
+/// so the two do not resume into each other; a `run.json` without it reads as one-at-a-time.
+#[test]
+fn batched_sources_agree_with_single_sources_and_are_another_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // Target fits one at a time in both, so that only the source trainer differs.
+    let spec = GridSpec { max_epochs: Some(6), batched_targets: false, ..tiny_sim1() };
+    assert!(spec.batched_sources && spec.trains_sources_batched() && !spec.trains_targets_batched());
+    let single = GridSpec { batched_sources: false, ..spec.clone() };
+    compare_trainers(&spec, &single, "batched_sources", "target-only", dir.path());
 }
 
 /// Target fits of the methods whose last phase is one network fit (target-only, fine-tune,
 /// freeze-representation, staged alignment's heads) trained for a cell's replications together
-/// (the default) against one at a time: the same rows to the batched trainer's rounding,
-/// l2-sp (no plan) bit for bit; results do not
-/// depend on the worker count (so not on which replications share a pack); the flag is part
-/// of the run; a `run.json` without it reads as one at a time.
+/// (the default) against one at a time: the same rows to the batched trainer's rounding, l2-sp
+/// (no plan) bit for bit; results do not depend on the worker count (so not on which
+/// replications share a pack); the flag is part of the run; a `run.json` without it reads as
+/// one at a time.
 #[test]
 fn batched_targets_agree_with_single_targets_and_are_another_run() {
     let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
     let methods = ["target-only", "fine-tune", "freeze-representation", "staged-alignment", "l2-sp"];
     let spec = GridSpec {
         max_epochs: Some(6),
@@ -251,31 +265,8 @@ fn batched_targets_agree_with_single_targets_and_are_another_run() {
         ..tiny_sim1()
     };
     assert!(spec.trains_targets_batched());
-    let single_spec = GridSpec { batched_targets: false, ..spec.clone() };
-    let batched = run_grid(&spec, &opts(2, Shard::WHOLE), &d.join("b"), &quiet).unwrap();
-    let one_job = run_grid(&spec, &opts(1, Shard::WHOLE), &d.join("b1"), &quiet).unwrap();
-    assert_eq!(values(&batched.rows), values(&one_job.rows), "jobs changed a batched target fit");
-    let single = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("s"), &quiet).unwrap();
-    let (vb, vs) = (values(&batched.rows), values(&single.rows));
-    assert_eq!(vb.len(), vs.len());
-    let mut moved = 0;
-    for (b, s) in vb.iter().zip(&vs) {
-        assert_eq!(b.key(), s.key());
-        if b.method == "l2-sp" {
-            assert_eq!(b, s, "l2-sp is not batched");
-        } else {
-            let rel = (b.pehe - s.pehe).abs() / s.pehe.abs().max(1e-12);
-            assert!(rel < 1e-3, "{b:?} vs {s:?}");
-            moved += usize::from(b.pehe != s.pehe);
-        }
-    }
-    assert!(moved > 0, "the two trainers should not agree bit for bit");
-    let err = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("b"), &quiet).unwrap_err();
-    assert!(err.to_string().contains("batched_targets"), "{err}");
-    let path = d.join("s").join("run.json");
-    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    json["grid"].as_object_mut().unwrap().remove("batched_targets");
-    std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap()).unwrap();
-    let again = run_grid(&single_spec, &opts(2, Shard::WHOLE), &d.join("s"), &quiet).unwrap();
-    assert_eq!(again.ran, 0);
+    let single = GridSpec { batched_targets: false, ..spec.clone() };
+    let batched = compare_trainers(&spec, &single, "batched_targets", "l2-sp", dir.path());
+    let one_job = run_grid(&spec, &opts(1, Shard::WHOLE), &dir.path().join("b1"), &quiet).unwrap();
+    assert_eq!(values(&batched), values(&one_job.rows), "jobs changed a batched target fit");
 }

@@ -364,7 +364,6 @@ pub fn run(mut args: Args) -> Result<()> {
     };
     let name = selected.as_ref().map_or(args.strategy.as_str(), SelectionReport::chosen_name).to_string();
     let strategy = build_strategy(&name, &config)?;
-
     let (x, truth, ids) = predicted_rows(&args, &layout, &encoding, &target, &mut files)?;
     let registry = Registry::builtin();
     let base = strategy_learner(&registry, &name, &config, (&source_model, &source))?;

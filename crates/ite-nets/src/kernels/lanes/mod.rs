@@ -143,6 +143,21 @@ macro_rules! blocked {
     };
 }
 
+/// Copies columns `cols` of `m` (`rows × width`) into `dst`, block of rows by block of rows
+/// (blocks of up to 4, as the kernels take them), each block index-major, so that a block
+/// reads one contiguous run.
+fn pack_row_blocks(dst: &mut Vec<Lanes>, m: &[Lanes], (rows, width): (usize, usize), cols: std::ops::Range<usize>) {
+    dst.clear();
+    let mut r = 0;
+    while r < rows {
+        let rb = block_width(rows - r, 4);
+        for c in cols.clone() {
+            dst.extend((r..r + rb).map(|q| m[q * width + c]));
+        }
+        r += rb;
+    }
+}
+
 /// The width of the next block when `left` values remain and a full block has `full`: the
 /// full width, else 2, else 1 (see [`blocked!`]).
 #[inline(always)]
@@ -255,15 +270,7 @@ fn forward_body<V: Vector>(a: &[Lanes], w: &[Lanes], b: &[Lanes], out: &mut [Lan
         }
         // The chunk's columns of `a`, block of rows by block of rows, each `n × rows` (index
         // major), so that a block reads one contiguous run.
-        packed_a.clear();
-        let mut r = 0;
-        while r < d.rows {
-            let rb = block_width(d.rows - r, 4);
-            for i in i0..i1 {
-                packed_a.extend((r..r + rb).map(|q| a[q * d.n_in + i]));
-            }
-            r += rb;
-        }
+        pack_row_blocks(&mut packed_a, a, (d.rows, d.n_in), i0..i1);
         let mut o = 0;
         while o < d.n_out {
             let ob = block_width(d.n_out - o, 3);
@@ -482,15 +489,7 @@ fn input_body<V: Vector>(dz: &[Lanes], w: &[Lanes], da: &mut [Lanes], d: Dims) {
             ));
             continue;
         }
-        pz.clear();
-        let mut r = 0;
-        while r < d.rows {
-            let rb = block_width(d.rows - r, 4);
-            for o in o0..o1 {
-                pz.extend((r..r + rb).map(|q| dz[q * d.n_out + o]));
-            }
-            r += rb;
-        }
+        pack_row_blocks(&mut pz, dz, (d.rows, d.n_out), o0..o1);
         let mut i = 0;
         while i < d.n_in {
             let ib = block_width(d.n_in - i, 3);
