@@ -177,7 +177,9 @@ impl<L: OutcomeLearner + ?Sized> Context<'_, L> {
     fn bootstrap(&self, args: &ResamplingArgs, plugin: f64) -> Result<Option<BootstrapResult>> {
         let Some(b) = args.bootstrap else { return Ok(None) };
         let params = RefitBootstrapParams { replicates: b, level: self.level };
-        let phase = self.ui.phase(format!("refit bootstrap of the plug-in ATE: {b} refits"));
+        let members = args.ensemble;
+        let times = if members > 1 { format!(" (each an ensemble ×{members} seeds)") } else { String::new() };
+        let phase = self.ui.phase(format!("refit bootstrap of the plug-in ATE: {b} refits{times}"));
         let step = (b / 10).max(1);
         let progress = |k: usize| {
             if k.is_multiple_of(step) || k == b {

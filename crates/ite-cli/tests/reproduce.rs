@@ -367,3 +367,26 @@ fn study_protocol_warns_and_is_recorded() {
     let help = String::from_utf8_lossy(&ok(&["reproduce", "--help"]).stdout).to_string();
     assert!(help.contains("--protocol") && help.contains("study"), "{help}");
 }
+
+/// A run refuses to resume with the other trainer, naming the flag that sets each differing
+/// field and saying which value is the run's: `--target-trainer single` changes
+/// `grid.batched_targets` only; `--source-trainer single` changes both fields (target fits batch
+/// only with batched sources), and the message names both flags.
+#[test]
+fn the_other_trainer_is_refused_naming_its_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a");
+    reproduce(&a, &[]);
+    let o = a.to_str().unwrap();
+    for (extra, flags, absent) in [
+        (&["--target-trainer", "single"][..], "set by --target-trainer:", Some("--source-trainer")),
+        (&["--source-trainer", "single"][..], "set by --source-trainer and --target-trainer:", None),
+    ] {
+        let args = [&["reproduce", "sim1", "--no-figures", "--quiet", "--out", o][..], &TINY, extra].concat();
+        let out = ite(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && !err.contains("panicked"), "{extra:?}: {err}");
+        assert!(err.contains("the run's value vs this one's: ") && err.contains("true vs false"), "{err}");
+        assert!(err.contains(flags) && absent.is_none_or(|f| !err.contains(f)), "{extra:?}: {err}");
+    }
+}

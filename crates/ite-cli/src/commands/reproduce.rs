@@ -100,15 +100,17 @@ pub struct Args {
     /// 250, 500, 1000; sim2 50, 100, 500; --quick: 50, 100, 250 for sim1, 100 for sim2].
     #[arg(long, value_name = "N,M", value_delimiter = ',')]
     pub target_n: Option<Vec<usize>>,
-    /// How the clean protocol's source models train: `batched` (default: a wave of sources
-    /// together, TarNetParams::fit_many, several times faster) or `single` (one at a time, as
-    /// runs written before this option; use it to resume or merge with such a run).
+    /// How the clean protocol's source models train: `batched` (default: the source models of
+    /// several replications trained together, several times faster) or `single` (one at a time,
+    /// as runs written before this option; use it to resume or merge with such a run). The two
+    /// agree to rounding, not bit for bit.
     #[arg(long, value_name = "batched|single", default_value = "batched", value_parser = ["batched", "single"])]
     pub source_trainer: String,
-    /// How the target fits of target-only, fine-tune and freeze-representation train, with
-    /// batched sources: `batched` (default: the replications of a cell together,
-    /// ite_transfer::transfer_many) or `single` (one at a time, as runs written before this
-    /// option; use it to resume or merge with such a run).
+    /// How the target fits of target-only, fine-tune, freeze-representation and the heads phase
+    /// of staged-alignment train: `batched` (default: a cell's replications together) or
+    /// `single` (one at a time, as runs written before this option; use it to resume or merge
+    /// with such a run). Only with `--source-trainer batched` under the clean protocol: otherwise
+    /// the target fits train one at a time whatever this says.
     #[arg(long, value_name = "batched|single", default_value = "batched", value_parser = ["batched", "single"])]
     pub target_trainer: String,
 }
@@ -202,12 +204,18 @@ pub fn run(args: Args) -> Result<()> {
     let registry = Registry::builtin();
     let grid = GridRun::open(&spec, &opts, &registry, &args.out).map_err(|e| {
         let text = e.to_string();
-        if text.contains("grid.batched_sources") {
-            anyhow::anyhow!("{text} (the flag is --source-trainer: batched = true, single = false)")
-        } else if text.contains("grid.batched_targets") {
-            anyhow::anyhow!("{text} (the flag is --target-trainer: batched = true, single = false)")
-        } else {
+        let flags: Vec<&str> =
+            [("grid.batched_sources", "--source-trainer"), ("grid.batched_targets", "--target-trainer")]
+                .iter()
+                .filter(|(field, _)| text.contains(field))
+                .map(|(_, flag)| *flag)
+                .collect();
+        if flags.is_empty() {
             anyhow::Error::from(e)
+        } else {
+            // Target fits train batched only with batched sources, so --source-trainer single
+            // changes both fields.
+            anyhow::anyhow!("{text} (set by {}: batched = true, single = false)", flags.join(" and "))
         }
     })?;
     let plan = grid.plan();

@@ -1,7 +1,9 @@
 //! Running a grid: task groups in parallel on a dedicated rayon pool, one source model per group
 //! (per source size under the study protocol) reused by every cell and method, each finished
 //! task appended to `results.csv` at once, and finished tasks skipped when a run is restarted; a
-//! grid's selection methods choose among the fixed methods of each cell.
+//! grid's selection methods choose among the fixed methods of each cell. Under the clean
+//! protocol the sources of a wave of groups train together (batched), and so do the target fits
+//! of a cell's replications in the wave (`ite_transfer::transfer_many`).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -367,10 +369,10 @@ impl Ctx<'_> {
     }
 
     /// Runs the cells of a wave, each cell over all the wave's groups at once: the cell's
-    /// training and test samples of every group are drawn, the fixed methods whose target training
-    /// is one network fit ([`Ctx::batched_methods`]) are fitted for all those groups together
-    /// (`ite_transfer::transfer_many`: packs of eight, in parallel), then each group's cell runs
-    /// with those fits. Each fit depends only on its cell's and replication's seeds.
+    /// training and test samples of every group are drawn, the fixed methods whose last training
+    /// phase is one network fit ([`Ctx::batched_methods`]) are fitted for all those groups
+    /// together (`ite_transfer::transfer_many`: packs of eight, in parallel), then each group's
+    /// cell runs with those fits. Each fit depends only on its cell's and replication's seeds.
     fn run_wave_cells(&self, wave: &[WaveGroup<'_>]) -> Result<(), EvalError> {
         // Groups of one source size have the same cells (the grid's cells of that size).
         let mut units: Vec<(Cell, Vec<usize>)> = Vec::new();
@@ -739,8 +741,8 @@ fn prepare(
                 return Err(EvalError::GridMismatch {
                     path: out.join("run.json").display().to_string(),
                     message: format!(
-                        "this directory holds a run with other parameters ({}); rerun with the same parameters to \
-                         resume it, or choose another --out",
+                        "this directory holds a run with other parameters (the run's value vs this one's: {}); \
+                         rerun with the same parameters to resume it, or choose another --out",
                         diff.join("; ")
                     ),
                 });
