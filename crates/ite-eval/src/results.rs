@@ -53,7 +53,9 @@ pub struct ResultRow {
     pub ite_sd: f64,
     /// CITA of source and target, when the method uses a source model.
     pub cita: Option<f64>,
-    /// Wall-clock seconds of the method's fit (not of the source model).
+    /// Wall-clock seconds of the method's fit (not of the source model); for a fit trained in a
+    /// pack with others (`grid.batched_targets`), its share of the pack's training time plus its
+    /// own earlier phases (`ite_transfer::Transferred::seconds`).
     pub fit_seconds: f64,
     /// The target sample's true ATE, mean(mu1 − mu0) over the units the AIPW interval was
     /// computed on (the *sample* ATE; empty without intervals).

@@ -270,3 +270,24 @@ fn batched_targets_agree_with_single_targets_and_are_another_run() {
     let one_job = run_grid(&spec, &opts(1, Shard::WHOLE), &dir.path().join("b1"), &quiet).unwrap();
     assert_eq!(values(&batched), values(&one_job.rows), "jobs changed a batched target fit");
 }
+
+/// Under the study protocol (shared source models) the one-fit methods' target fits of a
+/// wave's replications train together too: they agree with one at a time to rounding, l2-sp
+/// (no plan) bit for bit, and the worker count changes nothing.
+#[test]
+fn study_protocol_batches_target_fits_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let methods = ["target-only", "staged-alignment", "l2-sp"];
+    let spec = GridSpec {
+        max_epochs: Some(6),
+        replications: 3,
+        methods: methods.iter().map(|m| m.to_string()).collect(),
+        ..tiny_sim1()
+    }
+    .with_protocol(ite_eval::grid::Protocol::Study);
+    assert!(spec.trains_targets_batched() && !spec.trains_sources_batched());
+    let single = GridSpec { batched_targets: false, ..spec.clone() };
+    let batched = compare_trainers(&spec, &single, "batched_targets", "l2-sp", dir.path());
+    let one_job = run_grid(&spec, &opts(1, Shard::WHOLE), &dir.path().join("b1"), &quiet).unwrap();
+    assert_eq!(values(&batched), values(&one_job.rows), "jobs changed a batched target fit");
+}

@@ -109,7 +109,7 @@ pub struct Args {
     /// How the target fits of target-only, fine-tune, freeze-representation and the heads phase
     /// of staged-alignment train: `batched` (default: a cell's replications together) or
     /// `single` (one at a time, as runs written before this option; use it to resume or merge
-    /// with such a run). Only with `--source-trainer batched` under the clean protocol: otherwise
+    /// with such a run). Under the clean protocol only with `--source-trainer batched`: otherwise
     /// the target fits train one at a time whatever this says.
     #[arg(long, value_name = "batched|single", default_value = "batched", value_parser = ["batched", "single"])]
     pub target_trainer: String,

@@ -178,7 +178,7 @@ impl FromStr for Protocol {
 /// | `protocol` | `Clean` | how sources, targets and test sets are drawn ([`Protocol`]); `run.json` without it reads as `Clean` | `Clean`, `Study` |
 /// | `source` | [`Protocol::source_params`] of `protocol` (clean: `TarNetParams::transfer_source`) | the source network's hyperparameters (every phase's epochs capped by `max_epochs`); `run.json` without it reads as `TarNetParams::study_source`, the network of runs written before it existed | a valid `TarNetParams` |
 /// | `batched_sources` | `true` | clean protocol: train the source models of a wave of groups together with the batched trainer (`TarNetParams::fit_many`) when the source network allows it; `run.json` without it reads as `false` | `true`, `false` |
-/// | `batched_targets` | `true` | with batched sources: train the target fits of the methods that are one network fit (`ite_transfer::NetFit`: target-only, fine-tune, freeze-representation) of a cell's replications in a wave together (`ite_transfer::transfer_many`); `run.json` without it reads as `false` | `true`, `false` |
+/// | `batched_targets` | `true` | with batched sources (clean protocol) or under the study protocol: train the target fits of the methods whose last phase is one network fit (`ite_transfer::NetFit`: target-only, fine-tune, freeze-representation, staged alignment's heads) of a cell's replications in a wave together (`ite_transfer::transfer_many`); `run.json` without it reads as `false` | `true`, `false` |
 ///
 /// **Selection methods.** Besides registered strategies (the *fixed* methods), `methods` may
 /// hold `auto-r-loss`, `auto-dr`, `auto-pehe-nn` and `oracle` ([`SELECTION_METHODS`]). An
@@ -238,8 +238,9 @@ pub struct GridSpec {
     /// in it neither resume into nor merge with each other.
     #[serde(default)]
     pub batched_sources: bool,
-    /// Whether, with batched sources ([`GridSpec::trains_sources_batched`]), the target fits
-    /// of the methods whose target training is one network fit (`ite_transfer::NetFit`) are
+    /// Whether (with batched sources under the clean protocol, [`GridSpec::trains_sources_batched`];
+    /// always under the study protocol) the target fits of the methods whose last training
+    /// phase is one network fit (`ite_transfer::NetFit`) are
     /// trained for the replications of a cell in a wave together
     /// (`ite_transfer::transfer_many`) rather than one at a time. Recorded in `run.json` like
     /// [`GridSpec::batched_sources`] (runs written before it existed read as `false`).
@@ -419,11 +420,12 @@ impl GridSpec {
         self.protocol == Protocol::Clean && self.batched_sources && self.source_params().batch_support().is_ok()
     }
 
-    /// Whether the target fits of the one-fit methods train batched: batched sources
-    /// ([`GridSpec::trains_sources_batched`]) and [`GridSpec::batched_targets`]. `run.json`
+    /// Whether the target fits of the one-fit methods train batched: [`GridSpec::batched_targets`],
+    /// with batched sources under the clean protocol ([`GridSpec::trains_sources_batched`]), or
+    /// under the study protocol (whose source models are shared, one per size). `run.json`
     /// records this value.
     pub fn trains_targets_batched(&self) -> bool {
-        self.trains_sources_batched() && self.batched_targets
+        self.batched_targets && (self.trains_sources_batched() || self.protocol == Protocol::Study)
     }
 
     /// This grid under `protocol`, with that protocol's source network

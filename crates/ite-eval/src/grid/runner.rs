@@ -368,6 +368,22 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Under the study protocol: runs `groups` in waves of `wave` groups with their shared
+    /// source models ([`Ctx::fit_shared_sources`]), each wave's cells by [`Ctx::run_wave_cells`].
+    fn run_shared_waves(&self, groups: &[(Group, Vec<Cell>)], wave: usize) -> Result<(), EvalError> {
+        for chunk in groups.chunks(wave.max(1)) {
+            let mut busy = Vec::new();
+            for (g, cells) in chunk.iter().filter(|(g, cells)| !self.group_todo(*g, cells).is_empty()) {
+                let Some(pre) = self.shared.get(&g.source_n) else {
+                    return Err(EvalError::Empty(format!("the shared source model of source size {}", g.source_n)));
+                };
+                busy.push((*g, cells.as_slice(), pre));
+            }
+            self.run_wave_cells(&busy)?;
+        }
+        Ok(())
+    }
+
     /// Runs the cells of a wave, each cell over all the wave's groups at once: the cell's
     /// training and test samples of every group are drawn, the fixed methods whose last training
     /// phase is one network fit ([`Ctx::batched_methods`]) are fitted for all those groups
@@ -865,6 +881,9 @@ fn execute(
     if spec.trains_sources_batched() {
         // A pack of sources per worker per wave: the packs train in parallel, then the cells.
         pool.install(|| ctx.run_waves(&groups, ite_nets::batched::PACK * opts.jobs))?;
+    } else if spec.trains_targets_batched() {
+        // The study protocol: shared source models, the target fits of a wave batched.
+        pool.install(|| ctx.run_shared_waves(&groups, ite_nets::batched::PACK * opts.jobs))?;
     } else {
         pool.install(|| groups.iter().par_bridge().try_for_each(|(g, cells)| ctx.run_group(*g, cells, None)))?;
     }
