@@ -218,10 +218,12 @@ impl Args {
 
 /// The strategy `name` of the built-in registry, or an error naming `--strategy`.
 fn build_strategy(name: &str, config: &StrategyConfig) -> Result<BoxedStrategy> {
-    match Registry::builtin().build(name, config) {
-        Ok(s) => Ok(s),
-        Err(e) => bail!("--strategy: {e}, or `auto` (choose from the target data)"),
-    }
+    Registry::builtin().build(name, config).map_err(strategy_error)
+}
+
+/// A registry's refusal of a `--strategy` name or its settings, as the flag's error.
+fn strategy_error(e: ite_transfer::TransferError) -> anyhow::Error {
+    anyhow::anyhow!("--strategy: {e}, or `auto` (choose from the target data)")
 }
 
 /// Strategy `name` of `registry` as an outcome learner whose refits (folds, bootstrap
@@ -233,10 +235,8 @@ fn strategy_learner<'a>(
     config: &StrategyConfig,
     (source_model, source): (&'a FittedTarNet, &'a CausalData),
 ) -> Result<EntryLearner<'a>> {
-    match registry.entry(name) {
-        Ok(entry) => Ok(EntryLearner { entry, config: *config, source_model, source }),
-        Err(e) => bail!("--strategy: {e}, or `auto` (choose from the target data)"),
-    }
+    let entry = registry.entry(name).map_err(strategy_error)?;
+    Ok(EntryLearner { entry, config: *config, source_model, source })
 }
 
 /// With `--strategy auto`: scores the candidate strategies on the target (seed stream
