@@ -62,11 +62,9 @@ impl Tile {
                 self.t[r][k] = f32::from(task.t[i]);
                 self.w[r][k] = if real { task.w[i] } else { 0.0 };
                 self.valid[r][k] = if real { 1.0 } else { 0.0 };
-                if real && treated {
-                    h1_end = h1_end.max(r + 1);
-                } else if real {
-                    h0_start = h0_start.min(r);
-                }
+                // Without a branch on the row's arm, which would be mispredicted often.
+                h1_end = h1_end.max((r + 1) * usize::from(real && treated));
+                h0_start = h0_start.min(if real && !treated { r } else { rows });
                 for (dst, &v) in self.x[r * p..(r + 1) * p].iter_mut().zip(&task.x[i * p..(i + 1) * p]) {
                     dst[k] = v;
                 }
@@ -151,25 +149,29 @@ pub(crate) fn loss_and_gradients(
     let mut factual = [0f32; LANES];
     if let (Some(l0), Some(l1)) = (net.h0.layers.last_mut(), net.h1.layers.last_mut()) {
         // The heads' output gradients, written straight into their last layers' deltas.
+        // Every row of both is written below.
         let (g0, g1) = (&mut l0.delta[..rows - h0_start], &mut l1.delta[..h1_end]);
-        g0.fill([0.0; LANES]);
-        g1.fill([0.0; LANES]);
         let scale: Lanes = std::array::from_fn(|k| -2.0 / tile.n[k]);
         for r in 0..rows {
+            // Selects rather than branches on each lane's arm and validity (the compiler
+            // vectorises them; the values are those of skipping a padding row).
+            let out1 = if r < h1_end { l1.out[r] } else { [0.0; LANES] };
+            let out0 = if r >= h0_start { l0.out[r - h0_start] } else { [0.0; LANES] };
+            let (mut gr1, mut gr0) = ([0f32; LANES], [0f32; LANES]);
             for k in 0..LANES {
-                if tile.valid[r][k] == 0.0 {
-                    continue;
-                }
-                let treated = tile.t[r][k] > 0.5;
-                let pred = if treated { l1.out[r][k] } else { l0.out[r - h0_start][k] };
-                let e = tile.y[r][k] - pred;
-                factual[k] += tile.w[r][k] * e * e;
+                let (treated, valid) = (tile.t[r][k] > 0.5, tile.valid[r][k] != 0.0);
+                let e = tile.y[r][k] - if treated { out1[k] } else { out0[k] };
+                let sum = factual[k] + tile.w[r][k] * e * e;
+                factual[k] = if valid { sum } else { factual[k] };
                 let g = scale[k] * tile.w[r][k] * e;
-                if treated {
-                    g1[r][k] = g;
-                } else {
-                    g0[r - h0_start][k] = g;
-                }
+                gr1[k] = if valid && treated { g } else { 0.0 };
+                gr0[k] = if valid && !treated { g } else { 0.0 };
+            }
+            if r < h1_end {
+                g1[r] = gr1;
+            }
+            if r >= h0_start {
+                g0[r - h0_start] = gr0;
             }
         }
     }
