@@ -269,7 +269,7 @@ pub fn json(extras: &Extras, summary: &mut Value) {
             "replicates": b.replicates.len(),
             "se": b.normal.se,
             "normal": b.normal,
-            "resampling": "units resampled with replacement within each arm; the model refitted on each sample, a network holding out whole units (all copies of a unit) for early stopping",
+            "resampling": "units resampled with replacement within each arm; the model refitted on each sample",
         });
     }
     if let Some(e) = &extras.ensemble {

@@ -209,7 +209,6 @@ pub struct CausalData {
     y: Vec<f64>,
     truth: Option<Truth>,
     ids: Option<Vec<String>>,
-    units: Option<Vec<usize>>,
 }
 
 impl CausalData {
@@ -252,13 +251,12 @@ impl CausalData {
         if let Some(ids) = &ids {
             check_len("ids", ids.len())?;
         }
-        Ok(CausalData { x, t, y, truth, ids, units: None })
+        Ok(CausalData { x, t, y, truth, ids })
     }
 
     /// Returns the same data with `truth` attached (validated).
     pub fn with_truth(self, truth: Truth) -> Result<Self> {
-        let units = self.units;
-        Ok(CausalData { units, ..Self::from_parts(self.x, self.t, self.y, Some(truth), self.ids)? })
+        Self::from_parts(self.x, self.t, self.y, Some(truth), self.ids)
     }
 
     /// Number of units.
@@ -296,14 +294,6 @@ impl CausalData {
         self.ids.as_deref()
     }
 
-    /// For a bootstrap sample ([`Self::bootstrap_sample`]) and data selected from one, the unit
-    /// each row is a copy of (rows with equal numbers are copies of one unit); `None` when every
-    /// row is its own unit. A learner's held-out split ([`crate::sampling::stratified_unit_split`])
-    /// keeps a unit's copies on one side, so that no validation row is a copy of a training row.
-    pub fn units(&self) -> Option<&[usize]> {
-        self.units.as_deref()
-    }
-
     /// Covariate names.
     pub fn feature_names(&self) -> &[String] {
         self.x.names()
@@ -332,31 +322,14 @@ impl CausalData {
         Ok(())
     }
 
-    /// The units at `indices`, in that order (repeats allowed: a repeated row is a new unit with
-    /// the same values, as when a study draws a sample from a population of rows). Rows of a
-    /// bootstrap sample keep their [`Self::units`].
+    /// The units at `indices`, in that order (repeats allowed, as in a bootstrap).
     pub fn select(&self, indices: &[usize]) -> Result<Self> {
         let x = self.x.select_rows(indices)?;
         let t = indices.iter().map(|&i| self.t[i]).collect();
         let y = indices.iter().map(|&i| self.y[i]).collect();
         let truth = self.truth.as_ref().map(|tr| tr.select(indices)).transpose()?;
         let ids = self.ids.as_ref().map(|ids| indices.iter().map(|&i| ids[i].clone()).collect());
-        let units = self.units.as_ref().map(|u| indices.iter().map(|&i| u[i]).collect());
-        Ok(CausalData { units, ..Self::from_parts(x, t, y, truth, ids)? })
-    }
-
-    /// A bootstrap sample: the rows at `indices` (drawn with replacement), each remembered as a
-    /// copy of the unit it was drawn from ([`Self::units`]). Learners then hold out whole units
-    /// for early stopping, as they do on the original data: a validation row that is a copy of
-    /// a training row would reward overfitting and keep the refit training longer than the fit
-    /// it stands for (the reason the .632+ bootstrap scores a model only on rows left out of its
-    /// sample: Efron and Tibshirani 1997, JASA 92, 548–560). Errors on an index out of range.
-    pub fn bootstrap_sample(&self, indices: &[usize]) -> Result<Self> {
-        let mut out = self.select(indices)?;
-        if out.units.is_none() {
-            out.units = Some(indices.to_vec());
-        }
-        Ok(out)
+        Self::from_parts(x, t, y, truth, ids)
     }
 
     /// The rows of `self` followed by the rows of `other` (same covariates by name and order).
@@ -375,21 +348,7 @@ impl CausalData {
             (Some(a), Some(b)) => Some([a.as_slice(), b.as_slice()].concat()),
             _ => None,
         };
-        let units = self.concat_units(other);
-        let data = Self::from_parts(x, [self.t.as_slice(), &other.t].concat(), cat(&self.y, &other.y), truth, ids)?;
-        Ok(CausalData { units, ..data })
-    }
-
-    /// The [`Self::units`] of `self` followed by `other`: `other`'s numbered after `self`'s, a
-    /// side without copies numbering its rows; `None` when neither side has copies.
-    fn concat_units(&self, other: &CausalData) -> Option<Vec<usize>> {
-        if self.units.is_none() && other.units.is_none() {
-            return None;
-        }
-        let own = |d: &CausalData| d.units.clone().unwrap_or_else(|| (0..d.n()).collect());
-        let (a, b) = (own(self), own(other));
-        let offset = a.iter().max().map_or(0, |m| m + 1);
-        Some(a.into_iter().chain(b.into_iter().map(|u| u + offset)).collect())
+        Self::from_parts(x, [self.t.as_slice(), &other.t].concat(), cat(&self.y, &other.y), truth, ids)
     }
 
     /// Splits into (rows where `keep(i)` is false, rows where it is true), in file order.
@@ -459,25 +418,6 @@ mod tests {
         assert!(e.contains("truth (mu0, mu1) has 2 values"), "{e}");
         let e = CausalData::new(x2(), vec![1, 1, 1], vec![1.; 3]).unwrap().require_both_arms("target").unwrap_err();
         assert!(e.to_string().contains("target: the control arm is empty"), "{e}");
-    }
-
-    #[test]
-    fn bootstrap_samples_remember_their_units_through_select_and_concat() {
-        let d = CausalData::new(x2(), vec![0, 1, 0], vec![10., 11., 12.]).unwrap();
-        assert_eq!(d.units(), None);
-        assert_eq!(d.select(&[2, 2, 0]).unwrap().units(), None, "a plain select makes new units");
-        let b = d.bootstrap_sample(&[2, 0, 2]).unwrap();
-        assert_eq!(b.units(), Some(&[2, 0, 2][..]));
-        assert_eq!(b.y(), &[12., 10., 12.]);
-        assert_eq!(b.select(&[1, 2, 2]).unwrap().units(), Some(&[0, 2, 2][..]));
-        assert_eq!(b.bootstrap_sample(&[0, 0]).unwrap().units(), Some(&[2, 2][..]));
-        // Concatenated, the other side's units are numbered after these, with no collision.
-        assert_eq!(d.concat(&b).unwrap().units(), Some(&[0, 1, 2, 5, 3, 5][..]));
-        assert_eq!(b.concat(&d).unwrap().units(), Some(&[2, 0, 2, 3, 4, 5][..]));
-        assert_eq!(d.concat(&d).unwrap().units(), None);
-        let truth = Truth { mu0: vec![0.; 3], mu1: vec![1.; 3] };
-        assert_eq!(b.clone().with_truth(truth).unwrap().units(), b.units());
-        assert!(d.bootstrap_sample(&[3]).is_err());
     }
 
     #[test]

@@ -80,51 +80,14 @@ pub fn subsample<R: Rng + ?Sized>(mut pool: Vec<usize>, k: usize, rng: &mut R) -
 /// assert_eq!(val.iter().filter(|&&i| t[i] == 1).count(), 1);
 /// ```
 pub fn stratified_split(t: &[u8], fraction: f64, seed: Seed) -> (Vec<usize>, Vec<usize>) {
-    stratified_unit_split(t, None, fraction, seed)
-}
-
-/// [`stratified_split`] over units rather than rows: `units[i]` names the unit row `i` is a copy
-/// of (as in a bootstrap sample, [`crate::CausalData::units`]), and all copies of a unit go to
-/// the same side. In each arm the distinct units, in order of first appearance, are shuffled
-/// and the first `round(fraction · units in the arm)` go to validation (at least one stays in
-/// training). With `units` `None`, or every row its own unit, the split is exactly
-/// [`stratified_split`]'s. A unit's copies are expected in one arm; a unit is placed by the arm
-/// of its first row.
-///
-/// ```
-/// let t = [0u8, 0, 0, 0, 1, 1];
-/// let units = [7usize, 7, 8, 9, 3, 4];
-/// let seed = ite_core::Seed::new(3);
-/// let (train, val) = ite_core::sampling::stratified_unit_split(&t, Some(&units), 0.5, seed);
-/// let side = |i: usize| val.contains(&i);
-/// assert_eq!(side(0), side(1)); // the two copies of unit 7 stay together
-/// assert_eq!(train.len() + val.len(), 6);
-/// ```
-pub fn stratified_unit_split(t: &[u8], units: Option<&[usize]>, fraction: f64, seed: Seed) -> (Vec<usize>, Vec<usize>) {
     let mut rng = seed.rng();
     let (mut train, mut val) = (Vec::new(), Vec::new());
     for arm in [0u8, 1] {
-        let rows: Vec<usize> = (0..t.len()).filter(|&i| t[i] == arm).collect();
-        // Each row's place among the arm's units in order of first appearance (without
-        // `units`, its place among the arm's rows).
-        let mut place: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
-        let row_unit: Vec<usize> = rows
-            .iter()
-            .map(|&i| {
-                let next = place.len();
-                *place.entry(units.map_or(i, |u| u[i])).or_insert(next)
-            })
-            .collect();
-        let mut order: Vec<usize> = (0..place.len()).collect();
-        fisher_yates(&mut order, &mut rng);
-        let n_val = ((fraction * order.len() as f64).round() as usize).min(order.len().saturating_sub(1));
-        let mut held = vec![false; order.len()];
-        for &u in &order[..n_val] {
-            held[u] = true;
-        }
-        for (&i, &u) in rows.iter().zip(&row_unit) {
-            if held[u] { val.push(i) } else { train.push(i) }
-        }
+        let mut idx: Vec<usize> = (0..t.len()).filter(|&i| t[i] == arm).collect();
+        fisher_yates(&mut idx, &mut rng);
+        let n_val = ((fraction * idx.len() as f64).round() as usize).min(idx.len().saturating_sub(1));
+        val.extend_from_slice(&idx[..n_val]);
+        train.extend_from_slice(&idx[n_val..]);
     }
     train.sort_unstable();
     val.sort_unstable();
@@ -185,54 +148,5 @@ mod tests {
         let (train, val) = stratified_split(&[1u8], 0.9, Seed::new(2));
         assert_eq!((train, val), (vec![0], vec![]));
         assert_eq!(holdout_mask(4, 9, &mut Seed::new(1).rng()), vec![true; 4]);
-    }
-
-    /// The row split as it was written before units existed: shuffle each arm's rows, hold out
-    /// the first `round(fraction · n)`.
-    fn row_split_reference(t: &[u8], fraction: f64, seed: Seed) -> (Vec<usize>, Vec<usize>) {
-        let mut rng = seed.rng();
-        let (mut train, mut val) = (Vec::new(), Vec::new());
-        for arm in [0u8, 1] {
-            let mut idx: Vec<usize> = (0..t.len()).filter(|&i| t[i] == arm).collect();
-            fisher_yates(&mut idx, &mut rng);
-            let n_val = ((fraction * idx.len() as f64).round() as usize).min(idx.len().saturating_sub(1));
-            val.extend_from_slice(&idx[..n_val]);
-            train.extend_from_slice(&idx[n_val..]);
-        }
-        train.sort_unstable();
-        val.sort_unstable();
-        (train, val)
-    }
-
-    #[test]
-    fn unit_split_without_copies_is_the_row_split() {
-        let t: Vec<u8> = (0..97).map(|i| u8::from(i % 3 == 0)).collect();
-        let distinct: Vec<usize> = (0..97).map(|i| 1000 - 7 * i).collect();
-        for s in 0..20 {
-            let want = row_split_reference(&t, 0.3, Seed::new(s));
-            assert_eq!(stratified_split(&t, 0.3, Seed::new(s)), want);
-            assert_eq!(stratified_unit_split(&t, Some(&distinct), 0.3, Seed::new(s)), want);
-        }
-    }
-
-    #[test]
-    fn unit_split_keeps_copies_together_and_holds_out_a_share_of_units() {
-        // A bootstrap-like sample: 300 rows drawn from 100 units (units 0..30 treated).
-        let mut rng = Seed::new(5).rng();
-        let units: Vec<usize> = (0..300).map(|_| rand::RngExt::random_range(&mut rng, 0..100usize)).collect();
-        let t: Vec<u8> = units.iter().map(|&u| u8::from(u < 30)).collect();
-        for s in 0..10 {
-            let (train, val) = stratified_unit_split(&t, Some(&units), 0.3, Seed::new(s));
-            assert_eq!(train.len() + val.len(), 300);
-            let held: std::collections::BTreeSet<usize> = val.iter().map(|&i| units[i]).collect();
-            let kept: std::collections::BTreeSet<usize> = train.iter().map(|&i| units[i]).collect();
-            assert!(held.is_disjoint(&kept), "seed {s}: a unit on both sides");
-            for arm in [0u8, 1] {
-                let count =
-                    |set: &std::collections::BTreeSet<usize>| set.iter().filter(|&&u| u8::from(u < 30) == arm).count();
-                let n_units = count(&held) + count(&kept);
-                assert_eq!(count(&held), (0.3 * n_units as f64).round() as usize, "seed {s}, arm {arm}");
-            }
-        }
     }
 }

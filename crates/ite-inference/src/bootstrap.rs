@@ -10,12 +10,6 @@
 //! `n0`, `n1` of the data, as in a stratified bootstrap: every replicate can fit both arms, and
 //! the treated share — fixed by design in a trial — does not vary between replicates.
 //!
-//! Each resample is a [`CausalData::bootstrap_sample`]: it remembers which unit each row
-//! copies, and a learner that holds rows out for early stopping holds out whole units, as it
-//! does on the data. Holding out rows would put copies of training rows in the validation set,
-//! which rewards overfitting: on IHDP replication 1 the TARNet refits then ran to a best epoch
-//! about four times later than the fit they stand for (`ite-nets` test `bootstrap_refits`).
-//!
 //! The prediction rows stay fixed: the interval is for the mean effect over *those* rows given
 //! the model class (the conditional sample ATE when they are the training units); it reflects
 //! the refit's sensitivity to the training sample and to the learner's seed, not any bias of the
@@ -184,7 +178,7 @@ fn resample(data: &CausalData, arms: &[Vec<usize>; 2], seed: Seed, b: usize) -> 
     for arm in arms {
         rows.extend((0..arm.len()).map(|_| arm[rng.random_range(0..arm.len())]));
     }
-    Ok(data.bootstrap_sample(&rows)?)
+    Ok(data.select(&rows)?)
 }
 
 /// Replicate `b`'s plug-in ATE from its refit's predictions.

@@ -120,7 +120,7 @@ impl MlpPropensityParams {
         let xs = scaler.transform(x_train.values());
         let ys: Vec<f32> = strata.iter().map(|&a| f32::from(a)).collect();
         let rows: Vec<usize> = (0..train.len()).collect();
-        let set = TrainingSet { xs: &xs, ys: &ys, p, rows: &rows, strata: &strata, units: None };
+        let set = TrainingSet { xs: &xs, ys: &ys, p, rows: &rows, strata: &strata };
         let dev = Device::Cpu;
         let mlp = fit_mlp(&self.training(), &set, Objective::Logistic, "propensity", seed, &dev)?;
         let x_test = x.select_rows(test)?;

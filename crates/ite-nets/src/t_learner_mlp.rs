@@ -4,7 +4,7 @@
 
 use candle_core::{Device, Tensor};
 use candle_nn::Optimizer;
-use ite_core::sampling::{fisher_yates, stratified_unit_split};
+use ite_core::sampling::{fisher_yates, stratified_split};
 use ite_core::{CausalData, Covariates, Fit, IteModel, OutcomeType, Params, PotentialOutcomes, Seed};
 
 use crate::error::{NetsError, Result};
@@ -152,9 +152,7 @@ impl MlpTLearnerParams {
     fn fit_arm(&self, data: &CausalData, std: (&[f32], &[f32]), arm: u8, seed: Seed, dev: &Device) -> Result<Mlp> {
         let rows: Vec<usize> = (0..data.n()).filter(|&i| data.t()[i] == arm).collect();
         let zeros = vec![0u8; rows.len()];
-        let units: Option<Vec<usize>> = data.units().map(|u| rows.iter().map(|&r| u[r]).collect());
-        let set =
-            TrainingSet { xs: std.0, ys: std.1, p: data.p(), rows: &rows, strata: &zeros, units: units.as_deref() };
+        let set = TrainingSet { xs: std.0, ys: std.1, p: data.p(), rows: &rows, strata: &zeros };
         let objective = if self.outcome_type.is_binary() { Objective::Logistic } else { Objective::SquaredError };
         fit_mlp(self, &set, objective, &format!("m{arm}"), seed, dev)
     }
@@ -191,9 +189,6 @@ pub(crate) struct TrainingSet<'a> {
     pub(crate) p: usize,
     pub(crate) rows: &'a [usize],
     pub(crate) strata: &'a [u8],
-    /// The unit each of `rows` is a copy of (a bootstrap sample), kept on one side of the
-    /// validation split; `None`: each row is its own unit.
-    pub(crate) units: Option<&'a [usize]>,
 }
 
 /// Trains an MLP with one output (widths p, `cfg.layers`, 1; variables named `name.*`) on `set`:
@@ -208,8 +203,8 @@ pub(crate) fn fit_mlp(
     seed: Seed,
     dev: &Device,
 ) -> Result<Mlp> {
-    let TrainingSet { xs, ys, p, rows, strata, units } = *set;
-    let (tr, va) = stratified_unit_split(strata, units, cfg.val_fraction, seed.stream("split"));
+    let TrainingSet { xs, ys, p, rows, strata } = *set;
+    let (tr, va) = stratified_split(strata, cfg.val_fraction, seed.stream("split"));
     let block = |idx: &[usize]| -> Result<(Tensor, Tensor)> {
         let x: Vec<f32> = idx.iter().flat_map(|&k| xs[rows[k] * p..(rows[k] + 1) * p].iter().copied()).collect();
         let y: Vec<f32> = idx.iter().map(|&k| ys[rows[k]]).collect();

@@ -3,7 +3,7 @@
 //! exactly as the single-network trainer draws them (`train/batch.rs`: the same seed streams
 //! `split` and `batches`, the same weights), so a batched fit sees the same minibatches.
 
-use ite_core::sampling::{fisher_yates, stratified_unit_split};
+use ite_core::sampling::{fisher_yates, stratified_split};
 use ite_core::{CausalData, IteRng, Seed};
 
 use crate::hyperparams::TarNetParams;
@@ -41,7 +41,7 @@ impl TaskRows {
         seed: Seed,
     ) -> Self {
         let (x_scaler, y_scaler) = scalers;
-        let (train, val) = stratified_unit_split(data.t(), data.units(), params.val_fraction, seed.stream("split"));
+        let (train, val) = stratified_split(data.t(), params.val_fraction, seed.stream("split"));
         let t_train: Vec<u8> = train.iter().map(|&i| data.t()[i]).collect();
         let u_w = loss::sample_weights(&t_train, params.reweight);
         let pick = |arm: u8| t_train.iter().zip(&u_w).find(|(v, _)| **v == arm).map_or(1.0, |(_, w)| *w);

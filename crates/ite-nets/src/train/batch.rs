@@ -4,7 +4,7 @@
 //! minibatch views.
 
 use candle_core::{Device, Tensor};
-use ite_core::sampling::{fisher_yates, stratified_unit_split};
+use ite_core::sampling::{fisher_yates, stratified_split};
 use ite_core::{CausalData, IteRng, Seed};
 
 use crate::error::Result;
@@ -103,8 +103,7 @@ impl TrainingRows {
         let (x_scaler, y_scaler) = scalers;
         let xs = x_scaler.transform(data.x().values());
         let ys = y_scaler.transform(data.y());
-        let (train_rows, val_rows) =
-            stratified_unit_split(data.t(), data.units(), params.val_fraction, seed.stream("split"));
+        let (train_rows, val_rows) = stratified_split(data.t(), params.val_fraction, seed.stream("split"));
         let t_train: Vec<u8> = train_rows.iter().map(|&i| data.t()[i]).collect();
         let u_w = loss::sample_weights(&t_train, params.reweight);
         let (w1, w0) = weights_by_arm(&t_train, &u_w);
