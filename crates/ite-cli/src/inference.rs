@@ -246,12 +246,17 @@ impl Overlap {
                 "ESS         treated {:.1} of {}, control {:.1} of {} (Kish, inverse-propensity weights)",
                 r.ess_treated, r.n_treated, r.ess_control, r.n_control
             ),
-            format!("SMD         standardised mean differences (imbalanced above {:.2}):", r.smd_limit()),
+            format!(
+                "SMD         standardised mean differences (imbalanced above {:.d$}):",
+                r.smd_limit(),
+                d = r.smd_decimals(2)
+            ),
         ];
         let width = r.balance.iter().map(|b| b.name.chars().count()).max().unwrap_or(0).min(30);
+        let d = r.smd_decimals(3);
         for b in &r.balance {
             let flag = if b.smd.abs() > r.smd_limit() { "  imbalanced" } else { "" };
-            out.push(format!("  {:<width$}  {:+.3}{flag}", b.name, b.smd));
+            out.push(format!("  {:<width$}  {:+.d$}{flag}", b.name, b.smd));
         }
         out
     }
@@ -506,7 +511,16 @@ pub fn truth_line(summary: &Value) -> Option<String> {
     };
     let parts: Vec<String> =
         [("ATE", "ate"), ("ATT", "att"), ("ATC", "atc")].iter().filter_map(|(n, k)| part(n, k)).collect();
-    Some(format!("truth (mu0, mu1 in the data): {}", parts.join(", ")))
+    let plugin = &summary["ate_plugin"];
+    let truth = summary["ate_true"].as_f64()?;
+    let in_plugin = match (plugin["lower"].as_f64(), plugin["upper"].as_f64()) {
+        (Some(lo), Some(hi)) if lo <= truth && truth <= hi => {
+            "; the true ATE is inside the plug-in (bootstrap) interval"
+        }
+        (Some(_), Some(_)) => "; the true ATE is outside the plug-in (bootstrap) interval",
+        _ => "",
+    };
+    Some(format!("truth (mu0, mu1 in the data): {}{in_plugin}", parts.join(", ")))
 }
 
 /// Decimals that show a number at the precision of `reference` (its standard error, or itself).

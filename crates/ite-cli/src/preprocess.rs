@@ -37,6 +37,9 @@ pub fn read_samples(
     fixed: Option<(&Encoding, &str)>,
 ) -> Result<(Encoding, Vec<Sample>)> {
     let params = args.params()?;
+    for (flag, path) in files {
+        check_file(flag, path)?;
+    }
     let raws: Vec<RawCsv> = files.iter().map(|(_, p)| RawCsv::read(p, layout, true)).collect::<Result<_, _>>()?;
     same_covariates(files, &raws)?;
     let (encoding, what) = match fixed {
@@ -95,14 +98,31 @@ fn adopt(encoding: &Encoding, from: &str, args: &EncodingArgs) -> Result<Encodin
     encoding.with_missing(args.missing).map_err(|e| anyhow!("--missing: {e}"))
 }
 
-/// Rows to predict from `path`, encoded as `encoding` says; `what` names where the encoding
-/// came from in the messages.
+/// Errors, naming `flag`, unless `path` is a file that exists (a missing file's OS error
+/// alone does not say which flag gave it).
+pub fn check_file(flag: &str, path: &Path) -> Result<()> {
+    if path.is_file() {
+        return Ok(());
+    }
+    let what = if path.is_dir() {
+        "is a directory"
+    } else if path.exists() {
+        "is not a regular file"
+    } else {
+        "no such file"
+    };
+    anyhow::bail!("{flag} {}: {what}, expected a CSV file", path.display())
+}
+
+/// Rows to predict from `path` (given by `flag`), encoded as `encoding` says; `what` names
+/// where the encoding came from in the messages.
 pub fn predict_rows(
-    path: &Path,
+    (flag, path): (&str, &Path),
     layout: &CsvLayout,
     encoding: &Encoding,
     what: &str,
 ) -> Result<(CovariateTable, KeptRows)> {
+    check_file(flag, path)?;
     let raw = RawCsv::read(path, layout, false)?;
     let encoded = encoding.encode_covariates(&raw, what)?;
     let mut table = encoded.table;

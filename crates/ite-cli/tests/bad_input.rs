@@ -179,11 +179,35 @@ fn malformed_files_and_flags_fail_with_one_precise_message_and_no_output() {
     let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
         (
             vec!["fit".into(), "--data".into(), missing.display().to_string(), "--out".into(), o.clone()],
-            vec!["missing.csv"],
+            vec!["--data", "missing.csv: no such file, expected a CSV file"],
         ),
         (
             vec!["fit".into(), "--data".into(), d.display().to_string(), "--out".into(), o.clone()],
-            vec!["is a directory, expected a CSV file"],
+            vec!["--data", "is a directory, expected a CSV file"],
+        ),
+        (
+            vec![
+                "fit".into(),
+                "--data".into(),
+                good.clone(),
+                "--predict".into(),
+                missing.display().to_string(),
+                "--out".into(),
+                o.clone(),
+            ],
+            vec!["--predict", "missing.csv: no such file"],
+        ),
+        (
+            vec![
+                "fit".into(),
+                "--data".into(),
+                good.clone(),
+                "--bootstrap".into(),
+                "1000000".into(),
+                "--out".into(),
+                o.clone(),
+            ],
+            vec!["--bootstrap", "from 2 to 100000"],
         ),
         // --out names an existing file; a missing parent directory.
         (
@@ -313,6 +337,18 @@ fn malformed_files_and_flags_fail_with_one_precise_message_and_no_output() {
         &["other.csv: no covariate column `b`, which --data"],
     );
     fails(d, &["transfer", "--source", &good, "--target", &other, "--out", &o], &["covariates differ", "other.csv"]);
+    let absent = d.join("absent.csv");
+    let absent = absent.to_str().unwrap();
+    fails(
+        d,
+        &["transfer", "--source", &good, "--target", absent, "--out", &o],
+        &["--target", "absent.csv: no such file"],
+    );
+    // Source-only fits nothing on the target: its refits would all be the same model.
+    for extra in [["--bootstrap", "20"], ["--ensemble", "3"]] {
+        let args = ["transfer", "--source", &good, "--target", &good, "--strategy", "source-only", extra[0], extra[1]];
+        fails(d, &[&args[..], &["--out", &o]].concat(), &[extra[0], "does not apply to --strategy source-only"]);
+    }
 
     // predict: a model directory that is not one, an ensemble fit (not saved), a file without the
     // model's covariates, an --out that is a directory.

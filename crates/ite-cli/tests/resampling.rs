@@ -57,6 +57,9 @@ fn bootstrap_gives_the_plugin_ate_a_refit_interval() {
     assert!(lo < est && est < hi, "{p}");
     assert_eq!(v["bootstrap"]["replicates"], 40);
     assert!(v["bootstrap"]["se"].as_f64().unwrap() > 0.0);
+    assert!(v["bootstrap"]["replicate_mean"].as_f64().is_some_and(f64::is_finite), "{}", v["bootstrap"]);
+    let b = v["bootstrap"].to_string();
+    assert!(b.contains("units resampled with replacement within each arm") && b.contains("not for the ATE"), "{b}");
     // The same seed gives the same interval.
     let again =
         run(&[&base[..], &[dir.path().join("o2").to_str().unwrap(), "--bootstrap", "40", "--level", "0.9"]].concat());
@@ -183,6 +186,9 @@ fn transfer_takes_the_same_flags() {
     ]);
     assert_eq!(v["ensemble"]["members"], 2);
     assert_eq!(v["bootstrap"]["replicates"], 4);
+    // Only the target is resampled, and the summary says what that leaves out.
+    let r = v["bootstrap"]["resampling"].as_str().unwrap();
+    assert!(r.contains("trained source network and the source sample are held fixed"), "{r}");
     assert_eq!(v["ite_interval"]["method"], "conformal");
     assert!(v["cita"].as_f64().unwrap().is_finite());
     assert!(!out.join("model").exists(), "ensemble members are not saved");
@@ -291,6 +297,15 @@ fn few_clusters_warn() {
     ]);
     let w = v["warnings"].to_string();
     assert!(w.contains("few clusters: 6 clusters of `school` (3 with treated units, 3 with controls)"), "{w}");
+    // The refit bootstrap resamples whole schools, within each arm, and warns about so few.
+    let out = dir.path().join("b");
+    let (data, out) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let fit = ["fit", "--data", data, "--id", "id", "--cluster", "school", "--folds", "2", "--model", "t-learner-ols"];
+    let b = run(&[&fit[..], &["--bootstrap", "30", "--json", "--out", out]].concat());
+    let r = b["bootstrap"]["resampling"].as_str().unwrap();
+    assert!(r.starts_with("whole clusters of `school` resampled with replacement within each arm, 6 clusters"), "{r}");
+    let w = b["warnings"].to_string();
+    assert!(w.contains("--bootstrap with --cluster school: only 3 clusters in an arm"), "{w}");
     // The imbalance limit counts clusters: with 3 per arm, chance imbalance is large.
     assert!(v["overlap"]["smd_limit"].as_f64().unwrap() > 1.0, "{}", v["overlap"]["smd_limit"]);
 }

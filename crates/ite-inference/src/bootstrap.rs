@@ -141,14 +141,145 @@ pub fn refit_bootstrap<L: OutcomeLearner + ?Sized>(
             normal: Estimate::without_interval(estimate, level, NORMAL_METHOD, why),
         });
     }
-    let b_total = params.replicates;
+    let draw = |b: usize| resample(data, &arms, seed, b);
+    refit_all(params, (learner, predict), &draw, (estimate, seed), progress)
+}
+
+/// The refit bootstrap over clusters ([`refit_bootstrap`]'s cluster version): `clusters[i]`
+/// labels row `i`'s cluster (any numbers; rows with equal labels form one cluster), and each
+/// replicate draws whole clusters with replacement, so that units that share a cluster (a
+/// school, a household, a person measured repeatedly) are resampled together and the interval
+/// carries their correlation (Cameron, Gelbach and Miller 2008, *Rev. Econ. Stat.* 90,
+/// 414–427). When every cluster lies within one arm (a cluster-randomized design) the clusters
+/// are drawn within each arm, keeping the number of treated and control clusters; otherwise
+/// from all clusters, a draw without both arms being drawn again (`seed.stream("resample")
+/// .index(b)`, then `.index(1)`, `.index(2)`, … of that stream).
+///
+/// With fewer than two clusters in an arm (stratified) or in all (otherwise), nothing is
+/// fitted and both intervals say why, as [`refit_bootstrap`] does for an arm of one unit.
+///
+/// # Errors
+/// Those of [`refit_bootstrap`]; [`InferenceError::LengthMismatch`] when `clusters` does not
+/// have one label per row of `data`; [`InferenceError::Data`] when 100 draws in a row lack an arm.
+#[allow(clippy::too_many_arguments)]
+pub fn refit_cluster_bootstrap<L: OutcomeLearner + ?Sized>(
+    params: &RefitBootstrapParams,
+    data: &CausalData,
+    clusters: &[usize],
+    learner: &L,
+    predict: &Covariates,
+    estimate: f64,
+    seed: Seed,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BootstrapResult> {
+    params.validate()?;
+    if predict.n_rows() == 0 {
+        return Err(InferenceError::data("refit bootstrap: no prediction rows"));
+    }
+    if clusters.len() != data.n() {
+        return Err(InferenceError::LengthMismatch {
+            what: "cluster labels and data rows".into(),
+            left: clusters.len(),
+            right: data.n(),
+        });
+    }
+    let groups = ClusterRows::new(data.t(), clusters);
+    if let Some(why) = groups.too_few() {
+        return Ok(BootstrapResult {
+            replicates: Vec::new(),
+            percentile: Estimate::without_interval(estimate, params.level, PERCENTILE_METHOD, why.clone()),
+            normal: Estimate::without_interval(estimate, params.level, NORMAL_METHOD, why),
+        });
+    }
+    let draw = |b: usize| groups.resample(data, seed, b);
+    refit_all(params, (learner, predict), &draw, (estimate, seed), progress)
+}
+
+/// The rows of each cluster, and how the clusters are drawn.
+struct ClusterRows {
+    /// Rows of each cluster, clusters in order of first appearance.
+    rows: Vec<Vec<usize>>,
+    /// The clusters to draw from: one pool per arm when every cluster lies within one arm
+    /// (control clusters, then treated), else one pool of all.
+    pools: Vec<Vec<usize>>,
+}
+
+impl ClusterRows {
+    fn new(t: &[u8], labels: &[usize]) -> Self {
+        let mut index = std::collections::HashMap::new();
+        let mut rows: Vec<Vec<usize>> = Vec::new();
+        for (i, label) in labels.iter().enumerate() {
+            let next = rows.len();
+            let c = *index.entry(*label).or_insert(next);
+            if c == next {
+                rows.push(Vec::new());
+            }
+            rows[c].push(i);
+        }
+        let arm_of = |c: &Vec<usize>| {
+            let first = t[c[0]];
+            c.iter().all(|&i| t[i] == first).then_some(first)
+        };
+        let arms: Option<Vec<u8>> = rows.iter().map(arm_of).collect();
+        let pools = match arms {
+            Some(arms) => [0u8, 1].iter().map(|&a| (0..rows.len()).filter(|&c| arms[c] == a).collect()).collect(),
+            None => vec![(0..rows.len()).collect()],
+        };
+        ClusterRows { rows, pools }
+    }
+
+    /// Why there are too few clusters to resample, if there are.
+    fn too_few(&self) -> Option<String> {
+        let name = |p: usize| match (self.pools.len(), p) {
+            (1, _) => "all",
+            (_, 0) => "the control arm",
+            _ => "the treated arm",
+        };
+        self.pools.iter().enumerate().find(|(_, pool)| pool.len() < 2).map(|(p, pool)| {
+            format!("{} has {} cluster(s); a cluster bootstrap needs at least 2 to draw from", name(p), pool.len())
+        })
+    }
+
+    /// Replicate `b`'s resample: as many clusters as each pool holds, drawn with replacement;
+    /// an unstratified draw that lacks an arm is drawn again.
+    fn resample(&self, data: &CausalData, seed: Seed, b: usize) -> Result<CausalData> {
+        let stream = seed.stream("resample").index(b as u64);
+        for attempt in 0..100u64 {
+            let mut rng = if attempt == 0 { stream.rng() } else { stream.index(attempt).rng() };
+            let mut rows = Vec::with_capacity(data.n());
+            for pool in &self.pools {
+                for _ in 0..pool.len() {
+                    rows.extend_from_slice(&self.rows[pool[rng.random_range(0..pool.len())]]);
+                }
+            }
+            let treated = rows.iter().filter(|&&i| data.t()[i] == 1).count();
+            if treated > 0 && treated < rows.len() {
+                return Ok(data.select(&rows)?);
+            }
+        }
+        Err(InferenceError::data(format!(
+            "bootstrap replicate {}: 100 draws of clusters in a row had only one arm",
+            b + 1
+        )))
+    }
+}
+
+/// Runs the `params.replicates` refits on the samples `draw(b)` and builds the intervals.
+fn refit_all<L: OutcomeLearner + ?Sized>(
+    params: &RefitBootstrapParams,
+    (learner, predict): (&L, &Covariates),
+    draw: &(dyn Fn(usize) -> Result<CausalData> + Sync),
+    (estimate, seed): (f64, Seed),
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<BootstrapResult> {
+    let (b_total, level) = (params.replicates, params.level);
     // The replicates' fits go to the learner in chunks (a batched learner trains a chunk
     // together), with progress reported after each chunk.
     let mut replicates = Vec::with_capacity(b_total);
     let mut start = 0;
     while start < b_total {
         let end = (start + refit_chunk()).min(b_total);
-        let samples: Vec<CausalData> = (start..end).map(|b| resample(data, &arms, seed, b)).collect::<Result<_>>()?;
+        let samples: Vec<CausalData> = (start..end).map(draw).collect::<Result<_>>()?;
         let jobs: Vec<FitJob<'_>> = samples
             .iter()
             .zip(start..end)
@@ -204,8 +335,21 @@ fn replicate_ate(
     Ok(ate)
 }
 
-/// Both intervals from the replicates.
+/// Both intervals from the replicates; none when they are all equal (the learner's model did
+/// not change with the sample, so their spread says nothing about the estimate's).
 fn summarize(replicates: Vec<f64>, estimate: f64, level: f64) -> Result<BootstrapResult> {
+    if replicates.windows(2).all(|w| w[0] == w[1]) {
+        let why = format!(
+            "all {} refits gave the same plug-in ATE: the model does not change with the resampled data \
+             (it is not fitted to it), so the refits say nothing about the estimate's uncertainty",
+            replicates.len()
+        );
+        return Ok(BootstrapResult {
+            replicates,
+            percentile: Estimate::without_interval(estimate, level, PERCENTILE_METHOD, why.clone()),
+            normal: Estimate::without_interval(estimate, level, NORMAL_METHOD, why),
+        });
+    }
     let se = sd(&replicates);
     let mut sorted = replicates.clone();
     sorted.sort_by(f64::total_cmp);

@@ -346,6 +346,14 @@ impl OverlapReport {
         self.params.max_abs_smd.max(chance)
     }
 
+    /// Decimals, at least `min` (and at most 6), at which every |SMD| over [`Self::smd_limit`]
+    /// prints larger than the limit, so that a flagged covariate never reads as equal to it.
+    pub fn smd_decimals(&self, min: usize) -> usize {
+        let limit = self.smd_limit();
+        let flagged: Vec<f64> = self.balance.iter().map(|b| b.smd.abs()).filter(|&s| s > limit).collect();
+        (min..6).find(|&d| flagged.iter().all(|s| format!("{s:.d$}") != format!("{limit:.d$}"))).unwrap_or(6)
+    }
+
     /// One sentence per problem the data have for estimating an average effect: too many units
     /// outside the propensity limits, an arm too small, a covariate badly imbalanced. Empty when
     /// nothing is wrong.
@@ -375,17 +383,17 @@ impl OverlapReport {
             }
         }
         let limit = self.smd_limit();
+        let d = self.smd_decimals(2);
         let bad: Vec<String> = self
             .balance
             .iter()
             .filter(|b| b.smd.abs() > limit)
-            .map(|b| format!("{} ({:+.2})", b.name, b.smd))
+            .map(|b| format!("{} ({:+.d$})", b.name, b.smd))
             .collect();
         if !bad.is_empty() {
             out.push(format!(
-                "imbalance: standardised mean difference above {:.2} for {}; the arms differ in these covariates, \
-                 so a difference in means is confounded and the estimate rests on the models",
-                limit,
+                "imbalance: standardised mean difference above {limit:.d$} for {}; the arms differ in these \
+                 covariates, so a difference in means is confounded and the estimate rests on the models",
                 bad.join(", ")
             ));
         }
@@ -409,6 +417,22 @@ mod tests {
         assert!((r.ess_treated - 1.8).abs() < 1e-12);
         assert!((r.ess_control - 2.0).abs() < 1e-12);
         assert_eq!(r.n_outside, 0);
+    }
+
+    #[test]
+    fn a_flagged_smd_never_prints_equal_to_the_limit() {
+        let x = Covariates::with_default_names(vec![0.0, 2.0, 1.0, 3.0], 1).unwrap();
+        let mut r = OverlapReport::new(&x, &[0, 0, 1, 1], &[0.5; 4], OverlapParams::default()).unwrap();
+        r.clusters = Some((1000, 1000)); // a chance limit far below the fixed one
+        r.params.max_abs_smd = 0.4166;
+        r.balance[0].smd = -0.4171;
+        assert_eq!(format!("{:.2}", r.smd_limit()), format!("{:.2}", r.balance[0].smd.abs()));
+        assert_eq!(r.smd_decimals(2), 4, "0.42 and 0.417 would show the two as equal");
+        let warning = r.warnings().join(" ");
+        assert!(warning.contains("above 0.4166 for") && warning.contains("(-0.4171)"), "{warning}");
+        r.balance[0].smd = 0.9;
+        assert_eq!(r.smd_decimals(2), 2);
+        assert_eq!(r.smd_decimals(3), 3);
     }
 
     #[test]

@@ -400,7 +400,7 @@ fn read_inputs(args: &Args) -> Result<Inputs<'_>> {
     let predict = match &args.predict {
         Some(p) => {
             let what = format!("--data {}", args.data.display());
-            let (table, rows) = preprocess::predict_rows(p, &layout, &encoding, &what)?;
+            let (table, rows) = preprocess::predict_rows(("--predict", p), &layout, &encoding, &what)?;
             files.push(("--predict", p.as_path(), rows));
             Some(table)
         }
@@ -412,6 +412,14 @@ fn read_inputs(args: &Args) -> Result<Inputs<'_>> {
 /// The file `ite fit` leaves in OUT to say what it fitted (read by `ite predict`).
 pub const FIT_META: &str = "fit.json";
 
+/// The files `ite fit` reads, by flag (none of which OUT may be or contain).
+fn input_files(args: &Args) -> Vec<(&'static str, &Path)> {
+    let mut inputs = vec![("--data", args.data.as_path())];
+    inputs.extend(args.predict.as_deref().map(|p| ("--predict", p)));
+    inputs.extend(args.config.as_deref().map(|p| ("--config", p)));
+    inputs
+}
+
 /// Fits the model (after choosing it, with `--model auto`), cross-fits it for the AIPW
 /// estimates, and writes OUT/{predictions.csv, summary.json, fit.json[, model/][, selection.csv]}.
 pub fn run(args: Args) -> Result<()> {
@@ -422,9 +430,7 @@ pub fn run(args: Args) -> Result<()> {
             "--config does not apply to --model auto (its keys belong to one model); choose first, then fit the chosen model with --config"
         );
     }
-    let mut inputs = vec![("--data", args.data.as_path())];
-    inputs.extend(args.predict.as_deref().map(|p| ("--predict", p)));
-    inputs.extend(args.config.as_deref().map(|p| ("--config", p)));
+    let inputs = input_files(&args);
     let out = output::OutDir { path: &args.out, flag: "--out", force: args.force, inputs: &inputs };
     out.check()?;
     let ui = Ui::new("fit", &args.report);
@@ -470,7 +476,8 @@ pub fn run(args: Args) -> Result<()> {
     let inf = inference::run(&data, &learner, &args.inference, clusters.as_ref(), seed.stream("aipw"));
     phase.done();
     let level = args.inference.level;
-    let ctx = resampling::Context { data: &data, learner: &learner, x, level, seed: seed.stream("bootstrap"), ui: &ui };
+    let ctx = resampling::Context::new(&data, &learner, x, level, seed.stream("bootstrap"), &ui);
+    let ctx = resampling::Context { clusters: clusters.as_ref(), ..ctx };
     let extras = ctx.extras(&args.resampling, &pred, &inf, ensemble)?;
     let mut summary = json!({
         "model": kind.name(),
@@ -567,10 +574,17 @@ fn human_lines(
         format!("the {members} ensemble members are not saved (a saved model is one model); predictions only")
     };
     let mut human = selected.map(|r| selection::lines(r, "models")).unwrap_or_default();
+    let refits = extras
+        .bootstrap
+        .as_ref()
+        .map_or(String::new(), |b| format!(", and {} times on resamples for the refit bootstrap", b.replicates.len()));
     human.push(if inf.aipw.is_ok() {
-        format!("fitted {}{times} on {n} units, and {k} times more for the cross-fitted AIPW estimates", kind.name())
+        format!(
+            "fitted {}{times} on {n} units, {k} times more for the cross-fitted AIPW estimates{refits}",
+            kind.name()
+        )
     } else {
-        format!("fitted {}{times} on {n} units", kind.name())
+        format!("fitted {}{times} on {n} units{refits}", kind.name())
     });
     human.extend(inf.lines(&args.inference, clusters));
     human.push(output::plugin_line(summary));

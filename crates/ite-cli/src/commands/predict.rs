@@ -92,7 +92,7 @@ pub fn run(args: Args) -> Result<()> {
         encoding = encoding.with_missing(missing).map_err(|e| anyhow::anyhow!("--missing: {e}"))?;
     }
     let layout = args.columns.layout();
-    let (tab, rows) = preprocess::predict_rows(&args.data, &layout, &encoding, "the model")
+    let (tab, rows) = preprocess::predict_rows(("--data", &args.data), &layout, &encoding, "the model")
         .map_err(|e| only_what_works(e, fitted))?;
     let files = [("--data", args.data.as_path(), rows)];
     preprocess::note_dropped(&ui, &encoding, &files);

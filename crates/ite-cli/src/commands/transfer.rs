@@ -276,6 +276,7 @@ fn checked_settings(args: &mut Args, auto: bool) -> Result<(Vec<String>, Strateg
         build_strategy(&args.strategy, &config)?;
     }
     check_target_training(args, auto, &names)?;
+    check_refits(args)?;
     if args.source_model.is_some() && (args.model.is_some() || args.net.is_some()) {
         bail!(
             "--model names the network trained on the source, but --source-model loads a trained one: give one of them"
@@ -285,6 +286,27 @@ fn checked_settings(args: &mut Args, auto: bool) -> Result<(Vec<String>, Strateg
         args.source_model = Some(source_model_dir(given)?);
     }
     Ok((names, config))
+}
+
+/// What the refit bootstrap of `ite transfer` keeps as it is, and what that leaves out.
+const SOURCE_HELD_FIXED: &str = "the trained source network and the source sample are held fixed (only the target is \
+                                 resampled), so the interval leaves out the source's sampling uncertainty";
+
+/// Refuses `--bootstrap` and `--ensemble K > 1` with `--strategy source-only`, which fits
+/// nothing on the target: every refit and every member would be the same source model.
+fn check_refits(args: &Args) -> Result<()> {
+    if args.strategy != ite_transfer::SourceOnly::NAME {
+        return Ok(());
+    }
+    let flag = match (args.resampling.bootstrap, args.resampling.ensemble) {
+        (Some(_), _) => "--bootstrap",
+        (None, k) if k > 1 => "--ensemble",
+        _ => return Ok(()),
+    };
+    bail!(
+        "{flag} does not apply to --strategy source-only: it fits nothing on the target, so every refit would be the \
+         same source model (a zero-width interval, or identical members); the AIPW interval (`ate`) is the one to report"
+    )
 }
 
 /// The target-training flags given (`--epochs`, `--learning-rate`, `--batch-size`, `--config`).
@@ -392,8 +414,8 @@ pub fn run(mut args: Args) -> Result<()> {
     let inf = inference::run(&target, &learner, &args.inference, clusters.as_ref(), seed.stream("aipw"));
     phase.done();
     let level = args.inference.level;
-    let ctx =
-        resampling::Context { data: &target, learner: &learner, x: &x, level, seed: seed.stream("bootstrap"), ui: &ui };
+    let ctx = resampling::Context::new(&target, &learner, &x, level, seed.stream("bootstrap"), &ui);
+    let ctx = resampling::Context { clusters: clusters.as_ref(), held_fixed: Some(SOURCE_HELD_FIXED), ..ctx };
     let extras = ctx.extras(&args.resampling, &pred, &inf, ensemble)?;
     let mut summary = json!({
         "strategy": name,
@@ -546,7 +568,7 @@ fn predicted_rows<'a>(
     Ok(match &args.predict {
         Some(p) => {
             let what = format!("source {}", args.source.display());
-            let (tab, rows) = preprocess::predict_rows(p, layout, encoding, &what)?;
+            let (tab, rows) = preprocess::predict_rows(("--predict", p), layout, encoding, &what)?;
             files.push(("--predict", p.as_path(), rows));
             (tab.x, tab.truth, tab.ids)
         }
