@@ -123,11 +123,7 @@ pub fn refit_bootstrap<L: OutcomeLearner + ?Sized>(
     seed: Seed,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<BootstrapResult> {
-    params.validate()?;
-    let level = params.level;
-    if predict.n_rows() == 0 {
-        return Err(InferenceError::data("refit bootstrap: no prediction rows"));
-    }
+    check(params, predict)?;
     let arms: [Vec<usize>; 2] = [0u8, 1].map(|a| (0..data.n()).filter(|&i| data.t()[i] == a).collect());
     if let Some(a) = arms.iter().position(|idx| idx.len() < 2) {
         let why = format!(
@@ -135,11 +131,7 @@ pub fn refit_bootstrap<L: OutcomeLearner + ?Sized>(
             if a == 1 { "treated" } else { "control" },
             arms[a].len()
         );
-        return Ok(BootstrapResult {
-            replicates: Vec::new(),
-            percentile: Estimate::without_interval(estimate, level, PERCENTILE_METHOD, why.clone()),
-            normal: Estimate::without_interval(estimate, level, NORMAL_METHOD, why),
-        });
+        return Ok(without_intervals(Vec::new(), estimate, params.level, why));
     }
     let draw = |b: usize| resample(data, &arms, seed, b);
     refit_all(params, (learner, predict), &draw, (estimate, seed), progress)
@@ -172,10 +164,7 @@ pub fn refit_cluster_bootstrap<L: OutcomeLearner + ?Sized>(
     seed: Seed,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<BootstrapResult> {
-    params.validate()?;
-    if predict.n_rows() == 0 {
-        return Err(InferenceError::data("refit bootstrap: no prediction rows"));
-    }
+    check(params, predict)?;
     if clusters.len() != data.n() {
         return Err(InferenceError::LengthMismatch {
             what: "cluster labels and data rows".into(),
@@ -185,14 +174,28 @@ pub fn refit_cluster_bootstrap<L: OutcomeLearner + ?Sized>(
     }
     let groups = ClusterRows::new(data.t(), clusters);
     if let Some(why) = groups.too_few() {
-        return Ok(BootstrapResult {
-            replicates: Vec::new(),
-            percentile: Estimate::without_interval(estimate, params.level, PERCENTILE_METHOD, why.clone()),
-            normal: Estimate::without_interval(estimate, params.level, NORMAL_METHOD, why),
-        });
+        return Ok(without_intervals(Vec::new(), estimate, params.level, why));
     }
     let draw = |b: usize| groups.resample(data, seed, b);
     refit_all(params, (learner, predict), &draw, (estimate, seed), progress)
+}
+
+/// Errors unless `params` are valid and there are rows to predict.
+fn check(params: &RefitBootstrapParams, predict: &Covariates) -> Result<()> {
+    params.validate()?;
+    if predict.n_rows() == 0 {
+        return Err(InferenceError::data("refit bootstrap: no prediction rows"));
+    }
+    Ok(())
+}
+
+/// The estimate without either interval, saying `why`.
+fn without_intervals(replicates: Vec<f64>, estimate: f64, level: f64, why: String) -> BootstrapResult {
+    BootstrapResult {
+        replicates,
+        percentile: Estimate::without_interval(estimate, level, PERCENTILE_METHOD, why.clone()),
+        normal: Estimate::without_interval(estimate, level, NORMAL_METHOD, why),
+    }
 }
 
 /// The rows of each cluster, and how the clusters are drawn.
@@ -344,11 +347,7 @@ fn summarize(replicates: Vec<f64>, estimate: f64, level: f64) -> Result<Bootstra
              (it is not fitted to it), so the refits say nothing about the estimate's uncertainty",
             replicates.len()
         );
-        return Ok(BootstrapResult {
-            replicates,
-            percentile: Estimate::without_interval(estimate, level, PERCENTILE_METHOD, why.clone()),
-            normal: Estimate::without_interval(estimate, level, NORMAL_METHOD, why),
-        });
+        return Ok(without_intervals(replicates, estimate, level, why));
     }
     let se = sd(&replicates);
     let mut sorted = replicates.clone();
