@@ -35,8 +35,8 @@ pub struct InferenceArgs {
     #[arg(long, value_name = "none|crump|LO,HI", default_value = "none", value_parser = parse_trim, allow_hyphen_values = true)]
     pub trim: Trim,
     /// Column of cluster labels (households, schools, a person's repeated rows): folds keep a
-    /// cluster together and standard errors are cluster-robust. Not a covariate; it may be the
-    /// --id column.
+    /// cluster together, standard errors are cluster-robust and --bootstrap resamples whole
+    /// clusters. Not a covariate; it may be the --id column.
     #[arg(long, value_name = "COL")]
     pub cluster: Option<String>,
     /// The propensity model of the AIPW estimates and the overlap diagnostics, cross-fitted on
@@ -247,8 +247,15 @@ impl Overlap {
                 r.ess_treated, r.n_treated, r.ess_control, r.n_control
             ),
             format!(
-                "SMD         standardised mean differences (imbalanced above {:.d$}):",
+                "SMD         standardised mean differences (imbalanced above {:.d$}{}):",
                 r.smd_limit(),
+                // Above 1 the limit is chance's with few units or clusters in an arm.
+                if r.smd_limit() > 1.0 {
+                    ": with so few units or clusters per arm chance alone makes large differences, so only an \
+                     extreme one is flagged"
+                } else {
+                    ""
+                },
                 d = r.smd_decimals(2)
             ),
         ];
@@ -511,14 +518,15 @@ pub fn truth_line(summary: &Value) -> Option<String> {
     };
     let parts: Vec<String> =
         [("ATE", "ate"), ("ATT", "att"), ("ATC", "atc")].iter().filter_map(|(n, k)| part(n, k)).collect();
+    // The plug-in interval is over the predicted rows: it is checked against their own true
+    // mean ITE (absent when those rows carry no truth).
     let plugin = &summary["ate_plugin"];
-    let truth = summary["ate_true"].as_f64()?;
-    let in_plugin = match (plugin["lower"].as_f64(), plugin["upper"].as_f64()) {
-        (Some(lo), Some(hi)) if lo <= truth && truth <= hi => {
-            "; the true ATE is inside the plug-in (bootstrap) interval"
+    let in_plugin = match (plugin["lower"].as_f64(), plugin["upper"].as_f64(), summary["ate_true_predicted"].as_f64()) {
+        (Some(lo), Some(hi), Some(m)) => {
+            let side = if lo <= m && m <= hi { "inside" } else { "outside" };
+            format!("; the predicted rows' true mean ITE {m:.4} is {side} the plug-in (bootstrap) interval")
         }
-        (Some(_), Some(_)) => "; the true ATE is outside the plug-in (bootstrap) interval",
-        _ => "",
+        _ => String::new(),
     };
     Some(format!("truth (mu0, mu1 in the data): {}{in_plugin}", parts.join(", ")))
 }
@@ -555,6 +563,22 @@ pub fn interval_text(name: &str, e: &Estimate) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// The plug-in interval is checked against the predicted rows' own true mean ITE, which
+    /// with `--predict` is not the training sample's ATE; without it, nothing is claimed.
+    #[test]
+    fn the_plugin_interval_is_checked_against_the_predicted_rows_truth() {
+        let mut summary = serde_json::json!({
+            "ate_true": 1.97, "ate": { "lower": 1.5, "upper": 2.5 },
+            "ate_plugin": { "estimate": 2.9, "lower": 2.01, "upper": 3.81 },
+            "ate_true_predicted": 2.81,
+        });
+        let line = super::truth_line(&summary).unwrap();
+        assert!(line.contains("ATE 1.9700 (in its interval)"), "{line}");
+        assert!(line.contains("the predicted rows' true mean ITE 2.8100 is inside the plug-in"), "{line}");
+        summary["ate_true_predicted"] = serde_json::Value::Null;
+        assert!(!super::truth_line(&summary).unwrap().contains("plug-in"));
+    }
+
     /// On a 0/1 outcome an interval past [−1, 1] is warned about, once per estimate; inside the
     /// range, or on another outcome, nothing is said.
     #[test]

@@ -147,9 +147,26 @@ fn with_row_ids(data: CausalData, rows: &KeptRows) -> Result<CausalData> {
     Ok(CausalData::from_parts(data.x().clone(), data.t().to_vec(), data.y().to_vec(), data.truth().cloned(), ids)?)
 }
 
-/// Writes `dir/encoding.json`.
-pub fn save(dir: &Path, encoding: &Encoding) -> Result<()> {
-    crate::output::write_json(&dir.join(ENCODING_FILE), &serde_json::to_value(encoding)?)
+/// Writes `dir/encoding.json`, with the fit's `--cluster` column (`cluster`), which is not a
+/// covariate: `ite predict` then sets that column aside in a file that still has it.
+pub fn save(dir: &Path, encoding: &Encoding, cluster: Option<&str>) -> Result<()> {
+    let mut value = serde_json::to_value(encoding)?;
+    if let (Some(c), Some(map)) = (cluster, value.as_object_mut()) {
+        map.insert("cluster".into(), c.into());
+    }
+    crate::output::write_json(&dir.join(ENCODING_FILE), &value)
+}
+
+/// The `--cluster` column of the fit that saved the model in `model_dir` (see [`save`]).
+pub fn saved_cluster(model_dir: &Path) -> Result<Option<String>> {
+    let path = model_dir.join(ENCODING_FILE);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow!("{}: malformed encoding: {e}", path.display()))?;
+    Ok(value["cluster"].as_str().map(str::to_string))
 }
 
 /// The encoding saved beside the model in `model_dir`, checked against the model's features;

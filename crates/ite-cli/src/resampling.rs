@@ -28,13 +28,14 @@ pub enum IteInterval {
 #[derive(Debug, Clone, clap::Args)]
 pub struct ResamplingArgs {
     /// Refit-bootstrap replicates for an interval of the model-based mean ITE (`ate_plugin`):
-    /// units are resampled within arms and the model refitted B times (≥ 2; 200 or more for a
-    /// stable interval). Off by default.
+    /// units (with --cluster, whole clusters) are resampled within arms and the model refitted B
+    /// times (2 to 100000; 200 or more for a stable interval). In `ite transfer` only the target
+    /// is resampled, and source-only refuses it. Off by default.
     #[arg(long, value_name = "B", value_parser = parse_replicates)]
     pub bootstrap: Option<usize>,
     /// Fit K copies of the model with different seeds and average their μ̂0, μ̂1 — for the
     /// predictions, every cross-fitting fold and every bootstrap replicate (K times the work);
-    /// reports the between-seed sd of the mean ITE. With K > 1 no model is saved.
+    /// reports the between-seed sd of the mean ITE (1 to 1000). With K > 1 no model is saved.
     #[arg(long, value_name = "K", default_value_t = 1, value_parser = parse_members)]
     pub ensemble: usize,
     /// Per-unit intervals of the ITE in predictions.csv (`ite_lower`, `ite_upper`): `conformal`
@@ -192,7 +193,9 @@ impl<L: OutcomeLearner + ?Sized> Context<'_, L> {
         extras.bootstrap = self.bootstrap(args, pred.ate())?;
         if let Some(b) = &extras.bootstrap {
             extras.warnings.extend(bootstrap_warnings(b));
-            extras.warnings.extend(self.clusters.and_then(|c| few_clusters(c, self.data.t())));
+            if b.percentile.upper.is_some() {
+                extras.warnings.extend(self.clusters.and_then(|c| few_clusters(c, self.data.t())));
+            }
             extras.bootstrap_scheme = self.scheme();
         }
         conformal(args, self.level, self.data, inf, &pred.ite(), &mut extras);
@@ -226,11 +229,12 @@ impl<L: OutcomeLearner + ?Sized> Context<'_, L> {
     fn scheme(&self) -> String {
         let drawn = match self.clusters {
             Some(c) if cluster_pools(c, self.data.t()).len() == 2 => format!(
-                "whole clusters of `{}` resampled with replacement within each arm, {} clusters that each lie in one arm",
+                "whole clusters of `{}` resampled with replacement within each arm ({} clusters, every one of them \
+                 all treated or all control)",
                 c.column, c.count
             ),
             Some(c) => format!(
-                "whole clusters of `{}` resampled with replacement, {} clusters, some with both arms",
+                "whole clusters of `{}` resampled with replacement ({} clusters, some with both arms)",
                 c.column, c.count
             ),
             None => "units resampled with replacement within each arm".to_string(),
@@ -267,9 +271,10 @@ fn few_clusters(c: &Clusters, t: &[u8]) -> Option<String> {
     let fewest = pools.iter().copied().min()?;
     (fewest < 30).then(|| {
         let where_ = if pools.len() == 2 { " in an arm" } else { "" };
+        let clusters = if fewest == 1 { "cluster" } else { "clusters" };
         format!(
-            "--bootstrap with --cluster {}: only {fewest} clusters{where_} to resample; with fewer than 30 the cluster \
-             bootstrap's interval tends to cover less than its level",
+            "--bootstrap with --cluster {}: only {fewest} {clusters}{where_} to resample; with fewer than 30 the \
+             cluster bootstrap's interval tends to cover less than its level",
             c.column
         )
     })

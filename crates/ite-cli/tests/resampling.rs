@@ -188,7 +188,7 @@ fn transfer_takes_the_same_flags() {
     assert_eq!(v["bootstrap"]["replicates"], 4);
     // Only the target is resampled, and the summary says what that leaves out.
     let r = v["bootstrap"]["resampling"].as_str().unwrap();
-    assert!(r.contains("trained source network and the source sample are held fixed"), "{r}");
+    assert!(r.contains("the source is held fixed (its sample and the network trained on it"), "{r}");
     assert_eq!(v["ite_interval"]["method"], "conformal");
     assert!(v["cita"].as_f64().unwrap().is_finite());
     assert!(!out.join("model").exists(), "ensemble members are not saved");
@@ -303,9 +303,14 @@ fn few_clusters_warn() {
     let fit = ["fit", "--data", data, "--id", "id", "--cluster", "school", "--folds", "2", "--model", "t-learner-ols"];
     let b = run(&[&fit[..], &["--bootstrap", "30", "--json", "--out", out]].concat());
     let r = b["bootstrap"]["resampling"].as_str().unwrap();
-    assert!(r.starts_with("whole clusters of `school` resampled with replacement within each arm, 6 clusters"), "{r}");
+    assert!(r.starts_with("whole clusters of `school` resampled with replacement within each arm (6 clusters"), "{r}");
     let w = b["warnings"].to_string();
     assert!(w.contains("--bootstrap with --cluster school: only 3 clusters in an arm"), "{w}");
+    // The saved model knows `school` is not a covariate: predicting the same file sets it aside.
+    let preds = dir.path().join("p.csv");
+    let o = ite(&["predict", "--model", out, "--data", data, "--id", "id", "--out", preds.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&preds).unwrap().lines().count(), 121);
     // The imbalance limit counts clusters: with 3 per arm, chance imbalance is large.
     assert!(v["overlap"]["smd_limit"].as_f64().unwrap() > 1.0, "{}", v["overlap"]["smd_limit"]);
 }

@@ -147,8 +147,8 @@ pub fn refit_bootstrap<L: OutcomeLearner + ?Sized>(
 /// from all clusters, a draw without both arms being drawn again (`seed.stream("resample")
 /// .index(b)`, then `.index(1)`, `.index(2)`, … of that stream).
 ///
-/// With fewer than two clusters in an arm (stratified) or in all (otherwise), nothing is
-/// fitted and both intervals say why, as [`refit_bootstrap`] does for an arm of one unit.
+/// When an arm's units lie in fewer than two clusters, nothing is fitted and both intervals say
+/// why, as [`refit_bootstrap`] does for an arm of one unit.
 ///
 /// # Errors
 /// Those of [`refit_bootstrap`]; [`InferenceError::LengthMismatch`] when `clusters` does not
@@ -205,6 +205,8 @@ struct ClusterRows {
     /// The clusters to draw from: one pool per arm when every cluster lies within one arm
     /// (control clusters, then treated), else one pool of all.
     pools: Vec<Vec<usize>>,
+    /// Clusters with control units and clusters with treated units.
+    with_arm: [usize; 2],
 }
 
 impl ClusterRows {
@@ -228,19 +230,20 @@ impl ClusterRows {
             Some(arms) => [0u8, 1].iter().map(|&a| (0..rows.len()).filter(|&c| arms[c] == a).collect()).collect(),
             None => vec![(0..rows.len()).collect()],
         };
-        ClusterRows { rows, pools }
+        let with_arm = [0u8, 1].map(|a| rows.iter().filter(|c| c.iter().any(|&i| t[i] == a)).count());
+        ClusterRows { rows, pools, with_arm }
     }
 
-    /// Why there are too few clusters to resample, if there are.
+    /// Why there are too few clusters to resample, if there are: an arm whose units all lie in
+    /// one cluster (every draw with that arm repeats that cluster, so the arm's sampling spread
+    /// would be missing). Every pool then has at least 2 clusters too.
     fn too_few(&self) -> Option<String> {
-        let name = |p: usize| match (self.pools.len(), p) {
-            (1, _) => "all",
-            (_, 0) => "the control arm",
-            _ => "the treated arm",
-        };
-        self.pools.iter().enumerate().find(|(_, pool)| pool.len() < 2).map(|(p, pool)| {
-            format!("{} has {} cluster(s); a cluster bootstrap needs at least 2 to draw from", name(p), pool.len())
-        })
+        let a = self.with_arm.iter().position(|&n| n < 2)?;
+        let arm = if a == 1 { "treated" } else { "control" };
+        Some(format!(
+            "the {arm} units lie in {} cluster(s); a cluster bootstrap needs them in at least 2 to draw from",
+            self.with_arm[a]
+        ))
     }
 
     /// Replicate `b`'s resample: as many clusters as each pool holds, drawn with replacement;

@@ -205,7 +205,21 @@ fn cluster_bootstrap_edge_cases() {
     let res = refit_cluster_bootstrap(&params, data, &one, &OLS, data.x(), 1.0, Seed::new(2), &|_| {});
     let res = res.expect("no interval");
     assert!(res.replicates.is_empty() && res.percentile.lower.is_none());
-    assert!(res.percentile.undefined.as_deref().is_some_and(|w| w.contains("treated arm has 1 cluster")), "{res:?}");
+    assert!(
+        res.percentile.undefined.as_deref().is_some_and(|w| w.contains("treated units lie in 1 cluster")),
+        "{res:?}"
+    );
+    // The same when that cluster also holds controls (clusters then drawn from one pool).
+    let mut control = 0;
+    let mixed_one: Vec<usize> = (0..80)
+        .map(|i| {
+            control += usize::from(t[i] == 0);
+            if t[i] == 1 || control <= 3 { 0 } else { 1 + i % 5 }
+        })
+        .collect();
+    let res = refit_cluster_bootstrap(&params, data, &mixed_one, &OLS, data.x(), 1.0, Seed::new(2), &|_| {});
+    let why = res.expect("no interval").percentile.undefined.unwrap_or_default();
+    assert!(why.contains("treated units lie in 1 cluster"), "{why}");
     let err = refit_cluster_bootstrap(&params, data, &one[..79], &OLS, data.x(), 1.0, Seed::new(2), &|_| {});
     assert!(err.expect_err("79 labels").to_string().contains("cluster labels"));
     // A model that ignores its training data (as a source model used as it is).

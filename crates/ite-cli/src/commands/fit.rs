@@ -511,7 +511,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         if let Some(m) = &model {
             m.save(&dir.join("model"))?;
-            preprocess::save(&dir.join("model"), &encoding)?;
+            preprocess::save(&dir.join("model"), &encoding, args.inference.cluster.as_deref())?;
         }
         figures::write(dir, &figs)
     })?;
@@ -574,10 +574,10 @@ fn human_lines(
         format!("the {members} ensemble members are not saved (a saved model is one model); predictions only")
     };
     let mut human = selected.map(|r| selection::lines(r, "models")).unwrap_or_default();
-    let refits = extras
-        .bootstrap
-        .as_ref()
-        .map_or(String::new(), |b| format!(", and {} times on resamples for the refit bootstrap", b.replicates.len()));
+    let refits = match extras.bootstrap.as_ref().map(|b| b.replicates.len()) {
+        Some(n) if n > 0 => format!(", and {n} times on resamples for the refit bootstrap"),
+        _ => String::new(),
+    };
     human.push(if inf.aipw.is_ok() {
         format!(
             "fitted {}{times} on {n} units, {k} times more for the cross-fitted AIPW estimates{refits}",

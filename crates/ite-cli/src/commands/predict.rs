@@ -91,7 +91,9 @@ pub fn run(args: Args) -> Result<()> {
         }
         encoding = encoding.with_missing(missing).map_err(|e| anyhow::anyhow!("--missing: {e}"))?;
     }
-    let layout = args.columns.layout();
+    // The fit's --cluster column is not a covariate: set aside where the file still has it.
+    let mut layout = args.columns.layout();
+    layout.cluster = preprocess::saved_cluster(&model_dir)?;
     let (tab, rows) = preprocess::predict_rows(("--data", &args.data), &layout, &encoding, "the model")
         .map_err(|e| only_what_works(e, fitted))?;
     let files = [("--data", args.data.as_path(), rows)];

@@ -288,9 +288,15 @@ fn checked_settings(args: &mut Args, auto: bool) -> Result<(Vec<String>, Strateg
     Ok((names, config))
 }
 
-/// What the refit bootstrap of `ite transfer` keeps as it is, and what that leaves out.
-const SOURCE_HELD_FIXED: &str = "the trained source network and the source sample are held fixed (only the target is \
-                                 resampled), so the interval leaves out the source's sampling uncertainty";
+/// What the refit bootstrap of `ite transfer` keeps as it is, and what that leaves out, for a
+/// strategy that uses the source (its trained network, or its sample: pooled).
+const SOURCE_HELD_FIXED: &str = "the source is held fixed (its sample and the network trained on it; only the target \
+                                 is resampled), so the interval leaves out the source sample's uncertainty";
+
+/// What the refit bootstrap of strategy `name` holds fixed: the source, when the strategy uses it.
+fn held_fixed(registry: &Registry, name: &str) -> Option<&'static str> {
+    registry.get(name).filter(|e| e.uses_source).map(|_| SOURCE_HELD_FIXED)
+}
 
 /// Refuses `--bootstrap` and `--ensemble K > 1` with `--strategy source-only`, which fits
 /// nothing on the target: every refit and every member would be the same source model.
@@ -415,7 +421,7 @@ pub fn run(mut args: Args) -> Result<()> {
     phase.done();
     let level = args.inference.level;
     let ctx = resampling::Context::new(&target, &learner, &x, level, seed.stream("bootstrap"), &ui);
-    let ctx = resampling::Context { clusters: clusters.as_ref(), held_fixed: Some(SOURCE_HELD_FIXED), ..ctx };
+    let ctx = resampling::Context { clusters: clusters.as_ref(), held_fixed: held_fixed(&registry, &name), ..ctx };
     let extras = ctx.extras(&args.resampling, &pred, &inf, ensemble)?;
     let mut summary = json!({
         "strategy": name,
@@ -452,11 +458,11 @@ pub fn run(mut args: Args) -> Result<()> {
         }
         if let Some(m) = &model {
             m.save(dir.join("model"))?;
-            preprocess::save(&dir.join("model"), &encoding)?;
+            preprocess::save(&dir.join("model"), &encoding, args.inference.cluster.as_deref())?;
         }
         if trained_source {
             source_model.save(dir.join("source_model"))?;
-            preprocess::save(&dir.join("source_model"), &encoding)?;
+            preprocess::save(&dir.join("source_model"), &encoding, args.inference.cluster.as_deref())?;
         }
         figures::write(dir, &figs)
     })?;
