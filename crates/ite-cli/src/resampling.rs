@@ -192,9 +192,12 @@ impl<L: OutcomeLearner + ?Sized> Context<'_, L> {
         let mut extras = Extras { ensemble, ..Extras::default() };
         extras.bootstrap = self.bootstrap(args, pred.ate())?;
         if let Some(b) = &extras.bootstrap {
-            extras.warnings.extend(bootstrap_warnings(b));
-            if b.percentile.upper.is_some() {
-                extras.warnings.extend(self.clusters.and_then(|c| few_clusters(c, self.data.t())));
+            match &b.percentile.undefined {
+                Some(why) => extras.warnings.push(format!("--bootstrap: no interval for ate_plugin: {why}")),
+                None => {
+                    extras.warnings.extend(bootstrap_warnings(b));
+                    extras.warnings.extend(self.clusters.and_then(|c| few_clusters(c, self.data.t())));
+                }
             }
             extras.bootstrap_scheme = self.scheme();
         }

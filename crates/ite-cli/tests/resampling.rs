@@ -314,3 +314,27 @@ fn few_clusters_warn() {
     // The imbalance limit counts clusters: with 3 per arm, chance imbalance is large.
     assert!(v["overlap"]["smd_limit"].as_f64().unwrap() > 1.0, "{}", v["overlap"]["smd_limit"]);
 }
+
+/// A cluster bootstrap with every treated unit in one school has nothing to resample for that
+/// arm: no interval, a warning that says why, and no talk of refits or coverage.
+#[test]
+fn a_cluster_bootstrap_without_two_treated_clusters_gives_no_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("id,school,x1,t,y\n");
+    let mut rng = Rng(11);
+    for i in 0..80 {
+        let school = i / 20;
+        let t = u8::from(school == 0 && i % 2 == 0);
+        let x1 = rng.normal();
+        text.push_str(&format!("u{i},s{school},{x1},{t},{}\n", x1 + f64::from(t) + rng.normal()));
+    }
+    let data = dir.path().join("one.csv");
+    std::fs::write(&data, text).unwrap();
+    let (data, out) = (data.to_str().unwrap(), dir.path().join("o"));
+    let args = ["fit", "--data", data, "--id", "id", "--cluster", "school", "--folds", "2", "--model", "t-learner-ols"];
+    let v = run(&[&args[..], &["--bootstrap", "30", "--json", "--out", out.to_str().unwrap()]].concat());
+    assert!(v["ate_plugin"]["lower"].is_null(), "{}", v["ate_plugin"]);
+    let w = v["warnings"].to_string();
+    assert!(w.contains("--bootstrap: no interval for ate_plugin: the treated units lie in 1 cluster"), "{w}");
+    assert!(!w.contains("to resample; with fewer than 30"), "{w}");
+}
