@@ -265,19 +265,26 @@ fn fragile_or_missing_results_are_named() {
     fails_with(&["fit", "--data", data, "--trim", "-0.1,0.9", "--out", &o("d")], "0 ≤ LO < HI ≤ 1");
 }
 
+/// `n` pupils in schools of 20 (`id,school,x1,t,y`), pupil `i` of school `s` treated when
+/// `treated(s, i)`; y = x1 + t + noise.
+fn schools(n: usize, seed: u64, treated: impl Fn(usize, usize) -> bool) -> String {
+    let mut text = String::from("id,school,x1,t,y\n");
+    let mut rng = Rng(seed);
+    for i in 0..n {
+        let school = i / 20;
+        let t = u8::from(treated(school, i));
+        let x1 = rng.normal();
+        text.push_str(&format!("u{i},s{school},{x1},{t},{}\n", x1 + f64::from(t) + rng.normal()));
+    }
+    text
+}
+
 #[test]
 fn few_clusters_warn() {
     let dir = tempfile::tempdir().unwrap();
-    let mut text = String::from("id,school,x1,t,y\n");
-    let mut rng = Rng(7);
-    for i in 0..120 {
-        let school = i / 20; // 6 schools of 20, treatment by school
-        let t = school % 2;
-        let x1 = rng.normal();
-        text.push_str(&format!("u{i},s{school},{x1},{t},{}\n", x1 + t as f64 + rng.normal()));
-    }
     let data = dir.path().join("c.csv");
-    std::fs::write(&data, text).unwrap();
+    // 6 schools of 20, treatment by school.
+    std::fs::write(&data, schools(120, 7, |school, _| school % 2 == 1)).unwrap();
     let out = dir.path().join("o");
     let v = run(&[
         "fit",
@@ -320,16 +327,8 @@ fn few_clusters_warn() {
 #[test]
 fn a_cluster_bootstrap_without_two_treated_clusters_gives_no_interval() {
     let dir = tempfile::tempdir().unwrap();
-    let mut text = String::from("id,school,x1,t,y\n");
-    let mut rng = Rng(11);
-    for i in 0..80 {
-        let school = i / 20;
-        let t = u8::from(school == 0 && i % 2 == 0);
-        let x1 = rng.normal();
-        text.push_str(&format!("u{i},s{school},{x1},{t},{}\n", x1 + f64::from(t) + rng.normal()));
-    }
     let data = dir.path().join("one.csv");
-    std::fs::write(&data, text).unwrap();
+    std::fs::write(&data, schools(80, 11, |school, i| school == 0 && i % 2 == 0)).unwrap();
     let (data, out) = (data.to_str().unwrap(), dir.path().join("o"));
     let args = ["fit", "--data", data, "--id", "id", "--cluster", "school", "--folds", "2", "--model", "t-learner-ols"];
     let v = run(&[&args[..], &["--bootstrap", "30", "--json", "--out", out.to_str().unwrap()]].concat());
