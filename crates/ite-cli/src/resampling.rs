@@ -7,7 +7,8 @@ use anyhow::Result;
 use ite_core::{CausalData, Covariates, PotentialOutcomes, Seed};
 use ite_inference::{
     BootstrapResult, BoxError, CalibrationSet, ConformalIntervals, EnsembleLearner, EnsembleReport, FitJob,
-    OutcomeLearner, RefitBootstrapParams, conformal_ite_intervals, refit_bootstrap, refit_cluster_bootstrap,
+    OutcomeLearner, RefitBootstrapParams, cluster_pool_sizes, conformal_ite_intervals, refit_bootstrap,
+    refit_cluster_bootstrap,
 };
 use serde_json::{Value, json};
 
@@ -231,7 +232,7 @@ impl<L: OutcomeLearner + ?Sized> Context<'_, L> {
     /// `bootstrap.resampling` and the plain report).
     fn scheme(&self) -> String {
         let drawn = match self.clusters {
-            Some(c) if cluster_pools(c, self.data.t()).len() == 2 => format!(
+            Some(c) if cluster_pool_sizes(self.data.t(), &c.codes).len() == 2 => format!(
                 "whole clusters of `{}` resampled with replacement within each arm ({} clusters, every one of them \
                  all treated or all control)",
                 c.column, c.count
@@ -249,28 +250,11 @@ impl<L: OutcomeLearner + ?Sized> Context<'_, L> {
     }
 }
 
-/// The clusters' arms: two pools (control clusters, treated clusters) when every cluster lies
-/// in one arm, else one pool — as `ite_inference::refit_cluster_bootstrap` draws them.
-fn cluster_pools(c: &Clusters, t: &[u8]) -> Vec<usize> {
-    let mut arm: Vec<Option<u8>> = vec![None; c.count];
-    let mut mixed = false;
-    for (&code, &ti) in c.codes.iter().zip(t) {
-        match arm[code] {
-            None => arm[code] = Some(ti),
-            Some(a) => mixed |= a != ti,
-        }
-    }
-    if mixed {
-        return vec![c.count];
-    }
-    [0u8, 1].iter().map(|&a| arm.iter().filter(|&&x| x == Some(a)).count()).collect()
-}
-
 /// A warning when the cluster bootstrap draws from fewer than 30 clusters (in an arm, when it
 /// draws within arms): with 30 per arm its percentile interval covered 92.7% at the 95% level
 /// in `ite-inference`'s tests, and fewer clusters cover less.
 fn few_clusters(c: &Clusters, t: &[u8]) -> Option<String> {
-    let pools = cluster_pools(c, t);
+    let pools = cluster_pool_sizes(t, &c.codes);
     let fewest = pools.iter().copied().min()?;
     (fewest < 30).then(|| {
         let where_ = if pools.len() == 2 { " in an arm" } else { "" };

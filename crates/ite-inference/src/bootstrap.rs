@@ -180,6 +180,19 @@ pub fn refit_cluster_bootstrap<L: OutcomeLearner + ?Sized>(
     refit_all(params, (learner, predict), &draw, (estimate, seed), progress)
 }
 
+/// How [`refit_cluster_bootstrap`] draws the clusters labelled `clusters` (one label per row,
+/// treatments `t`): the sizes of its pools — two (control clusters, treated clusters) when every
+/// cluster lies in one arm, else one of all clusters. For reports and warnings about the draw.
+///
+/// ```
+/// let t = [0u8, 0, 1, 1, 0, 1];
+/// assert_eq!(ite_inference::cluster_pool_sizes(&t, &[1, 1, 2, 2, 3, 4]), vec![2, 2]);
+/// assert_eq!(ite_inference::cluster_pool_sizes(&t, &[1, 1, 1, 2, 2, 2]), vec![2]);
+/// ```
+pub fn cluster_pool_sizes(t: &[u8], clusters: &[usize]) -> Vec<usize> {
+    ClusterRows::new(t, clusters).pools.iter().map(Vec::len).collect()
+}
+
 /// Errors unless `params` are valid and there are rows to predict.
 fn check(params: &RefitBootstrapParams, predict: &Covariates) -> Result<()> {
     params.validate()?;

@@ -14,7 +14,7 @@
 //! | `overlap` | [`OverlapReport`] diagnostics and warnings, [`Trim`] (fixed limits, Crump et al. 2009) |
 //! | `aipw` | [`AipwParams`]: cross-fitted AIPW ATE/ATT/ATC with influence-function (cluster-robust) intervals |
 //! | `folds` | [`Folds`]: seeded cross-fitting folds, stratified by arm, clusters kept whole |
-//! | `bootstrap` | [`refit_bootstrap`]: refit bootstrap of the plug-in ATE, resampling within arms (or whole clusters, [`refit_cluster_bootstrap`]) ([`RefitBootstrapParams`], [`BootstrapResult`]) |
+//! | `bootstrap` | [`refit_bootstrap`]: refit bootstrap of the plug-in ATE, resampling within arms (or whole clusters, [`refit_cluster_bootstrap`], [`cluster_pool_sizes`]) ([`RefitBootstrapParams`], [`BootstrapResult`]) |
 //! | `ensemble` | [`EnsembleLearner`]: seed ensembles that average μ̂0, μ̂1, and the between-seed spread of the ATE ([`EnsembleReport`]) |
 //! | `scores` | [`Score`]: the R-loss, doubly robust loss and PEHE_nn of a CATE model without ground truth ([`unit_losses`], [`nearest_other_arm`], [`mean_se`]) |
 //! | `selection` | [`SelectionParams`]: choose among candidate models by cross-validated scores ([`SelectionReport`]) |
@@ -38,7 +38,8 @@ mod selection;
 
 pub use aipw::{AipwParams, AipwReport, CrossFit, Effects, aipw_effects};
 pub use bootstrap::{
-    BootstrapResult, NORMAL_METHOD, PERCENTILE_METHOD, RefitBootstrapParams, refit_bootstrap, refit_cluster_bootstrap,
+    BootstrapResult, NORMAL_METHOD, PERCENTILE_METHOD, RefitBootstrapParams, cluster_pool_sizes, refit_bootstrap,
+    refit_cluster_bootstrap,
 };
 pub use conformal::{
     CalibrationSet, ConformalIntervals, conformal_ite_intervals, conformal_quantile, dr_pseudo_outcomes,
