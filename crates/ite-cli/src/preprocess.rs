@@ -159,14 +159,20 @@ pub fn save(dir: &Path, encoding: &Encoding, cluster: Option<&str>) -> Result<()
 
 /// The `--cluster` column of the fit that saved the model in `model_dir` (see [`save`]).
 pub fn saved_cluster(model_dir: &Path) -> Result<Option<String>> {
+    let Some((text, path)) = read_saved(model_dir)? else { return Ok(None) };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| anyhow!("{}: malformed encoding: {e}", path.display()))?;
+    Ok(value["cluster"].as_str().map(str::to_string))
+}
+
+/// The text of `model_dir/encoding.json`, with its path for messages; `None` when there is none.
+fn read_saved(model_dir: &Path) -> Result<Option<(String, std::path::PathBuf)>> {
     let path = model_dir.join(ENCODING_FILE);
     if !path.is_file() {
         return Ok(None);
     }
     let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| anyhow!("{}: malformed encoding: {e}", path.display()))?;
-    Ok(value["cluster"].as_str().map(str::to_string))
+    Ok(Some((text, path)))
 }
 
 /// The encoding saved beside the model in `model_dir`, checked against the model's features;
@@ -189,11 +195,7 @@ pub fn load(model_dir: &Path, features: &[String]) -> Result<Encoding> {
 
 /// The encoding saved in `model_dir`, validated; `None` when there is none.
 pub fn load_saved(model_dir: &Path) -> Result<Option<Encoding>> {
-    let path = model_dir.join(ENCODING_FILE);
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    let Some((text, path)) = read_saved(model_dir)? else { return Ok(None) };
     let encoding: Encoding =
         serde_json::from_str(&text).map_err(|e| anyhow!("{}: malformed encoding: {e}", path.display()))?;
     encoding.validate().map_err(|e| anyhow!("{}: {e}", path.display()))?;
